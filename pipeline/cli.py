@@ -1,0 +1,114 @@
+"""The ``recogenre`` command: one entry point, one sub-command per job.
+
+Heavy imports (TensorFlow, Beam) happen inside the sub-commands so that
+``--help`` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from transforms.genres import GENRES
+
+
+def _add_weights(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="CRNN weights (default: $RECOGENRE_WEIGHTS, weights/, ../shared/weights/)",
+    )
+
+
+def _add_trim(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trim-seconds",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="skip T s at the start and end of tracks longer than 2T + 29.12 s",
+    )
+
+
+def error(message: str) -> None:
+    print(f"recogenre: {message}", file=sys.stderr, flush=True)
+
+
+def load_model(weights_flag: str | None):
+    """The model, or a one-line message and exit status 2 when the weights are wrong."""
+    from transforms.classifier import Model
+    from transforms.weights import WeightsError, resolve_weights
+
+    try:
+        path, digest = resolve_weights(weights_flag)
+    except WeightsError as e:
+        error(str(e))
+        raise SystemExit(2) from None
+    return Model(path, digest)
+
+
+def format_text(result) -> str:
+    """The original quick_test's listing: genres by score, three decimals."""
+    vector = result.vector
+    n = len(result.frames)
+    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''})"
+    if vector.silent:
+        return f"{head}\n  silent: no frame above {SILENCE_TEXT}, no genre"
+    ranked = sorted(zip(GENRES, vector.genres), key=lambda gv: -gv[1])
+    width = max(len(g) for g in GENRES)
+    lines = [f"  {g:<{width}}  {v * 100:7.3f}%" for g, v in ranked]
+    return "\n".join([head, *lines])
+
+
+SILENCE_TEXT = "-60 dBFS"
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from transforms.classifier import classify_file
+    from transforms.decode import AudioError
+
+    model = load_model(args.weights)
+    failed = 0
+    for path in args.files:
+        try:
+            result = classify_file(path, model, trim_seconds=args.trim_seconds)
+        except AudioError as e:
+            error(f"{path}: {e}")
+            failed += 1
+            continue
+        except Exception as e:  # one bad file must not stop the others
+            error(f"{path}: {type(e).__name__}: {' '.join(str(e).split())}")
+            failed += 1
+            continue
+        if args.json:
+            print(json.dumps(result.to_json()), flush=True)
+        else:
+            print(format_text(result), flush=True)
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recogenre", description="Music genre tagging with the GTZAN CRNN.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("classify", help="classify audio files and print their genres")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    _add_weights(p)
+    _add_trim(p)
+    p.set_defaults(func=cmd_classify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, rest = build_parser().parse_known_args(argv)
+    if rest and args.command != "run":
+        build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    args.beam_args = rest
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

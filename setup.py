@@ -1,0 +1,36 @@
+"""recogenre: offline music-genre tagging for whole catalogues with Apache Beam.
+
+Runtime versions are pinned exactly so that the launcher and every Beam
+worker (which installs this package through ``--setup_file``) run the same
+code; ``requirements.lock`` pins the rest of the tree for local installs.
+"""
+
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    "apache-beam==2.77.0",
+    "tensorflow-cpu==2.21.0",
+    "keras==3.15.1",
+    "h5py==3.14.0",
+    "librosa==0.11.0",
+    "soundfile==0.14.0",
+    "soxr==1.1.0",
+    "av==18.1.0",
+    "numpy==2.4.6",
+    "pandas==3.1.1",
+    "pyarrow==25.0.1",
+]
+
+setup(
+    name="recogenre",
+    version="0.1.0",
+    description="Offline music-genre tagging for catalogues: a Beam pipeline around the GTZAN CRNN",
+    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require={
+        "test": ["pytest==9.2.0", "ruff==0.17.6"],
+        "gcp": ["apache-beam[gcp]==2.77.0"],
+    },
+    entry_points={"console_scripts": ["recogenre=pipeline.cli:main"]},
+)

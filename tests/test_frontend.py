@@ -1,0 +1,132 @@
+"""Decoding, framing and log-mel against librosa and the original code's frames."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import REFERENCE, clip
+from transforms.decode import AudioError, AudioStream, decode
+from transforms.features import TrackReader
+from transforms.frames import FRAME_SAMPLES, N_STEPS, SAMPLE_RATE
+from transforms.genres import GENRES
+from transforms.melspec import is_silent, log_mel, rms_dbfs
+
+BENSOUND = ["bensound-actionable", "bensound-cute", "bensound-dubstep", "bensound-thejazzpiano"]
+
+
+@pytest.mark.parametrize("name", ["disco.00000.au", "die.au", "example_cl.mp3", "bensound-cute.mp3"])
+def test_decoding_matches_librosa_load(name):
+    info, ours = decode(clip(name))
+    theirs, _ = librosa.load(clip(name), sr=SAMPLE_RATE)
+    assert info.decoder == "libsndfile"
+    assert ours.dtype == np.float32 and len(ours) == len(theirs)
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+def test_3gp_amr_goes_through_ffmpeg():
+    info, y = decode(clip("1546464360295.3gp"))
+    assert info.decoder == "ffmpeg" and info.codec.startswith("amr")
+    assert abs(len(y) / SAMPLE_RATE - 69.12) < 0.05
+    # A quiet phone recording: well below full scale, far above digital silence.
+    assert -50 < rms_dbfs(y) < -40 and not is_silent(y)
+
+
+def aligned_log_mel(name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Our log-mel of the original's centre crop, shifted to undo the decoders' delay."""
+    ref = np.load(REFERENCE / f"{name}.melgram.npy")[0, 0]
+    _, y = decode(clip(f"{name}.mp3"))
+    centre = (len(y) - FRAME_SAMPLES) // 2
+
+    def error(lag: int) -> float:
+        return float(np.abs(log_mel(y[centre + lag : centre + lag + FRAME_SAMPLES]) - ref).mean())
+
+    coarse = min(range(-1024, 1025, 64), key=error)
+    lag = min(range(coarse - 64, coarse + 65, 4), key=error)
+    return log_mel(y[centre + lag : centre + lag + FRAME_SAMPLES]), ref, lag
+
+
+@pytest.mark.parametrize("name", BENSOUND)
+def test_log_mel_matches_the_original_frames(name, model):
+    ours, ref, lag = aligned_log_mel(name)
+    assert ours.shape == ref.shape == (96, N_STEPS)
+    # libsndfile/mpg123 and the original's decoder differ by an MP3 decoder
+    # delay (529 samples at 44.1 kHz), and soxr differs slightly from resampy.
+    assert abs(lag - 144) <= 8
+    assert np.median(np.abs(ours - ref)) < 0.05  # dB
+    expected = json.loads((REFERENCE / "crnn_expected_outputs.json").read_text())["outputs"]
+    want = np.array([expected[f"{name}.melgram.npy"][g] for g in GENRES])
+    got = model.predict(ours[np.newaxis])[0]
+    assert np.argmax(got) == np.argmax(want)
+    np.testing.assert_allclose(got, want, atol=0.02)
+
+
+def frames_of(path: str, trim: float = 0.0):
+    with TrackReader(path, trim) as reader:
+        frames = list(reader.frames())
+        return frames, reader.duration_s
+
+
+def test_long_track_is_cut_into_consecutive_frames():
+    frames, duration = frames_of(clip("example_cl.mp3"))
+    assert len(frames) == int(duration * SAMPLE_RATE) // FRAME_SAMPLES == 6
+    assert [f.start_s for f in frames] == pytest.approx([i * 29.12 for i in range(6)])
+    assert all(f.melgram.shape == (96, 1366) and f.melgram.dtype == np.float32 for f in frames)
+
+
+def test_trim_applies_only_to_tracks_long_enough():
+    frames, _ = frames_of(clip("example_cl.mp3"), trim=20)
+    assert len(frames) == 5 and frames[0].start_s == pytest.approx(20.0)
+    assert frames[-1].end_s <= 203.01 - 20
+    # A 30-second clip keeps its only frame instead of becoming zeros.
+    short, _ = frames_of(clip("disco.00000.au"), trim=20)
+    assert len(short) == 1 and short[0].start_s == 0.0 and not short[0].silent
+
+
+def test_short_track_is_one_padded_frame():
+    frames, duration = frames_of(clip("die.au"))
+    assert duration == pytest.approx(12.925, abs=0.01)
+    assert len(frames) == 1 and frames[0].end_s == pytest.approx(duration)
+    assert frames[0].melgram.shape == (96, 1366)
+
+
+def test_silent_frames_are_flagged(tmp_path):
+    disco, sr = sf.read(clip("disco.00000.au"), dtype="float32")
+    path = tmp_path / "silence-then-disco.wav"
+    sf.write(path, np.concatenate([np.zeros(round(29.12 * sr), np.float32), disco]), sr)
+    frames, _ = frames_of(str(path))
+    assert [f.silent for f in frames] == [True, False]
+    assert frames[0].melgram is None
+
+
+def test_bad_files_raise_one_line_errors(bad_files):
+    for key in ("empty", "random", "text", "directory", "missing"):
+        with pytest.raises(AudioError) as e:
+            frames_of(bad_files[key])
+        assert "\n" not in str(e.value) and bad_files[key] not in str(e.value)
+
+
+def test_decoding_streams_in_bounded_memory(tmp_path):
+    """A 20-minute file costs no more memory than a short one."""
+    disco, sr = sf.read(clip("disco.00000.au"), dtype="int16")
+    path = tmp_path / "long.wav"
+    with sf.SoundFile(path, "w", sr, 1, "PCM_16") as out:
+        for _ in range(40):
+            out.write(disco)
+    assert sf.info(path).duration > 1190
+    tracemalloc.start()
+    try:
+        with AudioStream(str(path)) as stream:
+            with TrackReader(str(path)) as reader:
+                n = sum(1 for _ in reader.frames())
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert stream.info.duration_s > 1190 and n == 41
+    # Whole-file decoding would hold 1200 s * 22050 Hz * 4 B = 106 MB at least.
+    assert peak < 40e6, f"peak traced memory {peak / 1e6:.1f} MB"
