@@ -14,10 +14,10 @@ VENV="$HERE/.venv"
 
 pick_python() {
   if [[ -n "${PYTHON:-}" ]]; then echo "$PYTHON"; return; fi
-  for candidate in python3.11 python3.12 python3.10 python3; do
+  for candidate in python3.11 python3.12 python3; do
     if command -v "$candidate" >/dev/null 2>&1; then echo "$candidate"; return; fi
   done
-  echo "run_local.sh: no python3 found (Python 3.10-3.12 is needed)" >&2
+  echo "run_local.sh: no python3 found (Python 3.11 or 3.12 is needed)" >&2
   exit 2
 }
 

@@ -25,7 +25,7 @@ setup(
     name="recogenre",
     version="0.1.0",
     description="Offline music-genre tagging for catalogues: a Beam pipeline around the GTZAN CRNN",
-    python_requires=">=3.10,<3.13",
+    python_requires=">=3.11,<3.13",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
     install_requires=INSTALL_REQUIRES,
     extras_require={

@@ -89,6 +89,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.run import main as run_main
+
+    return run_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recogenre", description="Music genre tagging with the GTZAN CRNN.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(p)
     _add_trim(p)
     p.set_defaults(func=cmd_classify)
+
+    from pipeline.run import add_arguments
+
+    p = sub.add_parser(
+        "run",
+        help="tag a catalogue with Apache Beam (other options go to Beam, e.g. --runner)",
+        description="Tag a catalogue; options not listed here are Beam pipeline options.",
+    )
+    add_arguments(p)
+    _add_weights(p)
+    _add_trim(p)
+    p.set_defaults(func=cmd_run)
     return parser
 
 

@@ -31,9 +31,15 @@ BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
 
 
 class AudioError(Exception):
-    """A file that cannot be turned into audio; ``str()`` is a one-line reason."""
+    """A file that cannot be turned into audio; ``str()`` is a one-line reason.
 
-    stage = "decode"
+    ``kind`` is a short stable name for grouping errors in reports: missing,
+    directory, unreadable, empty, not_audio, corrupt.
+    """
+
+    def __init__(self, message: str, kind: str = "not_audio"):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -55,22 +61,22 @@ def open_binary(path: str) -> BinaryIO:
     """Opens ``path`` for reading through Beam's filesystems, raising AudioError."""
     if _is_local(path):
         if os.path.isdir(path):
-            raise AudioError("is a directory, not an audio file")
+            raise AudioError("is a directory, not an audio file", "directory")
         try:
             return open(path, "rb")
         except FileNotFoundError:
-            raise AudioError("no such file") from None
+            raise AudioError("no such file", "missing") from None
         except PermissionError:
-            raise AudioError("permission denied") from None
+            raise AudioError("permission denied", "unreadable") from None
         except OSError as e:
-            raise AudioError(f"cannot open: {e.strerror or e}") from None
+            raise AudioError(f"cannot open: {e.strerror or e}", "unreadable") from None
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
     try:
         return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
     except Exception as e:  # each Beam filesystem raises its own error types
-        raise AudioError(f"cannot open: {_one_line(e)}") from None
+        raise AudioError(f"cannot open: {_one_line(e)}", "unreadable") from None
 
 
 def _one_line(e: BaseException) -> str:
@@ -106,7 +112,7 @@ class AudioStream:
         self._file = open_binary(self.path)
         try:
             if _file_size(self._file) == 0:
-                raise AudioError("empty file (0 bytes)")
+                raise AudioError("empty file (0 bytes)", "empty")
             self._open_decoder()
         except BaseException:
             self.close()
@@ -182,7 +188,7 @@ class AudioStream:
                 while len(b := self._sf.read(block, dtype="float32", always_2d=True)):
                     yield b.mean(axis=1, dtype=np.float32) if b.shape[1] > 1 else b[:, 0]
             except (sf.LibsndfileError, RuntimeError) as e:
-                raise AudioError(f"decoding failed: {_one_line(e)}") from None
+                raise AudioError(f"decoding failed: {_one_line(e)}", "corrupt") from None
             return
         yield from self._ffmpeg_blocks()
 
@@ -201,7 +207,7 @@ class AudioStream:
             for out in resampler.resample(None):
                 yield _planar_mono(out.to_ndarray())
         except (av.FFmpegError, ValueError) as e:
-            raise AudioError(f"decoding failed: {_one_line(e)}") from None
+            raise AudioError(f"decoding failed: {_one_line(e)}", "corrupt") from None
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """12 kHz mono float32 blocks, padded at the end exactly as librosa.load pads."""
@@ -227,7 +233,7 @@ class AudioStream:
             if len(tail):
                 yield tail
         if n_in == 0:
-            raise AudioError("no audio samples in the file")
+            raise AudioError("no audio samples in the file", "empty")
 
 
 def _planar_mono(planes: np.ndarray) -> np.ndarray:

@@ -1,0 +1,71 @@
+"""The recogenre pipeline as a composition of named PTransforms.
+
+catalogue -> audio to frames -> CRNN on non-silent frames -> track vectors
+          -> one row per file (track or error) -> Parquet
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.parquetio import WriteToParquet
+
+from transforms import schemas
+from transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silent_score
+from transforms.catalogue import ReadCatalogue
+from transforms.inference import ClassifyFrames, CrnnModelHandler
+from transforms.track_rows import FRAMES_TAG, AssembleRows, RunInfo, TrackVectorFn
+
+
+class OutputDirs(NamedTuple):
+    tracks: str
+    frames: str
+    errors: str
+
+
+def _is_silent(keyed, n: int) -> int:
+    return 0 if keyed[1].silent else 1
+
+
+class WriteTable(beam.PTransform):
+    """Rows -> a Parquet dataset folder with an explicit schema."""
+
+    def __init__(self, folder: str, schema):
+        super().__init__()
+        self.folder, self.schema = folder, schema
+
+    def expand(self, rows):
+        return rows | WriteToParquet(
+            f"{self.folder}/part", self.schema, file_name_suffix=".parquet", codec="zstd"
+        )
+
+
+def build(
+    p: beam.Pipeline,
+    source: str,
+    run: RunInfo,
+    out: OutputDirs,
+    handler: CrnnModelHandler,
+    trim_seconds: float = 0.0,
+    progress=None,
+) -> None:
+    entries = p | "Read catalogue" >> ReadCatalogue(source)
+    decoded = entries | "Audio to frames" >> beam.ParDo(AudioToFrames(trim_seconds, progress)).with_outputs(
+        TRACKS_TAG, ERRORS_TAG, main="frames"
+    )
+    silent, audible = decoded.frames | "Silent or not" >> beam.Partition(_is_silent, 2)
+    classified = audible | "Classify frames" >> ClassifyFrames(handler)
+    scores = (silent | "Silent frames" >> beam.Map(silent_score), classified["scores"]) | "Frame scores" >> (
+        beam.Flatten()
+    )
+    vectors = scores | "Track vectors" >> beam.CombinePerKey(TrackVectorFn())
+    errors = (decoded.errors, classified["errors"]) | "All errors" >> beam.Flatten()
+    rows = (
+        {"meta": decoded.tracks, "vector": vectors, "frames": scores, "errors": errors}
+        | "Join per file" >> beam.CoGroupByKey()
+        | "Assemble rows" >> beam.ParDo(AssembleRows(run)).with_outputs(FRAMES_TAG, ERRORS_TAG, main="tracks")
+    )
+    rows.tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)
+    rows.frames | "Write frames" >> WriteTable(out.frames, schemas.FRAMES)
+    rows.errors | "Write errors" >> WriteTable(out.errors, schemas.ERRORS)

@@ -1,0 +1,236 @@
+"""The Beam pipeline end to end: real clips, real weights, real runners."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import AUDIO, LABELLED, WEIGHTS, clip
+from transforms.classifier import classify_file
+from transforms.genres import GENRES
+from transforms.schemas import RAW_PREFIX
+
+RUNNERS = {
+    "in-process": ["--direct_num_workers=1"],
+    "multi-process": [
+        "--direct_running_mode=multi_processing",
+        "--direct_num_workers=2",
+        "--progress-seconds=1",
+    ],
+    "portable": ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
+}
+
+
+def without_dac_override() -> list[str]:
+    """Runs a command as root minus the right to ignore file permissions, so a
+    chmod 000 file is unreadable even though the tests run as root."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv is needed to drop root's permission override")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def run(catalogue: str, out: Path, *beam_args: str, prefix: list[str] | None = None):
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "run",
+        "--catalogue",
+        catalogue,
+        "--output",
+        str(out),
+        "--weights",
+        str(WEIGHTS),
+        *beam_args,
+    ]
+    return subprocess.run((prefix or []) + cmd, capture_output=True, text=True, timeout=600)
+
+
+def tables(out: Path) -> dict[str, pd.DataFrame]:
+    latest = out / "latest"
+    return {
+        name: pd.read_parquet(latest / name).sort_values(keys).reset_index(drop=True)
+        for name, keys in (
+            ("tracks", ["path"]),
+            ("frames", ["track_id", "frame_index"]),
+            ("errors", ["path"]),
+        )
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    outs = {}
+    for name, args in RUNNERS.items():
+        out = tmp_path_factory.mktemp(name)
+        proc = run(str(AUDIO), out, *args)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        (out / "stderr.txt").write_text(proc.stderr)
+        outs[name] = out
+    return outs
+
+
+def test_progress_lines_come_from_the_workers(runs):
+    """Multi-process workers report; the launcher prints done/total, rate and time left."""
+    lines = [
+        ln
+        for ln in (runs["multi-process"] / "stderr.txt").read_text().splitlines()
+        if ln.startswith("progress: ")
+    ]
+    assert lines, "no progress line"
+    done = [int(ln.split()[1].split("/")[0]) for ln in lines]
+    assert done == sorted(done) and done[-1] <= 9 and all(ln.split()[1].endswith("/9") for ln in lines)
+    assert all("frames/s" in ln and "left" in ln for ln in lines)
+    assert done[-1] > 0
+
+
+def test_every_clip_is_tagged_with_its_label(runs):
+    tracks = tables(runs["in-process"])["tracks"]
+    assert sorted(Path(p).name for p in tracks["path"]) == sorted(os.listdir(AUDIO))
+    by_name = {Path(p).name: row for p, row in zip(tracks["path"], tracks.to_dict("records"))}
+    for name, label in LABELLED.items():
+        assert by_name[name]["top_genre"] == label, name
+    die = by_name["die.au"]
+    assert die["n_frames"] == 1 and die["top_genre"] in GENRES
+    np.testing.assert_allclose(tracks[list(GENRES)].sum(axis=1), 1.0)
+    assert (tracks["top_score"] == tracks[list(GENRES)].max(axis=1)).all()
+
+
+def test_results_equal_the_single_file_classifier(runs, model):
+    t = tables(runs["in-process"])
+    for row in t["tracks"].to_dict("records"):
+        want = classify_file(row["path"], model)
+        np.testing.assert_allclose([row[g] for g in GENRES], want.vector.genres, rtol=0, atol=1e-6)
+        assert row["n_frames"] == len(want.frames)
+        assert row["duration_s"] == pytest.approx(want.duration_s)
+        frames = t["frames"][t["frames"]["track_id"] == row["track_id"]]
+        raw = frames[[RAW_PREFIX + g for g in GENRES]].to_numpy()
+        np.testing.assert_allclose(raw, np.stack([f.raw for f in want.frames]), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(frames["start_s"], [f.start_s for f in want.frames])
+
+
+@pytest.mark.parametrize("runner", ["multi-process", "portable"])
+def test_runners_agree(runs, runner):
+    a, b = tables(runs["in-process"]), tables(runs[runner])
+    for name in ("tracks", "frames"):
+        numeric = [c for c in a[name].columns if a[name][c].dtype.kind == "f"]
+        other = [c for c in a[name].columns if c not in numeric and c != "run_id"]
+        pd.testing.assert_frame_equal(a[name][other], b[name][other])
+        np.testing.assert_allclose(
+            a[name][numeric].to_numpy(float), b[name][numeric].to_numpy(float), atol=1e-6
+        )
+    assert b["errors"].empty
+
+
+def test_layout_manifest_and_latest(runs):
+    out = runs["multi-process"]
+    (run_dir,) = (out / "runs").iterdir()
+    assert not (run_dir / ".progress").exists()
+    assert os.path.islink(out / "latest") and (out / "latest").resolve() == run_dir.resolve()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["errors", "frames", "manifest.json", "tracks"]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["run_id"] == run_dir.name
+    assert manifest["counts"]["inputs"] == manifest["counts"]["tracks"] == 9
+    assert manifest["counts"]["frames"] == len(tables(out)["frames"]) and manifest["counts"]["errors"] == 0
+    assert manifest["weights_sha256"] == tables(out)["tracks"]["weights_sha256"].iloc[0]
+    assert manifest["audio_hours"] == pytest.approx(tables(out)["tracks"]["duration_s"].sum() / 3600)
+    assert manifest["x_realtime"] > 0 and manifest["wall_time_s"] > 0
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory, bad_files):
+    """A catalogue mixing good clips with everything that goes wrong in a real library."""
+    d = tmp_path_factory.mktemp("messy")
+    odd = d / "Ünïcode folder" / "Café del Mar – track 01.mp3"
+    odd.parent.mkdir()
+    shutil.copyfile(AUDIO / "bensound-thejazzpiano.mp3", odd)
+    locked = d / "locked.au"
+    shutil.copyfile(AUDIO / "metal.00000.au", locked)
+    locked.chmod(0)
+    good = [clip(n) for n in ("disco.00000.au", "die.au", "1546464360295.3gp")] + [str(odd)]
+    bad = {k: v for k, v in bad_files.items() if k not in ("zeros", "truncated")}
+    bad["locked"] = str(locked)
+    rows = [{"path": p, "track_id": f"t{i}", "label": ""} for i, p in enumerate(good + list(bad.values()))]
+    rows.append({"path": good[0], "track_id": "t0", "label": ""})  # listed twice
+    rows += [
+        {"path": bad_files["zeros"], "track_id": "zeros", "label": ""},
+        {"path": bad_files["truncated"], "track_id": "trunc", "label": "pop"},
+    ]
+    catalogue = d / "catalogue.csv"
+    pd.DataFrame(rows).to_csv(catalogue, index=False)
+    out = d / "out"
+    proc = run(
+        str(catalogue),
+        out,
+        "--direct_running_mode=multi_processing",
+        "--direct_num_workers=2",
+        prefix=without_dac_override(),
+    )
+    return {
+        "proc": proc,
+        "out": out,
+        "good": good,
+        "bad": bad,
+        "zeros": bad_files["zeros"],
+        "truncated": bad_files["truncated"],
+    }
+
+
+def test_bad_files_become_error_rows_and_nothing_is_lost(messy):
+    assert messy["proc"].returncode == 0, messy["proc"].stderr[-3000:]
+    t = tables(messy["out"])
+    tracks, errors = t["tracks"], t["errors"]
+    expected_tracks = {*messy["good"], messy["zeros"], messy["truncated"]}
+    assert set(tracks["path"]) == expected_tracks
+    assert set(errors["path"]) == set(messy["bad"].values())
+    # conservation: every distinct input exactly once, in one table or the other
+    assert len(tracks) + len(errors) == len(expected_tracks) + len(messy["bad"])
+    assert not set(tracks["path"]) & set(errors["path"])
+    kinds = dict(zip(errors["path"], errors["error_type"]))
+    bad = messy["bad"]
+    assert kinds[bad["empty"]] == "empty" and kinds[bad["missing"]] == "missing"
+    assert kinds[bad["directory"]] == "directory" and kinds[bad["locked"]] == "unreadable"
+    assert kinds[bad["random"]] == kinds[bad["text"]] == "not_audio"
+    assert (errors["stage"] == "decode").all() and errors["message"].str.len().gt(0).all()
+    assert not errors["message"].str.contains("\n").any()
+    # silence is a result, not an error, and not "classical"
+    zeros = tracks[tracks["path"] == messy["zeros"]].iloc[0]
+    assert pd.isna(zeros["top_genre"]) and zeros["n_silent_frames"] == zeros["n_frames"] == 2
+    odd = tracks[tracks["path"].str.contains("Café")].iloc[0]
+    assert odd["top_genre"] == "jazz" and odd["track_id"] == "t3"
+    assert tracks.set_index("track_id").loc["trunc", "label"] == "pop"
+    manifest = json.loads((messy["out"] / "latest" / "manifest.json").read_text())
+    assert manifest["counts"]["inputs"] == len(tracks) + len(errors)
+    assert manifest["counts"]["errors_by_type"]["not_audio"] == 2
+    assert os.path.islink(messy["out"] / "latest")
+
+
+def test_failed_run_leaves_latest_alone(messy):
+    out = messy["out"]
+    before = os.readlink(out / "latest")
+    (out / "runs").chmod(0o555)
+    try:
+        proc = run(clip("die.au"), out, "--direct_num_workers=1", prefix=without_dac_override())
+    finally:
+        (out / "runs").chmod(0o755)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines == [f"recogenre: cannot write to output folder {out}: Permission denied"]
+    assert os.readlink(out / "latest") == before
+
+
+def test_missing_catalogue_is_one_clear_message(tmp_path):
+    proc = run(str(tmp_path / "nowhere.csv"), tmp_path / "out")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("recogenre: cannot read catalogue")
+    assert not (tmp_path / "out").exists()

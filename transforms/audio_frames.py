@@ -1,0 +1,119 @@
+"""Beam stage: one audio file in, its log-mel frames and metadata out.
+
+Frames are emitted as they are computed (a long track is never held whole);
+the track's metadata follows its last frame. Any failure becomes one row on
+the ``errors`` output instead of failing the bundle, so a bad file never
+costs the other files their results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from transforms.catalogue import CatalogueEntry
+from transforms.decode import AudioError
+from transforms.features import FrameFeatures, TrackReader
+
+TRACKS_TAG = "tracks"
+ERRORS_TAG = "errors"
+
+
+class TrackMeta(NamedTuple):
+    entry: CatalogueEntry
+    duration_s: float
+    sample_rate: int
+    codec: str
+    size_bytes: int | None
+    mtime: dt.datetime | None
+    n_frames: int
+
+
+class ErrorRow(NamedTuple):
+    path: str
+    stage: str
+    error_type: str
+    message: str
+
+
+def one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _file_stats(entry: CatalogueEntry) -> tuple[int | None, float | None]:
+    if entry.size_bytes is not None:
+        return entry.size_bytes, entry.mtime
+    try:
+        m = FileSystems.get_filesystem(entry.path).metadata(entry.path)
+        return m.size_in_bytes, m.last_updated_in_seconds
+    except Exception:
+        return None, None  # decoding will say what is wrong with the path
+
+
+class AudioToFrames(beam.DoFn):
+    """CatalogueEntry -> (path, FrameFeatures)*, then (path, TrackMeta) on ``tracks``.
+
+    Failures go to ``errors`` as (path, ErrorRow).
+    """
+
+    def __init__(self, trim_seconds: float = 0.0, progress=None):
+        self.trim_seconds = trim_seconds
+        self.progress = progress
+        self.decoded = Metrics.counter("recogenre", "tracks_decoded")
+        self.failed = Metrics.counter("recogenre", "tracks_failed")
+        self.frames = Metrics.counter("recogenre", "frames")
+        self.audio_seconds = Metrics.counter("recogenre", "audio_seconds")
+
+    def process(self, entry: CatalogueEntry):
+        n = 0
+        try:
+            size, mtime = _file_stats(entry)
+            with TrackReader(entry.path, self.trim_seconds) as reader:
+                for features in reader.frames():
+                    n += 1
+                    yield entry.path, features
+                info = reader.info
+                duration = reader.duration_s
+        except AudioError as e:
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(
+                ERRORS_TAG, (entry.path, ErrorRow(entry.path, "decode", e.kind, str(e)))
+            )
+            self._report(tracks=1)
+            return
+        except Exception as e:  # an unexpected decoder failure is still one file's error
+            self.failed.inc()
+            row = ErrorRow(entry.path, "decode", type(e).__name__, one_line(e))
+            yield beam.pvalue.TaggedOutput(ERRORS_TAG, (entry.path, row))
+            self._report(tracks=1)
+            return
+        self.decoded.inc()
+        self.frames.inc(n)
+        self.audio_seconds.inc(round(duration))
+        when = None if mtime is None else dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
+        meta = TrackMeta(entry, duration, info.sample_rate, info.codec, size, when, n)
+        yield beam.pvalue.TaggedOutput(TRACKS_TAG, (entry.path, meta))
+        self._report(tracks=1, frames=n, audio_seconds=duration)
+
+    def _report(self, **counts) -> None:
+        if self.progress is not None:
+            self.progress.add(**counts)
+
+
+class FrameScore(NamedTuple):
+    """A classified (or silent) frame, without its spectrogram."""
+
+    index: int
+    start_s: float
+    end_s: float
+    silent: bool
+    raw: tuple[float, ...] | None  # ten sigmoid scores; None for a silent frame
+
+
+def silent_score(keyed: tuple[str, FrameFeatures]) -> tuple[str, FrameScore]:
+    path, f = keyed
+    return path, FrameScore(f.index, f.start_s, f.end_s, True, None)

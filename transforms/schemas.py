@@ -1,0 +1,55 @@
+"""The Parquet schemas of a run's three tables -- the output contract.
+
+Columns are added, never renamed or removed, so nightly snapshots stay
+comparable. Genre columns follow :data:`GENRES`.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from transforms.genres import GENRES
+
+RAW_PREFIX = "raw_"
+
+TRACKS = pa.schema(
+    [
+        ("track_id", pa.string()),
+        ("path", pa.string()),
+        ("duration_s", pa.float64()),
+        ("n_frames", pa.int32()),
+        ("n_silent_frames", pa.int32()),
+        *[(g, pa.float64()) for g in GENRES],  # fractions 0-1 summing to 1; null for a silent track
+        ("top_genre", pa.string()),  # null for a silent track
+        ("top_score", pa.float64()),
+        ("label", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("mtime", pa.timestamp("us", tz="UTC")),
+        ("sample_rate", pa.int32()),
+        ("codec", pa.string()),
+        ("weights_sha256", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+FRAMES = pa.schema(
+    [
+        ("track_id", pa.string()),
+        ("frame_index", pa.int32()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("silent", pa.bool_()),
+        *[(g, pa.float64()) for g in GENRES],  # normalised; null for a silent frame
+        *[(RAW_PREFIX + g, pa.float32()) for g in GENRES],  # the CRNN's sigmoid outputs
+    ]
+)
+
+ERRORS = pa.schema(
+    [
+        ("path", pa.string()),
+        ("stage", pa.string()),  # read, decode or classify
+        ("error_type", pa.string()),
+        ("message", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)

@@ -1,0 +1,113 @@
+"""Beam stages after the model: per-track aggregation and the output rows.
+
+``TrackVectorFn`` applies :func:`transforms.aggregate.aggregate` -- the same
+function the single-file classifier uses -- to a track's frames in frame
+order, so both give identical numbers. ``AssembleRows`` joins each file's
+metadata, vector, frames and errors and enforces the output contract: every
+input file ends up exactly once, in ``tracks`` or in ``errors``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+
+from transforms.aggregate import TrackVector, aggregate, normalise
+from transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
+from transforms.genres import GENRES
+from transforms.schemas import RAW_PREFIX
+
+FRAMES_TAG = "frames"
+ERRORS_TAG = "errors"
+
+
+class TrackVectorFn(beam.CombineFn):
+    """FrameScore* -> TrackVector. Accumulates (index, raw) pairs, which are tiny."""
+
+    def create_accumulator(self) -> list:
+        return []
+
+    def add_input(self, acc: list, score: FrameScore) -> list:
+        acc.append((score.index, score.raw))
+        return acc
+
+    def merge_accumulators(self, accs) -> list:
+        return [pair for acc in accs for pair in acc]
+
+    def extract_output(self, acc: list) -> TrackVector:
+        ordered = sorted(acc, key=lambda pair: pair[0])
+        return aggregate([None if raw is None else np.asarray(raw, np.float32) for _, raw in ordered])
+
+
+class RunInfo(NamedTuple):
+    run_id: str
+    weights_sha256: str
+
+
+def _genre_columns(values: np.ndarray | None) -> dict[str, float | None]:
+    if values is None:
+        return dict.fromkeys(GENRES)
+    return {g: float(v) for g, v in zip(GENRES, values)}
+
+
+class AssembleRows(beam.DoFn):
+    """(path, {meta, vector, frames, errors}) -> track row, or one error row.
+
+    Outputs: main = tracks rows; ``frames`` = frame rows; ``errors`` = error rows.
+    """
+
+    def __init__(self, run: RunInfo):
+        self.run = run
+        self.silent_tracks = Metrics.counter("recogenre", "silent_tracks")
+
+    def process(self, joined):
+        path, parts = joined
+        errors: list[ErrorRow] = list(parts["errors"])
+        metas: list[TrackMeta] = list(parts["meta"])
+        vectors: list[TrackVector] = list(parts["vector"])
+        frames: list[FrameScore] = sorted(parts["frames"], key=lambda f: f.index)
+        if not errors and (len(metas) != 1 or len(vectors) != 1 or len(frames) != metas[0].n_frames):
+            errors = [
+                ErrorRow(path, "classify", "IncompleteTrack", "not every frame of the track was classified")
+            ]
+        if errors:
+            first = errors[0]
+            yield beam.pvalue.TaggedOutput(ERRORS_TAG, {**first._asdict(), "run_id": self.run.run_id})
+            return
+        meta, vector = metas[0], vectors[0]
+        if vector.silent:
+            self.silent_tracks.inc()
+        yield {
+            "track_id": meta.entry.track_id,
+            "path": path,
+            "duration_s": meta.duration_s,
+            "n_frames": vector.n_frames,
+            "n_silent_frames": vector.n_silent_frames,
+            **_genre_columns(vector.genres),
+            "top_genre": vector.top_genre,
+            "top_score": vector.top_score,
+            "label": meta.entry.label,
+            "size_bytes": meta.size_bytes,
+            "mtime": meta.mtime,
+            "sample_rate": meta.sample_rate,
+            "codec": meta.codec,
+            "weights_sha256": self.run.weights_sha256,
+            "run_id": self.run.run_id,
+        }
+        for f in frames:
+            raw = None if f.raw is None else np.asarray(f.raw, np.float32)
+            yield beam.pvalue.TaggedOutput(
+                FRAMES_TAG,
+                {
+                    "track_id": meta.entry.track_id,
+                    "frame_index": f.index,
+                    "start_s": f.start_s,
+                    "end_s": f.end_s,
+                    "silent": f.silent,
+                    **_genre_columns(None if raw is None else normalise(raw)),
+                    **{RAW_PREFIX + g: v for g, v in _genre_columns(raw).items()},
+                },
+            )
