@@ -14,6 +14,7 @@ from apache_beam.io.parquetio import WriteToParquet
 from transforms import schemas
 from transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silent_score
 from transforms.catalogue import ReadCatalogue
+from transforms.incremental import CarryFrames, PlanChanges, new_file_changes
 from transforms.inference import ClassifyFrames, CrnnModelHandler
 from transforms.track_rows import FRAMES_TAG, AssembleRows, RunInfo, TrackVectorFn
 
@@ -22,6 +23,7 @@ class OutputDirs(NamedTuple):
     tracks: str
     frames: str
     errors: str
+    changes: str
 
 
 def _is_silent(keyed, n: int) -> int:
@@ -49,9 +51,21 @@ def build(
     handler: CrnnModelHandler,
     trim_seconds: float = 0.0,
     progress=None,
+    previous_run: str | None = None,
+    full_reason: str = "full run",
 ) -> None:
+    """The whole graph; with ``previous_run``, unchanged files are carried over from it."""
     entries = p | "Read catalogue" >> ReadCatalogue(source)
-    decoded = entries | "Audio to frames" >> beam.ParDo(AudioToFrames(trim_seconds, progress)).with_outputs(
+    if previous_run:
+        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id)
+        to_decode, changes = plan["decode"], plan["changes"]
+        carried_tracks = [plan["carried"] | "Carried tracks" >> beam.Values()]
+        carried_frames = [plan["carried"] | "Carry frames" >> CarryFrames(previous_run)]
+    else:
+        to_decode = entries
+        changes = entries | "All new" >> beam.Map(new_file_changes, run.run_id, full_reason)
+        carried_tracks = carried_frames = []
+    decoded = to_decode | "Audio to frames" >> beam.ParDo(AudioToFrames(trim_seconds, progress)).with_outputs(
         TRACKS_TAG, ERRORS_TAG, main="frames"
     )
     silent, audible = decoded.frames | "Silent or not" >> beam.Partition(_is_silent, 2)
@@ -66,6 +80,9 @@ def build(
         | "Join per file" >> beam.CoGroupByKey()
         | "Assemble rows" >> beam.ParDo(AssembleRows(run)).with_outputs(FRAMES_TAG, ERRORS_TAG, main="tracks")
     )
-    rows.tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)
-    rows.frames | "Write frames" >> WriteTable(out.frames, schemas.FRAMES)
+    tracks = (rows.tracks, *carried_tracks) | "All tracks" >> beam.Flatten()
+    frames = (rows.frames, *carried_frames) | "All frames" >> beam.Flatten()
+    tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)
+    frames | "Write frames" >> WriteTable(out.frames, schemas.FRAMES)
     rows.errors | "Write errors" >> WriteTable(out.errors, schemas.ERRORS)
+    changes | "Write changes" >> WriteTable(out.changes, schemas.CHANGES)

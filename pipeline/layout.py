@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from apache_beam.io.filesystems import FileSystems
@@ -38,7 +39,7 @@ def run_dir(out: str, run_id: str) -> str:
 
 
 def output_dirs(run_path: str) -> OutputDirs:
-    return OutputDirs(*(FileSystems.join(run_path, t) for t in ("tracks", "frames", "errors")))
+    return OutputDirs(*(FileSystems.join(run_path, t) for t in OutputDirs._fields))
 
 
 def prepare(out: str, run_id: str) -> str:
@@ -78,6 +79,51 @@ def switch_latest(out: str, run_id: str) -> None:
     else:  # object stores: a single-object write is atomic
         with FileSystems.create(FileSystems.join(out, LATEST)) as f:
             f.write((relative + "\n").encode())
+
+
+def read_manifest(run_path: str) -> dict | None:
+    target = FileSystems.join(run_path, MANIFEST)
+    try:
+        with FileSystems.open(target) as f:
+            return json.loads(f.read().decode())
+    except Exception:
+        return None
+
+
+def complete_runs(out: str) -> list[str]:
+    """Run folders holding a manifest, oldest first (run ids sort by time)."""
+    runs = Path(out) / "runs"
+    if not is_local(out) or not runs.is_dir():
+        return []
+    return [str(p) for p in sorted(runs.iterdir()) if (p / MANIFEST).is_file()]
+
+
+def remove_incomplete_runs(out: str) -> list[str]:
+    """Deletes run folders without a manifest: left by runs that were killed.
+
+    Only called while holding the run lock, so no live run owns them.
+    """
+    runs = Path(out) / "runs"
+    if not is_local(out) or not runs.is_dir():
+        return []
+    removed = []
+    for p in sorted(runs.iterdir()):
+        if p.is_dir() and not (p / MANIFEST).is_file():
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+    return removed
+
+
+def prune(out: str, keep: int) -> list[str]:
+    """Deletes the oldest complete runs beyond ``keep``, never the one latest points at."""
+    current = latest_run(out)
+    runs = complete_runs(out)
+    doomed = [
+        r for r in runs[: max(0, len(runs) - keep)] if current is None or Path(r).resolve() != Path(current)
+    ]
+    for r in doomed:
+        shutil.rmtree(r, ignore_errors=True)
+    return [Path(r).name for r in doomed]
 
 
 def latest_run(out: str) -> str | None:

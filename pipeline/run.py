@@ -1,10 +1,14 @@
 """``recogenre run``: tag a catalogue with Beam and publish a complete snapshot.
 
 The launcher checks everything it can before starting workers (weights,
-catalogue, output folder), runs the pipeline, reads the written tables back
-for the manifest, and only then switches ``latest``. Bad input files are
-rows in ``errors`` and do not fail the run; a run that fails exits non-zero
-with one message and leaves ``latest`` where it was.
+catalogue, output folder, the run lock), runs the pipeline, reads the
+written tables back for the manifest, and only then switches ``latest``.
+Bad input files are rows in ``errors`` and do not fail the run; a run that
+fails exits non-zero with one message and leaves ``latest`` where it was.
+
+With a previous snapshot in ``OUT/latest`` the run is incremental (see
+``transforms/incremental.py``) unless ``--full`` is given or the settings
+that shape results changed.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ import argparse
 import collections
 import datetime as dt
 import logging
+import shutil
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, layout
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--output", required=True, metavar="OUT", help="output folder (local or any Beam filesystem)"
     )
+    p.add_argument("--full", action="store_true", help="classify everything, ignoring the previous snapshot")
+    p.add_argument("--keep", type=int, default=7, metavar="N", help="complete runs to keep (default 7)")
     p.add_argument(
         "--batch-size", type=int, default=16, metavar="N", help="largest batch of frames per model call"
     )
@@ -46,6 +57,17 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def settings(weights_sha256: str, trim_seconds: float) -> dict[str, Any]:
+    """What shapes the numbers: a snapshot made with other settings is not reused."""
+    from transforms.version import RESULTS_VERSION
+
+    return {
+        "results_version": RESULTS_VERSION,
+        "weights_sha256": weights_sha256,
+        "trim_seconds": trim_seconds,
+    }
+
+
 def read_tables(run_path: str) -> dict[str, Any]:
     """The written tables, as pandas DataFrames (schemas applied even when empty)."""
     import pyarrow.dataset as ds
@@ -53,16 +75,23 @@ def read_tables(run_path: str) -> dict[str, Any]:
     from transforms import schemas
 
     tables = {}
-    for name, schema in (("tracks", schemas.TRACKS), ("frames", schemas.FRAMES), ("errors", schemas.ERRORS)):
-        tables[name] = (
-            ds.dataset(f"{run_path}/{name}", schema=schema, format="parquet").to_table().to_pandas()
-        )
+    for name, schema in (
+        ("tracks", schemas.TRACKS),
+        ("frames", schemas.FRAMES),
+        ("errors", schemas.ERRORS),
+        ("changes", schemas.CHANGES),
+    ):
+        folder = f"{run_path}/{name}"
+        if not layout.FileSystems.exists(folder):
+            tables[name] = schema.empty_table().to_pandas()
+            continue
+        tables[name] = ds.dataset(folder, schema=schema, format="parquet").to_table().to_pandas()
     return tables
 
 
 def summarise(tables: dict[str, Any]) -> dict[str, Any]:
-    tracks, frames, errors = tables["tracks"], tables["frames"], tables["errors"]
-    audio_s = float(tracks["duration_s"].sum()) if len(tracks) else 0.0
+    tracks, frames, errors, changes = tables["tracks"], tables["frames"], tables["errors"], tables["changes"]
+    by_change = collections.Counter(changes["change"])
     return {
         "tracks": len(tracks),
         "frames": len(frames),
@@ -71,7 +100,10 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         "silent_frames": int(frames["silent"].sum()) if len(frames) else 0,
         "errors_by_type": dict(collections.Counter(errors["error_type"])),
         "genres": dict(collections.Counter(tracks["top_genre"].dropna())),
-        "audio_seconds": audio_s,
+        **{k: by_change.get(k, 0) for k in ("new", "changed", "unchanged", "retried", "removed")},
+        "decoded": sum(by_change.get(k, 0) for k in ("new", "changed", "retried")),
+        "failed": len(errors),
+        "audio_seconds": float(tracks["duration_s"].sum()) if len(tracks) else 0.0,
     }
 
 
@@ -80,6 +112,9 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
     lines = [
         f"run {run_id}: {counts['tracks']} tracks ({counts['silent_tracks']} silent), "
         f"{counts['frames']} frames, {counts['errors']} errors",
+        "files: "
+        + ", ".join(f"{counts[k]} {k}" for k in ("new", "changed", "unchanged", "retried", "removed"))
+        + f"; {counts['decoded']} decoded",
     ]
     if counts["errors_by_type"]:
         lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["errors_by_type"].items())))
@@ -87,40 +122,82 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
         ranked = sorted(counts["genres"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in ranked))
     speed = counts["audio_seconds"] / wall if wall > 0 else 0.0
-    lines.append(f"wall time {wall:.1f} s for {audio_h:.2f} h of audio: {speed:.1f}x real-time")
+    lines.append(
+        f"wall time {wall:.1f} s; the snapshot holds {audio_h:.2f} h of audio ({speed:.1f}x real-time)"
+    )
     lines.append(f"results: {run_path}  (latest: {layout.FileSystems.join(out, layout.LATEST)})")
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tuple[str | None, str]:
+    """The snapshot to start from, or None with the reason for a full run."""
+    if args.full:
+        return None, "full run (--full)"
+    previous = layout.latest_run(args.output)
+    if previous is None:
+        return None, "first run"
+    manifest = layout.read_manifest(previous) or {}
+    changed = [k for k, v in current.items() if manifest.get("settings", {}).get(k) != v]
+    if changed:
+        return None, f"full run ({', '.join(changed)} changed)"
+    return previous, "incremental"
 
+
+def run(args: argparse.Namespace) -> int:
     from transforms.catalogue import CatalogueError, count_inputs
-    from transforms.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
     from transforms.weights import WeightsError, resolve_weights
 
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
-    weights_arg = args.weights
     try:
-        local_weights, digest = resolve_weights(weights_arg)
+        local_weights, digest = resolve_weights(args.weights)
         n_inputs = count_inputs(args.catalogue)
     except (WeightsError, CatalogueError) as e:
         say(f"recogenre: {e}")
-        return 2
+        return EXIT_USAGE
     if n_inputs == 0:
         say(f"recogenre: no audio files in {args.catalogue}")
-        return 2
+        return EXIT_USAGE
     # Workers read the weights from where the user pointed (any Beam filesystem);
     # locally that is the resolved file itself.
-    worker_weights = weights_arg if weights_arg and "://" in weights_arg else local_weights
+    worker_weights = args.weights if args.weights and "://" in args.weights else local_weights
+
+    from pipeline.lock import LockHeld, RunLock
+
+    lock = RunLock(args.output) if layout.is_local(args.output) else None
+    try:
+        if lock:
+            lock.acquire()
+    except LockHeld as e:
+        say(f"recogenre: {e}")
+        return EXIT_FAILED
+    except OSError as e:
+        say(f"recogenre: cannot write to output folder {args.output}: {e.strerror or e}")
+        return EXIT_FAILED
+    try:
+        return _locked_run(args, started, started_at, n_inputs, worker_weights, digest)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from transforms.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
+
+    leftovers = layout.remove_incomplete_runs(args.output)
+    if leftovers:
+        say(f"recogenre: removed {len(leftovers)} unfinished run(s): {', '.join(leftovers)}")
+    current = settings(digest, args.trim_seconds)
+    previous, mode = previous_snapshot(args, current)
 
     run_id = layout.new_run_id(started_at)
     try:
         run_path = layout.prepare(args.output, run_id)
     except OSError as e:
         say(f"recogenre: cannot write to output folder {args.output}: {e.strerror or e}")
-        return 1
+        return EXIT_FAILED
 
     options = PipelineOptions(args.beam_args)
     if options.view_as(StandardOptions).runner is None:
@@ -128,12 +205,10 @@ def run(args: argparse.Namespace) -> int:
     runner = options.view_as(StandardOptions).runner
 
     progress = printer = None
+    folder = Path(run_path) / ".progress"
     if layout.is_local(run_path) and args.progress_seconds > 0:
-        from pathlib import Path
-
         from transforms.progress import ProgressPrinter, ProgressWriter
 
-        folder = Path(run_path) / ".progress"
         folder.mkdir()
         progress = ProgressWriter(str(folder))
         printer = ProgressPrinter(str(folder), n_inputs, say, every=args.progress_seconds)
@@ -144,7 +219,8 @@ def run(args: argparse.Namespace) -> int:
     from transforms.inference import CrnnModelHandler
     from transforms.track_rows import RunInfo
 
-    say(f"recogenre: run {run_id}: {n_inputs} files from {args.catalogue} with {runner}")
+    basis = f"from {Path(previous).name}" if previous else mode
+    say(f"recogenre: run {run_id}: {n_inputs} files from {args.catalogue} with {runner}, {basis}")
     try:
         if printer:
             printer.start()
@@ -157,22 +233,22 @@ def run(args: argparse.Namespace) -> int:
                 CrnnModelHandler(worker_weights, digest, max_batch_size=args.batch_size),
                 trim_seconds=args.trim_seconds,
                 progress=progress,
+                previous_run=previous,
+                full_reason=mode,
             )
         tables = read_tables(run_path)
     except Exception as e:
         say(f"recogenre: run {run_id} failed: {type(e).__name__}: {' '.join(str(e).split())[:2000]}")
         say(f"recogenre: {layout.LATEST} still points at the previous run")
-        return 1
+        return EXIT_FAILED
     finally:
         if printer:
             printer.stop()
-    if progress is not None:
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
     wall = time.monotonic() - started
     counts = summarise(tables)
+    changes = tables["changes"]
     manifest = {
         "run_id": run_id,
         "started_at": started_at.isoformat(),
@@ -180,6 +256,9 @@ def run(args: argparse.Namespace) -> int:
         "catalogue": args.catalogue,
         "output": args.output,
         "runner": runner,
+        "mode": "incremental" if previous else mode,
+        "previous_run": Path(previous).name if previous else None,
+        "settings": current,
         "options": {
             "trim_seconds": args.trim_seconds,
             "batch_size": args.batch_size,
@@ -196,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
             "frame_seconds": FRAME_SECONDS,
         },
         "counts": {"inputs": n_inputs, **{k: v for k, v in counts.items() if k != "audio_seconds"}},
+        "removed": sorted(changes.loc[changes["change"] == "removed", "path"]),
         "wall_time_s": round(wall, 3),
         "audio_hours": counts["audio_seconds"] / 3600,
         "x_realtime": counts["audio_seconds"] / wall if wall > 0 else None,
@@ -209,7 +289,10 @@ def run(args: argparse.Namespace) -> int:
         layout.switch_latest(args.output, run_id)
     except OSError as e:
         say(f"recogenre: run {run_id} finished but could not be published: {e}")
-        return 1
+        return EXIT_FAILED
+    pruned = layout.prune(args.output, max(1, args.keep))
+    if pruned:
+        say(f"recogenre: pruned {len(pruned)} old run(s)")
     print(format_summary(run_id, run_path, args.output, counts, wall), flush=True)
     return 0
 

@@ -12,10 +12,9 @@ import datetime as dt
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.catalogue import CatalogueEntry
+from transforms.catalogue import CatalogueEntry, content_sha256, file_stats
 from transforms.decode import AudioError
 from transforms.features import FrameFeatures, TrackReader
 
@@ -28,8 +27,8 @@ class TrackMeta(NamedTuple):
     duration_s: float
     sample_rate: int
     codec: str
-    size_bytes: int | None
     mtime: dt.datetime | None
+    content_sha256: str
     n_frames: int
 
 
@@ -40,18 +39,12 @@ class ErrorRow(NamedTuple):
     message: str
 
 
+def to_datetime(seconds: float | None) -> dt.datetime | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
 def one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
-
-
-def _file_stats(entry: CatalogueEntry) -> tuple[int | None, float | None]:
-    if entry.size_bytes is not None:
-        return entry.size_bytes, entry.mtime
-    try:
-        m = FileSystems.get_filesystem(entry.path).metadata(entry.path)
-        return m.size_in_bytes, m.last_updated_in_seconds
-    except Exception:
-        return None, None  # decoding will say what is wrong with the path
 
 
 class AudioToFrames(beam.DoFn):
@@ -71,13 +64,14 @@ class AudioToFrames(beam.DoFn):
     def process(self, entry: CatalogueEntry):
         n = 0
         try:
-            size, mtime = _file_stats(entry)
+            entry = file_stats(entry)
             with TrackReader(entry.path, self.trim_seconds) as reader:
                 for features in reader.frames():
                     n += 1
                     yield entry.path, features
                 info = reader.info
                 duration = reader.duration_s
+            fingerprint = content_sha256(entry.path)
         except AudioError as e:
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(
@@ -94,8 +88,9 @@ class AudioToFrames(beam.DoFn):
         self.decoded.inc()
         self.frames.inc(n)
         self.audio_seconds.inc(round(duration))
-        when = None if mtime is None else dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
-        meta = TrackMeta(entry, duration, info.sample_rate, info.codec, size, when, n)
+        meta = TrackMeta(
+            entry, duration, info.sample_rate, info.codec, to_datetime(entry.mtime), fingerprint, n
+        )
         yield beam.pvalue.TaggedOutput(TRACKS_TAG, (entry.path, meta))
         self._report(tracks=1, frames=n, audio_seconds=duration)
 

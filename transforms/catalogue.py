@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 AUDIO_EXTENSIONS = frozenset(
@@ -178,3 +179,28 @@ def count_inputs(source: str) -> int:
     if kind == "directory":
         paths = {p for p in paths if is_audio_path(p)}
     return len(paths)
+
+
+def file_stats(entry: CatalogueEntry) -> CatalogueEntry:
+    """The entry with size and mtime from its filesystem, where the match gave none."""
+    if entry.size_bytes is not None:
+        return entry
+    try:
+        m = FileSystems.get_filesystem(entry.path).metadata(entry.path)
+    except Exception:
+        return entry  # decoding will say what is wrong with the path
+    return entry._replace(size_bytes=m.size_in_bytes, mtime=m.last_updated_in_seconds)
+
+
+def content_sha256(path: str) -> str:
+    """The file's sha256: what tells a touched-but-identical file from a rewritten one."""
+    digest = hashlib.sha256()
+    remote = "://" in path
+    with (
+        FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        if remote
+        else open(path, "rb") as f
+    ):
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -57,6 +57,7 @@ with _native_stderr_silenced():
 
 from transforms.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)
 from transforms.genres import GENRES  # noqa: E402
+from transforms.weights import is_keras1_weights  # noqa: E402
 
 TIME_PADDING = 37  # zeros either side of the 1366 frames: 1366 + 74 = 1440
 KERAS1_BN_EPSILON = 1e-6
@@ -125,15 +126,6 @@ def _keras1_weights(h5: h5py.File) -> dict[str, list[np.ndarray]]:
     w = group("preds")
     converted["preds"] = [w["W"], w["b"]]
     return converted
-
-
-def is_keras1_weights(path: str | Path) -> bool:
-    """True for the legacy HDF5 layout (top-level ``layer_names``, no ``model_config``)."""
-    try:
-        with h5py.File(path, "r") as h5:
-            return "layer_names" in h5.attrs and "model_config" not in h5.attrs
-    except OSError:
-        return False
 
 
 def load_crnn(weights_path: str | Path) -> keras.Model:

@@ -25,6 +25,7 @@ TRACKS = pa.schema(
         ("label", pa.string()),
         ("size_bytes", pa.int64()),
         ("mtime", pa.timestamp("us", tz="UTC")),
+        ("content_sha256", pa.string()),  # lets a nightly run tell a touched file from a changed one
         ("sample_rate", pa.int32()),
         ("codec", pa.string()),
         ("weights_sha256", pa.string()),
@@ -50,6 +51,17 @@ ERRORS = pa.schema(
         ("stage", pa.string()),  # read, decode or classify
         ("error_type", pa.string()),
         ("message", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+# What a run did with each input, relative to the snapshot it started from.
+CHANGES = pa.schema(
+    [
+        ("path", pa.string()),
+        ("track_id", pa.string()),
+        ("change", pa.string()),  # new, changed, unchanged, retried, removed
+        ("reason", pa.string()),
         ("run_id", pa.string()),
     ]
 )

@@ -36,6 +36,17 @@ def candidates(flag: str | None = None) -> list[str]:
     return [str(p) for p in dict.fromkeys(places)]
 
 
+def is_keras1_weights(path: str | Path) -> bool:
+    """True for the legacy HDF5 layout (top-level ``layer_names``, no ``model_config``)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return "layer_names" in h5.attrs and "model_config" not in h5.attrs
+    except OSError:
+        return False
+
+
 def sha256_of(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -63,8 +74,6 @@ def resolve_weights(flag: str | None = None) -> tuple[str, str]:
     Raises :class:`WeightsError` with one actionable message when the file is
     missing, or when a legacy Keras 1 file is not the published one.
     """
-    from transforms.crnn import is_keras1_weights
-
     tried = candidates(flag)
     found = next((p for p in tried if "://" in p or Path(p).is_file()), None)
     if found is None:

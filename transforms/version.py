@@ -1,0 +1,8 @@
+"""The version of everything that turns audio into numbers.
+
+Bump RESULTS_VERSION whenever decoding, framing, the log-mel front end, the
+model graph or the aggregation change any result: nightly runs then classify
+every track again instead of carrying old numbers over.
+"""
+
+RESULTS_VERSION = "1"
