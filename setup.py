@@ -19,6 +19,9 @@ INSTALL_REQUIRES = [
     "numpy==2.4.6",
     "pandas==3.1.1",
     "pyarrow==25.0.1",
+    "matplotlib==3.11.2",  # report, classify --plot, evaluate charts (Agg backend)
+    "waitress==3.0.2",  # recogenre serve: production WSGI server, pure Python
+    "multipart==2.0.1",  # recogenre serve: streaming multipart/form-data parser
 ]
 
 setup(

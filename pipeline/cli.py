@@ -86,6 +86,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
             print(json.dumps(result.to_json()), flush=True)
         else:
             print(format_text(result), flush=True)
+        if args.plot:
+            from pipeline.charts import plot_result
+
+            plot_result(result, args.plot, args.files.index(path), len(args.files))
     return 1 if failed else 0
 
 
@@ -102,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="classify audio files and print their genres")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="also draw each file's genre bar chart; with several files PNG's stem gets -1, -2, …",
+    )
     _add_weights(p)
     _add_trim(p)
     p.set_defaults(func=cmd_classify)
@@ -117,12 +126,59 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(p)
     _add_trim(p)
     p.set_defaults(func=cmd_run)
+
+    _add_service_commands(sub, add_arguments)
     return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.service import serve_command
+
+    return serve_command(args, load_model(args.weights))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import main as report_main
+
+    return report_main(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import main as evaluate_main
+
+    return evaluate_main(args)
+
+
+def _add_service_commands(sub, add_run_arguments) -> None:
+    """serve, report and evaluate (issue 5), all on the same core as classify and run."""
+    from pipeline.report import add_arguments as add_report_arguments
+    from pipeline.service import add_arguments as add_serve_arguments
+
+    p = sub.add_parser("serve", help="serve POST /predict and GET /healthz over HTTP")
+    add_serve_arguments(p)
+    _add_weights(p)
+    _add_trim(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("report", help="charts and an HTML page from a run's Parquet")
+    add_report_arguments(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="run a labelled catalogue and write accuracy, per-genre scores and the confusion matrix",
+        description="Tag a labelled catalogue (a genre/file tree or a catalogue with a label column) "
+        "and score the results; options not listed here are Beam pipeline options.",
+    )
+    add_run_arguments(p)  # the same options as run: evaluate is a run plus scoring
+    _add_weights(p)
+    _add_trim(p)
+    p.set_defaults(func=cmd_evaluate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(argv)
-    if rest and args.command != "run":
+    if rest and args.command not in ("run", "evaluate"):
         build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
     args.beam_args = rest
     return args.func(args)

@@ -1,0 +1,438 @@
+"""``recogenre serve``: the single-file classifier behind HTTP.
+
+    POST /predict   an audio file, as a multipart/form-data upload or as the raw
+                    request body; answers the ``classify --json`` object
+    GET  /healthz   {"status": "ready", "weights_sha256": ...}
+
+The application is a small hand-written WSGI callable served by waitress, a
+pure-Python production server with no dependencies: a micro framework would
+add more code than the two routes need, and waitress already does what a
+production front needs -- a bounded thread pool, request bodies spooled off
+the heap, a hard body-size ceiling checked against Content-Length before the
+body is read, and no debugger.
+
+Why things are the way they are:
+
+- The model is loaded once, before the socket is bound, so ``/healthz``
+  answers only when predictions can be made. Waitress runs requests on
+  several threads; decoding and log-mel run concurrently, but calls into the
+  Keras model are serialised by a lock (Keras does not promise that one
+  model object may be called from several threads at once, and TensorFlow
+  already uses every core for one batch, so nothing is lost).
+- Each upload goes to its own file in a private temporary folder (created at
+  start, removed at exit) and is deleted in a ``finally`` whatever happens;
+  requests share nothing else, so concurrent results cannot mix.
+- The decoders sniff content, but the upload's file suffix is kept because
+  libsndfile and FFmpeg pick their demuxer faster and more reliably with it.
+- Multipart bodies are parsed with ``multipart.PushMultipartParser`` (the
+  parser behind Bottle): it streams, so the audio goes to disk in chunks
+  instead of being held in memory, it enforces header and part limits, and
+  it is maintained -- unlike ``cgi`` (deprecated, gone in Python 3.13) or
+  ``email.parser``, which needs the whole body in memory and is lenient in
+  ways that are wrong for HTTP.
+- Every error is JSON, ``{"error": "...", "status": N}``, including the ones
+  waitress answers on its own (413 for a body over the limit, 400 for a
+  malformed request), so a client has one format to handle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import mimetypes
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from pipeline import __version__
+from transforms.genres import GENRES
+
+log = logging.getLogger("recogenre.service")
+
+CHUNK_BYTES = 1 << 16
+MIB = 1 << 20
+DEFAULT_MAX_UPLOAD_MB = 100.0
+DEFAULT_THREADS = 4
+# An AudioError's kind -> the HTTP status that tells the client what to fix.
+STATUS_FOR_KIND = {
+    "empty": 400,  # nothing to classify
+    "not_audio": 415,  # a format we cannot read at all
+    "corrupt": 422,  # an audio container whose contents cannot be decoded
+}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+}
+_SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class HttpError(Exception):
+    """A request the service refuses, with the status and message the client gets."""
+
+    def __init__(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()):
+        super().__init__(message)
+        self.status = status
+        self.headers = list(headers)
+
+
+class LockedModel:
+    """The shared model with one prediction at a time (see the module docstring)."""
+
+    def __init__(self, model):
+        self._model = model
+        self._lock = threading.Lock()
+        self.weights_sha256: str = model.weights_sha256
+
+    def predict(self, melgrams: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return self._model.predict(melgrams)
+
+
+def error_body(status: int, message: str) -> bytes:
+    return json.dumps({"error": message, "status": status}).encode()
+
+
+def client_name(name: str | None) -> str | None:
+    """The upload's file name as echoed in answers and logs: no folders, no control characters."""
+    if not name:
+        return None
+    base = os.path.basename(name.replace("\\", "/"))
+    return "".join(c for c in base if c.isprintable())[:255] or None
+
+
+def safe_suffix(filename: str | None, content_type: str | None = None) -> str:
+    """The file suffix to give the temporary copy: the upload's own, when harmless."""
+    if filename:
+        suffix = os.path.splitext(os.path.basename(filename.replace("\\", "/")))[1].lower()
+        if _SAFE_SUFFIX.match(suffix):
+            return suffix
+    if content_type:
+        guessed = mimetypes.guess_extension(content_type.split(";")[0].strip().lower())
+        if guessed and _SAFE_SUFFIX.match(guessed):
+            return guessed
+    return ""
+
+
+class GenreService:
+    """The WSGI application. One instance serves every request; it holds no per-request state."""
+
+    def __init__(self, model, upload_dir: str, max_upload_bytes: int, trim_seconds: float = 0.0):
+        self.model = model
+        self.upload_dir = upload_dir
+        self.max_upload_bytes = max_upload_bytes
+        self.trim_seconds = trim_seconds
+        self.routes = {
+            "/predict": {"POST": self.predict},
+            "/healthz": {"GET": self.healthz, "HEAD": self.healthz},
+        }
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> list[bytes]:
+        started = time.monotonic()
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = environ.get("PATH_INFO", "")
+        try:
+            handlers = self.routes.get(path)
+            if handlers is None:
+                raise HttpError(404, f"no such endpoint: {path} (try POST /predict or GET /healthz)")
+            handler = handlers.get(method)
+            if handler is None:
+                allow = ", ".join(handlers)
+                raise HttpError(405, f"{method} is not allowed on {path}; use {allow}", [("Allow", allow)])
+            status, payload, note = handler(environ)
+            body, headers = json.dumps(payload).encode(), []
+        except HttpError as e:
+            status, body, headers, note = e.status, error_body(e.status, str(e)), e.headers, str(e)
+        except Exception:
+            log.exception("%s %s failed", method, path)
+            status, headers, note = 500, [], "internal error"
+            body = error_body(500, "internal error while classifying; see the server log")
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            *headers,
+        ]
+        start_response(f"{status} {REASONS.get(status, '')}".rstrip(), headers)
+        log.info(
+            "%s %s %d %.2fs%s", method, path, status, time.monotonic() - started, f" {note}" if note else ""
+        )
+        return [b"" if method == "HEAD" else body]
+
+    def healthz(self, environ: dict) -> tuple[int, dict, str]:
+        return (
+            200,
+            {
+                "status": "ready",
+                "weights_sha256": self.model.weights_sha256,
+                "genres": list(GENRES),
+                "max_upload_bytes": self.max_upload_bytes,
+                "version": __version__,
+            },
+            "",
+        )
+
+    def predict(self, environ: dict) -> tuple[int, dict, str]:
+        from transforms.classifier import classify_file
+        from transforms.decode import AudioError
+
+        upload = None
+        try:
+            upload, filename = self._receive(environ)
+            try:
+                result = classify_file(upload, self.model, trim_seconds=self.trim_seconds)
+            except AudioError as e:
+                status = STATUS_FOR_KIND.get(e.kind, 422)
+                raise HttpError(status, f"{filename or 'upload'}: {e}") from None
+        finally:
+            if upload is not None:
+                _remove(upload)
+        answer = result.to_json()
+        answer["path"] = filename  # the client's name for the file, not our temporary copy
+        return 200, answer, filename or ""
+
+    def _receive(self, environ: dict) -> tuple[str, str | None]:
+        """Streams the upload into a temporary file; returns its path and the client's file name."""
+        length = self._content_length(environ)
+        reader = _LimitedReader(environ["wsgi.input"], length, self.max_upload_bytes)
+        content_type = environ.get("CONTENT_TYPE", "")
+        if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+            return self._receive_multipart(reader, content_type, length)
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        filename = client_name((query.get("filename") or [None])[0] or environ.get("HTTP_X_FILENAME"))
+        path = None
+        try:
+            with self._new_file(safe_suffix(filename, content_type)) as f:
+                path = f.name
+                while chunk := reader.read(CHUNK_BYTES):
+                    f.write(chunk)
+        except BaseException:
+            if path:
+                _remove(path)
+            raise
+        return path, filename
+
+    def _receive_multipart(self, reader: _LimitedReader, content_type: str, length: int):
+        from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
+
+        boundary = parse_options_header(content_type)[1].get("boundary")
+        if not boundary:
+            raise HttpError(400, "multipart/form-data without a boundary")
+        path = filename = target = None
+        try:
+            with PushMultipartParser(boundary, length, max_segment_count=64) as parser:
+                for event in parser.parse_blocking(reader.read, CHUNK_BYTES):
+                    if isinstance(event, MultipartSegment):
+                        # The first file part is the upload; other parts are read and dropped.
+                        if path is None and (event.filename is not None or event.name == "file"):
+                            filename = client_name(event.filename)
+                            target = self._new_file(safe_suffix(event.filename, event.content_type))
+                            path = target.name
+                    elif event is None:
+                        if target is not None:
+                            target.close()
+                            target = None
+                    elif target is not None:
+                        target.write(event)
+        except MultipartError as e:
+            if path:
+                _remove(path)
+            raise HttpError(400, f"malformed multipart/form-data body: {e}") from None
+        except BaseException:
+            if path:
+                _remove(path)
+            raise
+        finally:
+            if target is not None:
+                target.close()
+        if path is None:
+            raise HttpError(400, "the multipart body has no file part; send the audio as a file field")
+        if os.path.getsize(path) == 0:
+            _remove(path)
+            raise HttpError(400, f"{filename or 'upload'}: empty file (0 bytes)")
+        return path, filename
+
+    def _content_length(self, environ: dict) -> int:
+        text = (environ.get("CONTENT_LENGTH") or "").strip()
+        try:
+            length = int(text) if text else 0
+        except ValueError:
+            raise HttpError(400, f"invalid Content-Length: {text!r}") from None
+        if length > self.max_upload_bytes:
+            raise HttpError(413, _too_large(self.max_upload_bytes))
+        if length <= 0:
+            raise HttpError(400, "empty request body: send an audio file (multipart field or raw body)")
+        return length
+
+    def _new_file(self, suffix: str):
+        return tempfile.NamedTemporaryFile(dir=self.upload_dir, prefix="upload-", suffix=suffix, delete=False)
+
+
+def _too_large(limit: int) -> str:
+    return f"upload larger than the limit of {limit} bytes ({limit / MIB:g} MiB)"
+
+
+class _LimitedReader:
+    """``wsgi.input`` read at most up to Content-Length, and never past the upload limit.
+
+    The limit is enforced here too, not only on the header: a server that
+    does not check Content-Length itself (or a chunked body) still cannot
+    make the service write more than the limit to disk.
+    """
+
+    def __init__(self, stream, length: int, limit: int):
+        self.stream, self.remaining, self.limit, self.total = stream, length, limit, 0
+
+    def read(self, size: int = CHUNK_BYTES) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        chunk = self.stream.read(min(size, self.remaining))
+        if not chunk:
+            raise HttpError(400, "request body ended before Content-Length bytes")
+        self.remaining -= len(chunk)
+        self.total += len(chunk)
+        if self.total > self.limit:
+            raise HttpError(413, _too_large(self.limit))
+        return chunk
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _json_error_channel():
+    """waitress's HTTP channel with its own error answers (413, 400, 500...) in our JSON format."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self) -> None:
+            e = self.request.error
+            message = f"{e.reason.lower()}: {e.body}" if e.body else e.reason.lower()
+            if e.code == 413:
+                message = _too_large(self.channel.server.adj.max_request_body_size - 1)
+            body = error_body(e.code, message)
+            self.status = f"{e.code} {e.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+            method, path = self.request.command or "-", self.request.path or "-"
+            log.info("%s %s %d 0.00s %s", method, path, e.code, message)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
+
+
+def serve(
+    model,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    max_upload_bytes: int = int(DEFAULT_MAX_UPLOAD_MB * MIB),
+    threads: int = DEFAULT_THREADS,
+    trim_seconds: float = 0.0,
+    on_ready: Callable[[str, int], None] | None = None,
+) -> int:
+    """Serves until SIGINT or SIGTERM; removes the upload folder on the way out."""
+    import waitress
+
+    upload_dir = tempfile.mkdtemp(prefix="recogenre-serve-")
+    app = GenreService(LockedModel(model), upload_dir, max_upload_bytes, trim_seconds)
+    try:
+        server = waitress.create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            # waitress refuses a Content-Length >= this before reading the body
+            max_request_body_size=max_upload_bytes + 1,
+            ident="recogenre",
+            expose_tracebacks=False,
+            clear_untrusted_proxy_headers=True,
+        )
+        server.channel_class = _json_error_channel()
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        if on_ready:
+            on_ready(server.effective_host, server.effective_port)
+        server.run()  # returns on KeyboardInterrupt after stopping its worker threads
+        log.info("stopped")
+        return 0
+    finally:
+        shutil.rmtree(upload_dir, ignore_errors=True)
+
+
+def add_arguments(p) -> None:
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    p.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=DEFAULT_MAX_UPLOAD_MB,
+        metavar="MB",
+        help=f"largest request body in MiB; larger ones get 413 (default {DEFAULT_MAX_UPLOAD_MB:g})",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        metavar="N",
+        help=f"requests handled at once (default {DEFAULT_THREADS})",
+    )
+
+
+def serve_command(args, model) -> int:
+    """``recogenre serve`` once the model is loaded: checks the options, then serves."""
+
+    def say(message: str) -> None:
+        print(f"recogenre: {message}", file=sys.stderr, flush=True)
+
+    if args.max_upload_mb <= 0 or args.threads < 1:
+        say("--max-upload-mb must be positive and --threads at least 1")
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        say(f"warning: listening on {args.host}: anyone who can reach it can use the service")
+
+    def ready(host: str, port: int) -> None:
+        say(f"serving on http://{host}:{port}/ (weights sha256 {model.weights_sha256}); Ctrl-C stops")
+
+    try:
+        return serve(
+            model,
+            host=args.host,
+            port=args.port,
+            max_upload_bytes=int(args.max_upload_mb * MIB),
+            threads=args.threads,
+            trim_seconds=args.trim_seconds,
+            on_ready=ready,
+        )
+    except OSError as e:
+        say(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
+        return 1
