@@ -6,6 +6,7 @@
 #   ./run_local.sh DIR [OUT] [options]   tag the audio under DIR with the DirectRunner on
 #                                        all cores; results in OUT (default ./output)
 #   ./run_local.sh test [pytest args]    lint (ruff) and run the test suite
+#   ./run_local.sh bench                 the benchmark (figures, no assertions; ~10 minutes)
 #   ./run_local.sh recogenre ARGS...     any recogenre command, e.g. classify FILE
 set -euo pipefail
 
@@ -53,6 +54,12 @@ case "${1:-}" in
     shift
     setup
     exec "$VENV/bin/recogenre" "$@"
+    ;;
+  bench)
+    shift
+    setup
+    cd "$HERE"
+    exec "$VENV/bin/python" benchmarks/benchmark.py "$@"
     ;;
   *)
     catalogue="$1"

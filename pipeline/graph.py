@@ -69,7 +69,7 @@ def build(
         TRACKS_TAG, ERRORS_TAG, main="frames"
     )
     silent, audible = decoded.frames | "Silent or not" >> beam.Partition(_is_silent, 2)
-    classified = audible | "Classify frames" >> ClassifyFrames(handler)
+    classified = audible | "Classify frames" >> ClassifyFrames(handler, progress)
     scores = (silent | "Silent frames" >> beam.Map(silent_score), classified["scores"]) | "Frame scores" >> (
         beam.Flatten()
     )

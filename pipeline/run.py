@@ -129,6 +129,45 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
     return "\n".join(lines)
 
 
+def model_threads(options) -> int | None:
+    """Threads per model: the cores each worker process owns.
+
+    The DirectRunner in multi-processing mode starts ``direct_num_workers``
+    processes (0: one per core); each gets an equal share. Elsewhere the
+    runner decides the process layout, and TensorFlow's default stands.
+    """
+    import os
+
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    if options.view_as(StandardOptions).runner not in ("DirectRunner", "direct"):
+        return None
+    direct = options.view_as(DirectOptions)
+    cores = os.cpu_count() or 1
+    if direct.direct_running_mode != "multi_processing":
+        return cores
+    workers = direct.direct_num_workers or cores
+    return max(1, cores // workers)
+
+
+def stage_cpu_seconds(result) -> dict[str, float]:
+    """CPU seconds per stage from the workers' Beam counters (empty where a runner has none)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    try:
+        counters = result.metrics().query(MetricsFilter().with_namespace("recogenre"))["counters"]
+    except Exception:
+        return {}
+    totals: dict[str, float] = {}
+    for c in counters:
+        name = c.key.metric.name
+        if name.startswith("cpu_ms_"):
+            totals[name.removeprefix("cpu_ms_")] = (
+                totals.get(name.removeprefix("cpu_ms_"), 0) + c.committed / 1000
+            )
+    return totals
+
+
 def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tuple[str | None, str]:
     """The snapshot to start from, or None with the reason for a full run."""
     if args.full:
@@ -224,18 +263,23 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     try:
         if printer:
             printer.start()
-        with beam.Pipeline(options=options) as p:
-            build(
-                p,
-                args.catalogue,
-                RunInfo(run_id, digest),
-                layout.output_dirs(run_path),
-                CrnnModelHandler(worker_weights, digest, max_batch_size=args.batch_size),
-                trim_seconds=args.trim_seconds,
-                progress=progress,
-                previous_run=previous,
-                full_reason=mode,
-            )
+        p = beam.Pipeline(options=options)
+        build(
+            p,
+            args.catalogue,
+            RunInfo(run_id, digest),
+            layout.output_dirs(run_path),
+            CrnnModelHandler(
+                worker_weights, digest, max_batch_size=args.batch_size, threads=model_threads(options)
+            ),
+            trim_seconds=args.trim_seconds,
+            progress=progress,
+            previous_run=previous,
+            full_reason=mode,
+        )
+        result = p.run()
+        result.wait_until_finish()
+        stage_cpu = stage_cpu_seconds(result)
         tables = read_tables(run_path)
     except Exception as e:
         say(f"recogenre: run {run_id} failed: {type(e).__name__}: {' '.join(str(e).split())[:2000]}")
@@ -276,6 +320,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         },
         "counts": {"inputs": n_inputs, **{k: v for k, v in counts.items() if k != "audio_seconds"}},
         "removed": sorted(changes.loc[changes["change"] == "removed", "path"]),
+        "stage_cpu_seconds": stage_cpu,
         "wall_time_s": round(wall, 3),
         "audio_hours": counts["audio_seconds"] / 3600,
         "x_realtime": counts["audio_seconds"] / wall if wall > 0 else None,

@@ -137,7 +137,13 @@ def test_layout_manifest_and_latest(runs):
     (run_dir,) = (out / "runs").iterdir()
     assert not (run_dir / ".progress").exists()
     assert os.path.islink(out / "latest") and (out / "latest").resolve() == run_dir.resolve()
-    assert sorted(p.name for p in run_dir.iterdir()) == ["changes", "errors", "frames", "manifest.json", "tracks"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "changes",
+        "errors",
+        "frames",
+        "manifest.json",
+        "tracks",
+    ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["run_id"] == run_dir.name
     assert manifest["counts"]["inputs"] == manifest["counts"]["tracks"] == 9

@@ -12,11 +12,14 @@ import datetime as dt
 from typing import NamedTuple
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 
 from transforms.catalogue import CatalogueEntry, content_sha256, file_stats
 from transforms.decode import AudioError
 from transforms.features import FrameFeatures, TrackReader
+from transforms.frames import FRAME_SAMPLES
+from transforms.melspec import log_mel
 
 TRACKS_TAG = "tracks"
 ERRORS_TAG = "errors"
@@ -60,6 +63,13 @@ class AudioToFrames(beam.DoFn):
         self.failed = Metrics.counter("recogenre", "tracks_failed")
         self.frames = Metrics.counter("recogenre", "frames")
         self.audio_seconds = Metrics.counter("recogenre", "audio_seconds")
+        self.decode_cpu_ms = Metrics.counter("recogenre", "cpu_ms_decode")
+        self.logmel_cpu_ms = Metrics.counter("recogenre", "cpu_ms_logmel")
+
+    def setup(self) -> None:
+        # librosa imports its spectrum module lazily (about 1.5 s): pay it at
+        # start-up, not on the first file.
+        log_mel(np.zeros(FRAME_SAMPLES, np.float32))
 
     def process(self, entry: CatalogueEntry):
         n = 0
@@ -71,6 +81,8 @@ class AudioToFrames(beam.DoFn):
                     yield entry.path, features
                 info = reader.info
                 duration = reader.duration_s
+                self.decode_cpu_ms.inc(round(reader.decode_cpu_s * 1000))
+                self.logmel_cpu_ms.inc(round(reader.logmel_cpu_s * 1000))
             fingerprint = content_sha256(entry.path)
         except AudioError as e:
             self.failed.inc()

@@ -53,6 +53,7 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 with _native_stderr_silenced():
     import keras
+    import tensorflow as tf  # noqa: F401  (keras' backend, re-exported quietly)
     from keras import layers
 
 from transforms.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)

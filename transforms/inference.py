@@ -8,11 +8,13 @@ a batch of 16 frames is about 8 MB of input.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
 from transforms.audio_frames import ErrorRow, FrameScore, one_line
@@ -39,15 +41,25 @@ logging.getLogger().addFilter(_NoResourceWarning())
 class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
     """Loads the CRNN from any Beam filesystem path and checks it is the expected file."""
 
-    def __init__(self, weights: str, weights_sha256: str, max_batch_size: int = DEFAULT_MAX_BATCH):
+    def __init__(
+        self,
+        weights: str,
+        weights_sha256: str,
+        max_batch_size: int = DEFAULT_MAX_BATCH,
+        threads: int | None = None,
+    ):
         super().__init__(min_batch_size=1, max_batch_size=max_batch_size)
         self.weights = weights
         self.weights_sha256 = weights_sha256
+        self.threads = threads
+        self.cpu_ms = Metrics.counter("recogenre", "cpu_ms_inference")
 
     def load_model(self):
         from transforms.classifier import Model
         from transforms.weights import resolve_weights
 
+        if self.threads:
+            limit_threads(self.threads)
         path, digest = resolve_weights(self.weights)
         if digest != self.weights_sha256:
             raise RuntimeError(f"weights at {self.weights} changed during the run (sha256 {digest})")
@@ -56,7 +68,9 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
     def run_inference(
         self, batch: Sequence[np.ndarray], model, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
+        start = time.process_time()  # TF runs the batch on its own threads: count them all
         scores = model.predict(np.stack(batch))
+        self.cpu_ms.inc(round((time.process_time() - start) * 1000))
         return [PredictionResult(x, s) for x, s in zip(batch, scores)]
 
     def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
@@ -66,14 +80,41 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         return "recogenre"
 
 
+def limit_threads(threads: int) -> None:
+    """Caps TensorFlow and BLAS threads in this process.
+
+    With one worker process per core, each model must use the cores its
+    process owns; TensorFlow's default (all cores in every process)
+    oversubscribes the machine. Must run before TensorFlow's first op.
+    """
+    import threadpoolctl
+
+    from transforms.crnn import tf
+
+    threadpoolctl.threadpool_limits(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process (another model copy)
+
+
 def _to_example(keyed: tuple[str, FrameFeatures]):
     path, f = keyed
     return (path, f.index, f.start_s, f.end_s), f.melgram
 
 
-def _to_score(keyed: tuple[tuple, PredictionResult]) -> tuple[str, FrameScore]:
-    (path, index, start, end), result = keyed
-    return path, FrameScore(index, start, end, False, tuple(float(v) for v in result.inference))
+class ToScores(beam.DoFn):
+    """Drops the spectrogram, keeping the frame's position and its ten scores."""
+
+    def __init__(self, progress=None):
+        self.progress = progress
+
+    def process(self, keyed: tuple[tuple, PredictionResult]):
+        (path, index, start, end), result = keyed
+        if self.progress is not None:
+            self.progress.add(classified=1)
+        yield path, FrameScore(index, start, end, False, tuple(float(v) for v in result.inference))
 
 
 def _failed_batch(failure) -> Iterable[tuple[str, ErrorRow]]:
@@ -89,9 +130,10 @@ class ClassifyFrames(beam.PTransform):
     so frames are never pickled between processes with their 0.5 MB payload.
     """
 
-    def __init__(self, handler: CrnnModelHandler):
+    def __init__(self, handler: CrnnModelHandler, progress=None):
         super().__init__()
         self.handler = handler
+        self.progress = progress
 
     def expand(self, frames):
         main, failed = (
@@ -99,6 +141,6 @@ class ClassifyFrames(beam.PTransform):
             | "To examples" >> beam.Map(_to_example)
             | "CRNN" >> RunInference(KeyedModelHandler(self.handler)).with_exception_handling()
         )
-        scores = main | "To scores" >> beam.Map(_to_score)
+        scores = main | "To scores" >> beam.ParDo(ToScores(self.progress))
         errors = failed.failed_inferences | "Failed batches" >> beam.FlatMap(_failed_batch)
         return {"scores": scores, "errors": errors}
