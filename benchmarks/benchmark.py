@@ -96,7 +96,7 @@ def measure_limit(file_list: Path, cores: int) -> dict:
     }
 
 
-def run_pipeline(catalogue: Path, out: Path, cores: int) -> dict:
+def run_pipeline(catalogue: Path, out: Path, cores: int, extra: list[str]) -> dict:
     cmd = [
         PY,
         "-m",
@@ -150,7 +150,10 @@ def steady_state(samples: list, total_frames: int) -> tuple[float | None, float 
     return first, (hi[1] - lo[1]) / (hi[0] - lo[0])
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    """``--pipeline-only`` skips the limit and the baseline; other arguments go to ``recogenre run``."""
+    pipeline_only = "--pipeline-only" in argv
+    pipeline_args = [a for a in argv if a != "--pipeline-only"]
     cores = os.cpu_count() or 1
     work = HERE / "work"
     t0 = time.monotonic()
@@ -163,7 +166,9 @@ def main() -> None:
         flush=True,
     )
 
-    limit = measure_limit(file_list, cores)
+    limit = {"per_hour": {}, "best_threads": None, "best_batch": None, "x_realtime": float("nan")}
+    if not pipeline_only:
+        limit = measure_limit(file_list, cores)
     print("stages alone, CPU seconds per audio hour:", flush=True)
     for stage, cost in limit["per_hour"].items():
         print(f"  {stage:<10} {cost:7.2f}")
@@ -171,7 +176,7 @@ def main() -> None:
     print(f"limit on {cores} cores: {limit['x_realtime']:.0f}x real-time", flush=True)
 
     with tempfile.TemporaryDirectory(dir=work) as tmp:
-        run = run_pipeline(catalogue, Path(tmp) / "out", cores)
+        run = run_pipeline(catalogue, Path(tmp) / "out", cores, pipeline_args)
     m = run["manifest"]
     audio_s, frames, tracks = m["audio_hours"] * 3600, m["counts"]["frames"], m["counts"]["tracks"]
     startup, fps = steady_state(run["samples"], frames)
@@ -201,6 +206,8 @@ def main() -> None:
         flush=True,
     )
 
+    if pipeline_only:
+        return
     base = run_json("benchmarks/baseline.py", str(file_list))
     base_x = base["audio_s"] / base["wall_s"]
     pipe_x = audio_s / run["wall"]
@@ -213,4 +220,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

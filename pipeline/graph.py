@@ -16,6 +16,7 @@ from transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silen
 from transforms.catalogue import ReadCatalogue
 from transforms.incremental import CarryFrames, PlanChanges, new_file_changes
 from transforms.inference import ClassifyFrames, CrnnModelHandler
+from transforms.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 from transforms.track_rows import FRAMES_TAG, AssembleRows, RunInfo, TrackVectorFn
 
 
@@ -53,6 +54,7 @@ def build(
     progress=None,
     previous_run: str | None = None,
     full_reason: str = "full run",
+    frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT,
 ) -> None:
     """The whole graph; with ``previous_run``, unchanged files are carried over from it."""
     entries = p | "Read catalogue" >> ReadCatalogue(source)
@@ -65,7 +67,12 @@ def build(
         to_decode = entries
         changes = entries | "All new" >> beam.Map(new_file_changes, run.run_id, full_reason)
         carried_tracks = carried_frames = []
-    decoded = to_decode | "Audio to frames" >> beam.ParDo(AudioToFrames(trim_seconds, progress)).with_outputs(
+    segments = (
+        to_decode
+        | "Plan segments" >> beam.FlatMap(plan_segments, trim_seconds, frames_per_segment)
+        | "Spread segments" >> beam.Reshuffle()
+    )
+    decoded = segments | "Audio to frames" >> beam.ParDo(AudioToFrames(trim_seconds, progress)).with_outputs(
         TRACKS_TAG, ERRORS_TAG, main="frames"
     )
     silent, audible = decoded.frames | "Silent or not" >> beam.Partition(_is_silent, 2)

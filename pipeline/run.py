@@ -45,6 +45,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=16, metavar="N", help="largest batch of frames per model call"
     )
     p.add_argument(
+        "--model-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="TensorFlow threads per worker process (default: chosen from the runner's layout)",
+    )
+    p.add_argument(
+        "--segment-frames",
+        type=int,
+        default=16,
+        metavar="N",
+        help="split seekable files (WAV, FLAC, ...) longer than N frames between workers (0: never)",
+    )
+    p.add_argument(
         "--progress-seconds",
         type=float,
         default=10.0,
@@ -270,12 +284,16 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             RunInfo(run_id, digest),
             layout.output_dirs(run_path),
             CrnnModelHandler(
-                worker_weights, digest, max_batch_size=args.batch_size, threads=model_threads(options)
+                worker_weights,
+                digest,
+                max_batch_size=args.batch_size,
+                threads=args.model_threads or model_threads(options),
             ),
             trim_seconds=args.trim_seconds,
             progress=progress,
             previous_run=previous,
             full_reason=mode,
+            frames_per_segment=args.segment_frames,
         )
         result = p.run()
         result.wait_until_finish()

@@ -130,3 +130,19 @@ def test_decoding_streams_in_bounded_memory(tmp_path):
     assert stream.info.duration_s > 1190 and n == 41
     # Whole-file decoding would hold 1200 s * 22050 Hz * 4 B = 106 MB at least.
     assert peak < 40e6, f"peak traced memory {peak / 1e6:.1f} MB"
+
+
+def test_a_window_decodes_like_the_whole_stream(tmp_path):
+    """What lets workers share a long file: decoding from a seek point (after a
+    one-second pre-roll) gives the continuous stream's samples to float rounding."""
+    stereo, sr = sf.read(clip("example_cl.mp3"), dtype="int16")
+    path = tmp_path / "classical.flac"
+    sf.write(path, stereo, sr, format="FLAC")
+    _, whole = decode(str(path))
+    for start in (FRAME_SAMPLES, 3 * FRAME_SAMPLES):
+        with AudioStream(str(path)) as stream:
+            part = np.concatenate(list(stream.window(start, 2 * FRAME_SAMPLES)))
+        assert len(part) == 2 * FRAME_SAMPLES
+        np.testing.assert_allclose(part, whole[start : start + 2 * FRAME_SAMPLES], rtol=0, atol=1e-6)
+    with AudioStream(str(path)) as stream, pytest.raises(AudioError, match="ends before"):
+        list(stream.window(6 * FRAME_SAMPLES, 2 * FRAME_SAMPLES))

@@ -18,21 +18,26 @@ from apache_beam.metrics import Metrics
 from transforms.catalogue import CatalogueEntry, content_sha256, file_stats
 from transforms.decode import AudioError
 from transforms.features import FrameFeatures, TrackReader
-from transforms.frames import FRAME_SAMPLES
+from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
 from transforms.melspec import log_mel
+from transforms.segments import Segment
 
 TRACKS_TAG = "tracks"
 ERRORS_TAG = "errors"
 
 
 class TrackMeta(NamedTuple):
+    """What one segment of a file (usually the whole file) says about the track."""
+
     entry: CatalogueEntry
     duration_s: float
     sample_rate: int
     codec: str
     mtime: dt.datetime | None
-    content_sha256: str
-    n_frames: int
+    content_sha256: str  # computed by segment 0 only
+    n_frames: int  # frames in this segment
+    segment: int = 0
+    segments: int = 1
 
 
 class ErrorRow(NamedTuple):
@@ -51,7 +56,7 @@ def one_line(e: BaseException) -> str:
 
 
 class AudioToFrames(beam.DoFn):
-    """CatalogueEntry -> (path, FrameFeatures)*, then (path, TrackMeta) on ``tracks``.
+    """Segment -> (path, FrameFeatures)*, then (path, TrackMeta) on ``tracks``.
 
     Failures go to ``errors`` as (path, ErrorRow).
     """
@@ -71,40 +76,50 @@ class AudioToFrames(beam.DoFn):
         # start-up, not on the first file.
         log_mel(np.zeros(FRAME_SAMPLES, np.float32))
 
-    def process(self, entry: CatalogueEntry):
+    def process(self, segment: Segment):
+        entry = file_stats(segment.entry)
+        window = None
+        if segment.count > 1:
+            window = (segment.first_frame, segment.n_frames, segment.start_sample)
         n = 0
         try:
-            entry = file_stats(entry)
-            with TrackReader(entry.path, self.trim_seconds) as reader:
+            with TrackReader(entry.path, self.trim_seconds, window) as reader:
                 for features in reader.frames():
                     n += 1
                     yield entry.path, features
                 info = reader.info
-                duration = reader.duration_s
+                duration = segment.total_samples / SAMPLE_RATE if window else reader.duration_s
                 self.decode_cpu_ms.inc(round(reader.decode_cpu_s * 1000))
                 self.logmel_cpu_ms.inc(round(reader.logmel_cpu_s * 1000))
-            fingerprint = content_sha256(entry.path)
+            fingerprint = content_sha256(entry.path) if segment.index == 0 else ""
         except AudioError as e:
-            self.failed.inc()
-            yield beam.pvalue.TaggedOutput(
-                ERRORS_TAG, (entry.path, ErrorRow(entry.path, "decode", e.kind, str(e)))
-            )
-            self._report(tracks=1)
+            yield self._error(segment, ErrorRow(entry.path, "decode", e.kind, str(e)))
             return
         except Exception as e:  # an unexpected decoder failure is still one file's error
-            self.failed.inc()
-            row = ErrorRow(entry.path, "decode", type(e).__name__, one_line(e))
-            yield beam.pvalue.TaggedOutput(ERRORS_TAG, (entry.path, row))
-            self._report(tracks=1)
+            yield self._error(segment, ErrorRow(entry.path, "decode", type(e).__name__, one_line(e)))
             return
-        self.decoded.inc()
+        if segment.index == segment.count - 1:
+            self.decoded.inc()
         self.frames.inc(n)
-        self.audio_seconds.inc(round(duration))
+        self.audio_seconds.inc(round(duration / segment.count))
         meta = TrackMeta(
-            entry, duration, info.sample_rate, info.codec, to_datetime(entry.mtime), fingerprint, n
+            entry,
+            duration,
+            info.sample_rate,
+            info.codec,
+            to_datetime(entry.mtime),
+            fingerprint,
+            n,
+            segment.index,
+            segment.count,
         )
         yield beam.pvalue.TaggedOutput(TRACKS_TAG, (entry.path, meta))
-        self._report(tracks=1, frames=n, audio_seconds=duration)
+        self._report(tracks=1 / segment.count, frames=n, audio_seconds=duration / segment.count)
+
+    def _error(self, segment: Segment, row: ErrorRow):
+        self.failed.inc()
+        self._report(tracks=1 / segment.count)
+        return beam.pvalue.TaggedOutput(ERRORS_TAG, (row.path, row))
 
     def _report(self, **counts) -> None:
         if self.progress is not None:

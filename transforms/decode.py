@@ -211,6 +211,38 @@ class AudioStream:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """12 kHz mono float32 blocks, padded at the end exactly as librosa.load pads."""
+        yield from self._resampled(self._source_blocks())
+
+    def window(self, start: int, count: int) -> Iterator[np.ndarray]:
+        """Samples ``start .. start + count`` of the 12 kHz stream, without decoding what precedes.
+
+        Lets several workers share one long file. Only for files libsndfile
+        seeks exactly (PCM, FLAC) and for ``start`` on the common sample grid
+        of both rates. Decoding restarts one second early so the resampler's
+        filter has settled by ``start``; the samples then agree with a
+        decode from the beginning to float rounding (see tests).
+        """
+        sr = self.info.sample_rate
+        if self._sf is None or not self._sf.seekable() or (start * sr) % SAMPLE_RATE:
+            raise ValueError(f"cannot decode {self.path} from sample {start} exactly")
+        first_in = start * sr // SAMPLE_RATE
+        preroll_in = min(first_in, sr)
+        skip = preroll_in * SAMPLE_RATE // sr
+        self._sf.seek(first_in - preroll_in)
+        remaining = count
+        for out in self._resampled(self._source_blocks()):
+            if skip:
+                dropped = min(skip, len(out))
+                out, skip = out[dropped:], skip - dropped
+            if len(out):
+                yield out[:remaining]
+                remaining -= min(remaining, len(out))
+                if remaining == 0:
+                    return
+        if remaining:
+            raise AudioError("the file ends before the length its header gives", "corrupt")
+
+    def _resampled(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         sr = self.info.sample_rate
         n_in = n_out = 0
         resampler = (
@@ -218,7 +250,7 @@ class AudioStream:
             if sr == SAMPLE_RATE
             else soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
         )
-        for block in self._source_blocks():
+        for block in blocks:
             n_in += len(block)
             out = block if resampler is None else resampler.resample_chunk(block, last=False)
             if len(out):

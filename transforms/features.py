@@ -6,6 +6,7 @@ service); it streams, so a long track costs time, not memory.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from transforms.decode import AudioInfo, AudioStream
-from transforms.frames import SAMPLE_RATE, FrameCutter
+from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
 from transforms.melspec import is_silent, log_mel
 
 
@@ -37,10 +38,12 @@ class TrackReader:
     benchmark's per-stage costs.
     """
 
-    def __init__(self, path: str, trim_seconds: float = 0.0):
+    def __init__(self, path: str, trim_seconds: float = 0.0, window: tuple[int, int, int] | None = None):
+        """``window`` = (first frame, frames, start sample) reads only those frames."""
         self.path = path
+        self.window = window
         self._stream = AudioStream(path)
-        self._cutter = FrameCutter(trim_seconds)
+        self._cutter = FrameCutter(0.0 if window else trim_seconds)
         self.info: AudioInfo | None = None
         self.decode_cpu_s = 0.0
         self.logmel_cpu_s = 0.0
@@ -59,7 +62,20 @@ class TrackReader:
 
     def frames(self) -> Iterator[FrameFeatures]:
         clock = time.thread_time
-        frames = self._cutter.frames(self._stream)
+        if self.window:
+            first, count, start = self.window
+            samples = self._stream.window(start, count * FRAME_SAMPLES)
+            frames = (
+                dataclasses.replace(
+                    f,
+                    index=first + f.index,
+                    start_s=f.start_s + start / SAMPLE_RATE,
+                    end_s=f.end_s + start / SAMPLE_RATE,
+                )
+                for f in self._cutter.frames(samples)
+            )
+        else:
+            frames = self._cutter.frames(self._stream)
         while True:
             t0 = clock()
             frame = next(frames, None)

@@ -69,7 +69,13 @@ class AssembleRows(beam.DoFn):
         metas: list[TrackMeta] = list(parts["meta"])
         vectors: list[TrackVector] = list(parts["vector"])
         frames: list[FrameScore] = sorted(parts["frames"], key=lambda f: f.index)
-        if not errors and (len(metas) != 1 or len(vectors) != 1 or len(frames) != metas[0].n_frames):
+        complete = (
+            len(vectors) == 1
+            and metas
+            and len(metas) == metas[0].segments
+            and len(frames) == sum(m.n_frames for m in metas)
+        )
+        if not errors and not complete:
             errors = [
                 ErrorRow(path, "classify", "IncompleteTrack", "not every frame of the track was classified")
             ]
@@ -77,7 +83,8 @@ class AssembleRows(beam.DoFn):
             first = errors[0]
             yield beam.pvalue.TaggedOutput(ERRORS_TAG, {**first._asdict(), "run_id": self.run.run_id})
             return
-        meta, vector = metas[0], vectors[0]
+        meta = min(metas, key=lambda m: m.segment)  # segment 0 holds the fingerprint
+        vector = vectors[0]
         if vector.silent:
             self.silent_tracks.inc()
         yield {
