@@ -66,6 +66,13 @@ def status_kb(pid: int, field: str) -> int:
     return 0
 
 
+def is_python(pid: int) -> bool:
+    try:
+        return b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def children_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -118,7 +125,8 @@ def run_pipeline(catalogue: Path, out: Path, cores: int, extra: list[str]) -> di
     while proc.poll() is None:
         time.sleep(0.5)
         for pid in [proc.pid, *descendants(proc.pid)]:
-            peak[pid] = max(peak.get(pid, 0), status_kb(pid, "VmHWM"))
+            if is_python(pid):  # the launcher and its SDK workers, not helper shells
+                peak[pid] = max(peak.get(pid, 0), status_kb(pid, "VmHWM"))
         folders = list(out.glob("runs/*/.progress"))
         if folders:
             from transforms.progress import read_totals

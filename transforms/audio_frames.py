@@ -72,11 +72,14 @@ class AudioToFrames(beam.DoFn):
         self.logmel_cpu_ms = Metrics.counter("recogenre", "cpu_ms_logmel")
 
     def setup(self) -> None:
-        # librosa imports its spectrum module lazily (about 1.5 s): pay it at
-        # start-up, not on the first file.
-        log_mel(np.zeros(FRAME_SAMPLES, np.float32))
+        self._warm = False
 
     def process(self, segment: Segment):
+        if not self._warm:
+            # librosa imports its spectrum module on first use (about 1.5 s):
+            # paid once per worker, outside the per-stage CPU counters.
+            log_mel(np.zeros(FRAME_SAMPLES, np.float32))
+            self._warm = True
         entry = file_stats(segment.entry)
         window = None
         if segment.count > 1:

@@ -8,6 +8,7 @@ a batch of 16 frames is about 8 MB of input.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -38,6 +39,25 @@ class _NoResourceWarning(logging.Filter):
 logging.getLogger().addFilter(_NoResourceWarning())
 
 
+class LazyModel:
+    """The per-worker model, loaded on its first batch (once per process, as RunInference shares it)."""
+
+    def __init__(self, load):
+        self._load = load
+        self._model = None
+        self._lock = threading.Lock()
+
+    def load(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def predict(self, melgrams: np.ndarray) -> np.ndarray:
+        return self.load().predict(melgrams)
+
+
 class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
     """Loads the CRNN from any Beam filesystem path and checks it is the expected file."""
 
@@ -54,7 +74,12 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         self.threads = threads
         self.cpu_ms = Metrics.counter("recogenre", "cpu_ms_inference")
 
-    def load_model(self):
+    def load_model(self) -> LazyModel:
+        # Loading TensorFlow and the CRNN costs seconds per worker; a nightly
+        # run with nothing to classify should not pay it.
+        return LazyModel(self._load)
+
+    def _load(self):
         from transforms.classifier import Model
         from transforms.weights import resolve_weights
 
@@ -66,8 +91,9 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         return Model(path, digest)
 
     def run_inference(
-        self, batch: Sequence[np.ndarray], model, inference_args: dict[str, Any] | None = None
+        self, batch: Sequence[np.ndarray], model: LazyModel, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
+        model.load()
         start = time.process_time()  # TF runs the batch on its own threads: count them all
         scores = model.predict(np.stack(batch))
         self.cpu_ms.inc(round((time.process_time() - start) * 1000))
