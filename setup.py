@@ -8,7 +8,8 @@ code; ``requirements.lock`` pins the rest of the tree for local installs.
 from setuptools import find_packages, setup
 
 INSTALL_REQUIRES = [
-    "apache-beam==2.77.0",
+    # The GCP extra: Dataflow, gs:// paths, and no import-time "apitools not found" warning.
+    "apache-beam[gcp]==2.77.0",
     "tensorflow-cpu==2.21.0",
     "keras==3.15.1",
     "h5py==3.14.0",
@@ -33,7 +34,6 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "test": ["pytest==9.2.0", "ruff==0.17.6"],
-        "gcp": ["apache-beam[gcp]==2.77.0"],
     },
     entry_points={"console_scripts": ["recogenre=pipeline.cli:main"]},
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -176,7 +177,26 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     p.set_defaults(func=cmd_evaluate)
 
 
+def _not_beam_import_noise(record: logging.LogRecord) -> bool:
+    # apache-beam 2.77 without its GCP extra warns "apitools not found" on import.
+    return "apitools not found" not in record.getMessage()
+
+
+def configure_logging(level: int = logging.WARNING, fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:
+    """One stderr handler, installed before Beam is imported.
+
+    Otherwise the first library warning (Beam's import-time one above) makes
+    ``logging`` install a default handler, and our own settings (the
+    service's access log, for one) silently stop applying.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(_not_beam_import_noise)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
     args, rest = build_parser().parse_known_args(argv)
     if rest and args.command not in ("run", "evaluate"):
         build_parser().error(f"unrecognized arguments: {' '.join(rest)}")

@@ -362,4 +362,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
 def main(args: argparse.Namespace) -> int:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    # The DirectRunner forwards every worker's start-up warnings (semi-persistent
+    # directory, unparsed options) through this logger; worker errors still show.
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     return run(args)
