@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,25 @@ LABELLED = {
 
 def clip(name: str) -> str:
     return str(AUDIO / name)
+
+
+def run_command(
+    catalogue: str | Path, out: str | Path, *args: str, weights: str | Path = WEIGHTS
+) -> list[str]:
+    """The ``recogenre run`` command line the tests start, with the shared weights."""
+    return [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "run",
+        "--catalogue",
+        str(catalogue),
+        "--output",
+        str(out),
+        "--weights",
+        str(weights),
+        *args,
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import AUDIO, WEIGHTS
+from tests.conftest import AUDIO, WEIGHTS, run_command
 
 CLIPS = ["disco.00000.au", "metal.00000.au", "die.au", "bensound-cute.mp3", "bensound-dubstep.mp3"]
 
@@ -23,21 +22,7 @@ CLIPS = ["disco.00000.au", "metal.00000.au", "die.au", "bensound-cute.mp3", "ben
 def run(
     library: Path, out: Path, *extra: str, weights: Path = WEIGHTS, **popen
 ) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "run",
-        "--catalogue",
-        str(library),
-        "--output",
-        str(out),
-        "--weights",
-        str(weights),
-        "--direct_num_workers=1",
-        "--progress-seconds=0",
-        *extra,
-    ]
+    cmd = run_command(library, out, "--direct_num_workers=1", "--progress-seconds=0", *extra, weights=weights)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **popen)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -151,21 +136,13 @@ def test_sigkill_leaves_latest_and_the_next_run_finishes_the_job(library, tmp_pa
         shutil.copyfile(AUDIO / "example_cl.mp3", library / f"copy{i}.mp3")
     shutil.copyfile(AUDIO / "die.au", library / "die.au")
 
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "run",
-        "--catalogue",
-        str(library),
-        "--output",
-        str(out),
-        "--weights",
-        str(WEIGHTS),
+    cmd = run_command(
+        library,
+        out,
         "--direct_running_mode=multi_processing",
         "--direct_num_workers=2",
         "--progress-seconds=1",
-    ]
+    )
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -195,20 +172,7 @@ def test_a_second_run_refuses_while_one_is_running(library, tmp_path):
     out = tmp_path / "out"
     for i in range(3):  # long enough for the second run to start while the first works
         shutil.copyfile(AUDIO / "example_cl.mp3", library / f"long{i}.mp3")
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "run",
-        "--catalogue",
-        str(library),
-        "--output",
-        str(out),
-        "--weights",
-        str(WEIGHTS),
-        "--direct_num_workers=1",
-        "--progress-seconds=0",
-    ]
+    cmd = run_command(library, out, "--direct_num_workers=1", "--progress-seconds=0")
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120

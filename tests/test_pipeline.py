@@ -6,14 +6,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import AUDIO, LABELLED, WEIGHTS, clip
+from tests.conftest import AUDIO, LABELLED, clip, run_command
 from transforms.classifier import classify_file
 from transforms.genres import GENRES
 from transforms.schemas import RAW_PREFIX
@@ -40,19 +39,7 @@ def without_dac_override() -> list[str]:
 
 
 def run(catalogue: str, out: Path, *beam_args: str, prefix: list[str] | None = None):
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "run",
-        "--catalogue",
-        catalogue,
-        "--output",
-        str(out),
-        "--weights",
-        str(WEIGHTS),
-        *beam_args,
-    ]
+    cmd = run_command(catalogue, out, *beam_args)
     return subprocess.run((prefix or []) + cmd, capture_output=True, text=True, timeout=600)
 
 
