@@ -30,7 +30,7 @@ setup(
     version="0.1.0",
     description="Offline music-genre tagging for catalogues: a Beam pipeline around the GTZAN CRNN",
     python_requires=">=3.11,<3.13",
-    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
+    packages=find_packages(include=["pipeline*", "transforms*", "apps*"]),
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "test": ["pytest==9.2.0", "ruff==0.17.6"],

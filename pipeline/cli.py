@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 
+from pipeline.logs import configure_logging
 from transforms.genres import GENRES
 
 
@@ -88,7 +88,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         else:
             print(format_text(result), flush=True)
         if args.plot:
-            from pipeline.charts import plot_result
+            from apps.charts import plot_result
 
             plot_result(result, args.plot, args.files.index(path), len(args.files))
     return 1 if failed else 0
@@ -133,27 +133,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipeline.service import serve_command
+    from apps.service import serve_command
 
     return serve_command(args, load_model(args.weights))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.report import main as report_main
+    from apps.report import main as report_main
 
     return report_main(args)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pipeline.evaluate import main as evaluate_main
+    from apps.evaluate import main as evaluate_main
 
     return evaluate_main(args)
 
 
 def _add_service_commands(sub, add_run_arguments) -> None:
     """serve, report and evaluate (issue 5), all on the same core as classify and run."""
-    from pipeline.report import add_arguments as add_report_arguments
-    from pipeline.service import add_arguments as add_serve_arguments
+    from apps.report import add_arguments as add_report_arguments
+    from apps.service import add_arguments as add_serve_arguments
 
     p = sub.add_parser("serve", help="serve POST /predict and GET /healthz over HTTP")
     add_serve_arguments(p)
@@ -175,24 +175,6 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     _add_weights(p)
     _add_trim(p)
     p.set_defaults(func=cmd_evaluate)
-
-
-def _not_beam_import_noise(record: logging.LogRecord) -> bool:
-    # apache-beam 2.77 without its GCP extra warns "apitools not found" on import.
-    return "apitools not found" not in record.getMessage()
-
-
-def configure_logging(level: int = logging.WARNING, fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:
-    """One stderr handler, installed before Beam is imported.
-
-    Otherwise the first library warning (Beam's import-time one above) makes
-    ``logging`` install a default handler, and our own settings (the
-    service's access log, for one) silently stop applying.
-    """
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(fmt))
-    handler.addFilter(_not_beam_import_noise)
-    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.evaluate import SILENT, genre_of, scores
+from apps.evaluate import SILENT, genre_of, scores
 from tests.conftest import LABELLED, ROOT, WEIGHTS, clip
 from transforms.genres import GENRES
 

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.charts import numbered
-from pipeline.report import build_report
+from apps.charts import numbered
+from apps.report import build_report
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
 from transforms import schemas
 from transforms.genres import GENRES

@@ -218,7 +218,7 @@ def test_stopping_the_server_removes_its_upload_folder(server):
 
 
 def test_client_file_names_are_echoed_without_folders_or_control_characters():
-    from pipeline.service import client_name, safe_suffix
+    from apps.service import client_name, safe_suffix
 
     assert client_name("C:\\music\\take 1.mp3") == "take 1.mp3"
     assert client_name("../../x\nforged log line.wav") == "xforged log line.wav"

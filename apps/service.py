@@ -416,7 +416,7 @@ def serve_command(args, model) -> int:
     if args.max_upload_mb <= 0 or args.threads < 1:
         say("--max-upload-mb must be positive and --threads at least 1")
         return 2
-    from pipeline.cli import configure_logging
+    from pipeline.logs import configure_logging
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):

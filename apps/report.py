@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline import charts
+from apps import charts
 from transforms.genres import GENRES
 
 DEFAULT_MAX_TRACK_CHARTS = 100

@@ -157,7 +157,7 @@ def write_evaluation(run_path: str, tracks, errors, labels: dict[str, str]) -> d
     """Scores the run's labelled tracks and writes the evaluation folder; returns the summary."""
     import pandas as pd
 
-    from pipeline import charts
+    from apps import charts
 
     folder = Path(run_path) / EVALUATION_DIR
     folder.mkdir(parents=True, exist_ok=True)
