@@ -1,8 +1,17 @@
 """``recogenre serve``: the single-file classifier behind HTTP.
 
+    GET  /          a small self-contained upload page (an HTML form posting to
+                    /predict, and this list of endpoints)
     POST /predict   an audio file, as a multipart/form-data upload or as the raw
                     request body; answers the ``classify --json`` object
     GET  /healthz   {"status": "ready", "weights_sha256": ...}
+
+The ``path`` of an answer is the client's file name, never the server's
+temporary copy: the multipart part's filename; for a raw body the
+``?filename=`` query parameter, else the ``X-Filename`` header, else the
+filename of a ``Content-Disposition`` header; and when the client gave no
+name, the placeholder ``"upload"`` plus the suffix of a known audio
+Content-Type (``upload.mp3`` for ``audio/mpeg``; plain ``upload`` otherwise).
 
 The application is a small hand-written WSGI callable served by waitress, a
 pure-Python production server with no dependencies: a micro framework would
@@ -33,11 +42,24 @@ Why things are the way they are:
 - Every error is JSON, ``{"error": "...", "status": N}``, including the ones
   waitress answers on its own (413 for a body over the limit, 400 for a
   malformed request), so a client has one format to handle.
+- A form-urlencoded body (what ``curl -d @file`` sends: curl also strips the
+  file's newlines, so the audio is damaged) is refused with 415 and a hint to
+  use ``--data-binary @file`` or ``-F file=@file``, rather than "not an audio
+  file" with no clue why.
+- Idle, slow and oversized clients are handled in :mod:`apps.http_guard`: a
+  connection limit (``--connection-limit``, default 500) where the
+  longest-waiting idle or slow connection makes room for a new client, a
+  deadline for a request's line and headers and for silences (``--timeout``,
+  default 10 s), a 413 sent instead of ``100 Continue``, and a lingering
+  close so that a client still sending its body reads the 413 instead of a
+  connection reset. A complete request waits for one of ``--threads`` worker
+  threads; a slow upload holds no thread while it arrives.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
 import mimetypes
@@ -55,6 +77,13 @@ from typing import Any
 
 import numpy as np
 
+from apps.http_guard import (
+    DEFAULT_CONNECTION_LIMIT,
+    DEFAULT_TIMEOUT_S,
+    MIN_CONNECTION_LIMIT,
+    ConnectionLimits,
+    create_server,
+)
 from pipeline import __version__
 from transforms.genres import GENRES
 
@@ -81,6 +110,51 @@ REASONS = {
     500: "Internal Server Error",
 }
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+# The name an upload without one gets in answers and logs (plus the suffix of its Content-Type).
+UNNAMED_UPLOAD = "upload"
+FORM_URLENCODED = "application/x-www-form-urlencoded"
+FORM_HINT = (
+    "the body was sent as a form (application/x-www-form-urlencoded, what curl -d sends; "
+    "curl -d also strips the file's newlines): send the file itself with "
+    "curl --data-binary @FILE -H 'Content-Type: application/octet-stream' or curl -F file=@FILE"
+)
+# The upload page: one form, no external assets; a little inline script shows the answer in the page,
+# and without script the form posts to /predict and the browser shows the JSON.
+INDEX_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "connect-src 'self'; form-action 'self'"
+)
+INDEX_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>recogenre</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px system-ui,sans-serif;max-width:42em;margin:2em auto;padding:0 1em}
+pre{background:#f4f4f4;padding:1em;overflow:auto}code{background:#f4f4f4}</style></head>
+<body><h1>recogenre</h1>
+<p>Tags one audio file with one of the genres of the model: __GENRES__.</p>
+<form id="f" method="post" action="/predict" enctype="multipart/form-data">
+<input type="file" name="file" accept="audio/*" required> <button>Classify</button></form>
+<pre id="out" hidden></pre>
+<h2>Endpoints</h2>
+<ul><li><code>POST /predict</code>: an audio file, as a multipart field or the raw body
+(at most __MAX__ MiB); answers the JSON of <code>recogenre classify --json</code>.</li>
+<li><code>GET /healthz</code>: <code>{"status": "ready", "weights_sha256": ...}</code></li>
+<li><code>GET /</code>: this page.</li></ul>
+<p><code>curl -F file=@song.mp3 __URL__predict</code><br>
+<code>curl --data-binary @song.mp3 -H 'Content-Type: application/octet-stream'
+'__URL__predict?filename=song.mp3'</code></p>
+<script>
+document.getElementById("f").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const out = document.getElementById("out");
+  out.hidden = false; out.textContent = "classifying...";
+  try {
+    const r = await fetch("/predict", {method: "POST", body: new FormData(e.target)});
+    const j = await r.json();
+    out.textContent = (j.genre ? j.genre + "\n\n" : "") + JSON.stringify(j, null, 2);
+  } catch (err) { out.textContent = "failed: " + err; }
+});
+</script></body></html>
+"""
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -132,6 +206,14 @@ def safe_suffix(filename: str | None, content_type: str | None = None) -> str:
     return ""
 
 
+def unnamed_upload(content_type: str | None) -> str:
+    """The documented name of an upload that came without one: ``upload`` + its audio type's suffix."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type.startswith(("audio/", "video/")):
+        return UNNAMED_UPLOAD + safe_suffix(None, media_type)
+    return UNNAMED_UPLOAD  # application/octet-stream and the like say nothing about the format
+
+
 class GenreService:
     """The WSGI application. One instance serves every request; it holds no per-request state."""
 
@@ -141,6 +223,7 @@ class GenreService:
         self.max_upload_bytes = max_upload_bytes
         self.trim_seconds = trim_seconds
         self.routes = {
+            "/": {"GET": self.index, "HEAD": self.index},
             "/predict": {"POST": self.predict},
             "/healthz": {"GET": self.healthz, "HEAD": self.healthz},
         }
@@ -158,15 +241,20 @@ class GenreService:
                 allow = ", ".join(handlers)
                 raise HttpError(405, f"{method} is not allowed on {path}; use {allow}", [("Allow", allow)])
             status, payload, note = handler(environ)
-            body, headers = json.dumps(payload).encode(), []
+            if isinstance(payload, Page):
+                body, headers = payload.body, [("Content-Security-Policy", INDEX_CSP)]
+                content_type = payload.content_type
+            else:
+                body, headers, content_type = json.dumps(payload).encode(), [], "application/json"
         except HttpError as e:
             status, body, headers, note = e.status, error_body(e.status, str(e)), e.headers, str(e)
+            content_type = "application/json"
         except Exception:
             log.exception("%s %s failed", method, path)
-            status, headers, note = 500, [], "internal error"
+            status, headers, note, content_type = 500, [], "internal error", "application/json"
             body = error_body(500, "internal error while classifying; see the server log")
         headers = [
-            ("Content-Type", "application/json"),
+            ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"),
             *headers,
@@ -176,6 +264,15 @@ class GenreService:
             "%s %s %d %.2fs%s", method, path, status, time.monotonic() - started, f" {note}" if note else ""
         )
         return [b"" if method == "HEAD" else body]
+
+    def index(self, environ: dict) -> tuple[int, Page, str]:
+        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        page = (
+            INDEX_HTML.replace("__GENRES__", ", ".join(GENRES))
+            .replace("__MAX__", f"{self.max_upload_bytes / MIB:g}")
+            .replace("__URL__", html.escape(f"http://{host}/"))
+        )
+        return 200, Page(page.encode()), ""
 
     def healthz(self, environ: dict) -> tuple[int, dict, str]:
         return (
@@ -194,22 +291,30 @@ class GenreService:
         from transforms.classifier import classify_file
         from transforms.decode import AudioError
 
+        media_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if media_type == FORM_URLENCODED:
+            raise HttpError(415, FORM_HINT)
         upload = None
         try:
             upload, filename = self._receive(environ)
             try:
+                # The service's single call into the decoder. The per-file budgets of the pipeline
+                # (sample-rate bounds, --max-duration; issue 9) apply here once classify_file takes
+                # them: pass them in this call, so an upload gets exactly the pipeline's limits.
                 result = classify_file(upload, self.model, trim_seconds=self.trim_seconds)
             except AudioError as e:
+                # every kind the decoder reports (including budgets it adds later) is the client's
+                # file's fault: 4xx, with the decoder's message
                 status = STATUS_FOR_KIND.get(e.kind, 422)
-                raise HttpError(status, f"{filename or 'upload'}: {e}") from None
+                raise HttpError(status, f"{filename}: {e}") from None
         finally:
             if upload is not None:
                 _remove(upload)
         answer = result.to_json()
         answer["path"] = filename  # the client's name for the file, not our temporary copy
-        return 200, answer, filename or ""
+        return 200, answer, filename
 
-    def _receive(self, environ: dict) -> tuple[str, str | None]:
+    def _receive(self, environ: dict) -> tuple[str, str]:
         """Streams the upload into a temporary file; returns its path and the client's file name."""
         length = self._content_length(environ)
         reader = _LimitedReader(environ["wsgi.input"], length, self.max_upload_bytes)
@@ -217,10 +322,16 @@ class GenreService:
         if content_type.split(";")[0].strip().lower() == "multipart/form-data":
             return self._receive_multipart(reader, content_type, length)
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-        filename = client_name((query.get("filename") or [None])[0] or environ.get("HTTP_X_FILENAME"))
+        given = (
+            (query.get("filename") or [None])[0]
+            or environ.get("HTTP_X_FILENAME")
+            or _disposition_filename(environ.get("HTTP_CONTENT_DISPOSITION", ""))
+        )
+        suffix = safe_suffix(given, content_type)
+        filename = client_name(given) or unnamed_upload(content_type)
         path = None
         try:
-            with self._new_file(safe_suffix(filename, content_type)) as f:
+            with self._new_file(suffix) as f:
                 path = f.name
                 while chunk := reader.read(CHUNK_BYTES):
                     f.write(chunk)
@@ -243,8 +354,9 @@ class GenreService:
                     if isinstance(event, MultipartSegment):
                         # The first file part is the upload; other parts are read and dropped.
                         if path is None and (event.filename is not None or event.name == "file"):
-                            filename = client_name(event.filename)
-                            target = self._new_file(safe_suffix(event.filename, event.content_type))
+                            suffix = safe_suffix(event.filename, event.content_type)
+                            filename = client_name(event.filename) or unnamed_upload(event.content_type)
+                            target = self._new_file(suffix)
                             path = target.name
                     elif event is None:
                         if target is not None:
@@ -267,7 +379,7 @@ class GenreService:
             raise HttpError(400, "the multipart body has no file part; send the audio as a file field")
         if os.path.getsize(path) == 0:
             _remove(path)
-            raise HttpError(400, f"{filename or 'upload'}: empty file (0 bytes)")
+            raise HttpError(400, f"{filename}: empty file (0 bytes)")
         return path, filename
 
     def _content_length(self, environ: dict) -> int:
@@ -284,6 +396,21 @@ class GenreService:
 
     def _new_file(self, suffix: str):
         return tempfile.NamedTemporaryFile(dir=self.upload_dir, prefix="upload-", suffix=suffix, delete=False)
+
+
+class Page:
+    """A non-JSON answer (the upload page)."""
+
+    def __init__(self, body: bytes, content_type: str = "text/html; charset=utf-8"):
+        self.body, self.content_type = body, content_type
+
+
+def _disposition_filename(header: str) -> str | None:
+    if not header:
+        return None
+    from multipart import parse_options_header
+
+    return parse_options_header(header)[1].get("filename") or None
 
 
 def _too_large(limit: int) -> str:
@@ -319,32 +446,6 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
-def _json_error_channel():
-    """waitress's HTTP channel with its own error answers (413, 400, 500...) in our JSON format."""
-    from waitress.channel import HTTPChannel
-    from waitress.task import ErrorTask
-
-    class JsonErrorTask(ErrorTask):
-        def execute(self) -> None:
-            e = self.request.error
-            message = f"{e.reason.lower()}: {e.body}" if e.body else e.reason.lower()
-            if e.code == 413:
-                message = _too_large(self.channel.server.adj.max_request_body_size - 1)
-            body = error_body(e.code, message)
-            self.status = f"{e.code} {e.reason}"
-            self.response_headers.append(("Content-Type", "application/json"))
-            self.set_close_on_finish()
-            self.content_length = len(body)
-            self.write(body)
-            method, path = self.request.command or "-", self.request.path or "-"
-            log.info("%s %s %d 0.00s %s", method, path, e.code, message)
-
-    class JsonErrorChannel(HTTPChannel):
-        error_task_class = JsonErrorTask
-
-    return JsonErrorChannel
-
-
 def serve(
     model,
     host: str = "127.0.0.1",
@@ -353,25 +454,22 @@ def serve(
     threads: int = DEFAULT_THREADS,
     trim_seconds: float = 0.0,
     on_ready: Callable[[str, int], None] | None = None,
+    limits: ConnectionLimits | None = None,
 ) -> int:
     """Serves until SIGINT or SIGTERM; removes the upload folder on the way out."""
-    import waitress
-
     upload_dir = tempfile.mkdtemp(prefix="recogenre-serve-")
     app = GenreService(LockedModel(model), upload_dir, max_upload_bytes, trim_seconds)
     try:
-        server = waitress.create_server(
+        server = create_server(
             app,
-            host=host,
-            port=port,
-            threads=threads,
-            # waitress refuses a Content-Length >= this before reading the body
-            max_request_body_size=max_upload_bytes + 1,
-            ident="recogenre",
-            expose_tracebacks=False,
-            clear_untrusted_proxy_headers=True,
+            host,
+            port,
+            threads,
+            max_upload_bytes,
+            limits or ConnectionLimits(),
+            error_body=error_body,
+            too_large=_too_large,
         )
-        server.channel_class = _json_error_channel()
 
         def stop(signum, frame):
             raise KeyboardInterrupt
@@ -405,6 +503,22 @@ def add_arguments(p) -> None:
         metavar="N",
         help=f"requests handled at once (default {DEFAULT_THREADS})",
     )
+    p.add_argument(
+        "--connection-limit",
+        type=int,
+        default=DEFAULT_CONNECTION_LIMIT,
+        metavar="N",
+        help="open connections at most; when full, the longest-waiting idle or slow one makes room "
+        f"for a new client (default {DEFAULT_CONNECTION_LIMIT})",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="S",
+        help="seconds a client has to send a request's line and headers, and the longest silence "
+        f"allowed while idle or sending a body (default {DEFAULT_TIMEOUT_S:g})",
+    )
 
 
 def serve_command(args, model) -> int:
@@ -413,8 +527,16 @@ def serve_command(args, model) -> int:
     def say(message: str) -> None:
         print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
-    if args.max_upload_mb <= 0 or args.threads < 1:
+    if not args.max_upload_mb > 0 or args.threads < 1:
         say("--max-upload-mb must be positive and --threads at least 1")
+        return 2
+    if args.connection_limit < MIN_CONNECTION_LIMIT or not 0 < args.timeout <= 3600:
+        say(f"--connection-limit must be at least {MIN_CONNECTION_LIMIT} and --timeout within (0, 3600] s")
+        return 2
+    limits = ConnectionLimits(args.connection_limit, args.timeout)
+    problem = _raise_open_files_limit(args.connection_limit)
+    if problem:
+        say(problem)
         return 2
     from pipeline.logs import configure_logging
 
@@ -434,7 +556,25 @@ def serve_command(args, model) -> int:
             threads=args.threads,
             trim_seconds=args.trim_seconds,
             on_ready=ready,
+            limits=limits,
         )
     except OSError as e:
         say(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
         return 1
+
+
+def _raise_open_files_limit(connections: int) -> str | None:
+    """Every connection is a file descriptor: make sure the process may open that many, or say why not."""
+    import resource
+
+    needed = connections + 256  # the model, libraries, uploads and waitress' own descriptors
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return None
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        return (
+            f"--connection-limit {connections} needs about {needed} open files but this process may "
+            f"open at most {hard} (ulimit -n); lower --connection-limit"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    return None
