@@ -150,7 +150,7 @@ document.getElementById("f").addEventListener("submit", async (e) => {
   try {
     const r = await fetch("/predict", {method: "POST", body: new FormData(e.target)});
     const j = await r.json();
-    out.textContent = (j.genre ? j.genre + "\n\n" : "") + JSON.stringify(j, null, 2);
+    out.textContent = (j.top_genre ? j.top_genre + "\n\n" : "") + JSON.stringify(j, null, 2);
   } catch (err) { out.textContent = "failed: " + err; }
 });
 </script></body></html>
@@ -200,7 +200,10 @@ def safe_suffix(filename: str | None, content_type: str | None = None) -> str:
         if _SAFE_SUFFIX.match(suffix):
             return suffix
     if content_type:
-        guessed = mimetypes.guess_extension(content_type.split(";")[0].strip().lower())
+        media_type = content_type.split(";")[0].strip().lower()
+        kind, _, subtype = media_type.partition("/")
+        # mimetypes knows some audio types only by their old x- names (audio/x-wav, not audio/wav)
+        guessed = mimetypes.guess_extension(media_type) or mimetypes.guess_extension(f"{kind}/x-{subtype}")
         if guessed and _SAFE_SUFFIX.match(guessed):
             return guessed
     return ""
@@ -521,23 +524,26 @@ def add_arguments(p) -> None:
     )
 
 
+def argument_problem(args) -> str | None:
+    """What is wrong with ``serve``'s own options, in one line; checked before the model is loaded."""
+    if not args.max_upload_mb > 0 or args.threads < 1:
+        return "--max-upload-mb must be positive and --threads at least 1"
+    if args.connection_limit < MIN_CONNECTION_LIMIT or not 0 < args.timeout <= 3600:
+        return f"--connection-limit must be at least {MIN_CONNECTION_LIMIT} and --timeout within (0, 3600] s"
+    return _raise_open_files_limit(args.connection_limit)
+
+
 def serve_command(args, model) -> int:
     """``recogenre serve`` once the model is loaded: checks the options, then serves."""
 
     def say(message: str) -> None:
         print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
-    if not args.max_upload_mb > 0 or args.threads < 1:
-        say("--max-upload-mb must be positive and --threads at least 1")
-        return 2
-    if args.connection_limit < MIN_CONNECTION_LIMIT or not 0 < args.timeout <= 3600:
-        say(f"--connection-limit must be at least {MIN_CONNECTION_LIMIT} and --timeout within (0, 3600] s")
-        return 2
-    limits = ConnectionLimits(args.connection_limit, args.timeout)
-    problem = _raise_open_files_limit(args.connection_limit)
+    problem = argument_problem(args)
     if problem:
         say(problem)
         return 2
+    limits = ConnectionLimits(args.connection_limit, args.timeout)
     from pipeline.logs import configure_logging
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")

@@ -133,8 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from apps.service import serve_command
+    from apps.service import argument_problem, serve_command
 
+    problem = argument_problem(args)  # before the model is loaded: a bad option costs no start-up time
+    if problem:
+        print(f"recogenre: {problem}", file=sys.stderr)
+        return 2
     return serve_command(args, load_model(args.weights))
 
 
