@@ -42,10 +42,12 @@ Why things are the way they are:
 - Every error is JSON, ``{"error": "...", "status": N}``, including the ones
   waitress answers on its own (413 for a body over the limit, 400 for a
   malformed request), so a client has one format to handle.
-- A form-urlencoded body (what ``curl -d @file`` sends: curl also strips the
-  file's newlines, so the audio is damaged) is refused with 415 and a hint to
-  use ``--data-binary @file`` or ``-F file=@file``, rather than "not an audio
-  file" with no clue why.
+- ``curl -d @file`` strips the file's line ends, so the audio is damaged; it
+  labels the body as a form, as ``--data-binary`` (and ``urllib``) do for
+  intact files. A form-labelled body without a single CR or LF byte is
+  therefore refused with 415 and a hint to use ``--data-binary @file`` or
+  ``-F file=@file``, rather than "not an audio file" with no clue why; one
+  with line ends is classified as the raw file it is.
 - Idle, slow and oversized clients are handled in :mod:`apps.http_guard`: a
   connection limit (``--connection-limit``, default 500) where the
   longest-waiting idle or slow connection makes room for a new client, a
@@ -114,8 +116,8 @@ _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 UNNAMED_UPLOAD = "upload"
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 FORM_HINT = (
-    "the body was sent as a form (application/x-www-form-urlencoded, what curl -d sends; "
-    "curl -d also strips the file's newlines): send the file itself with "
+    "the body was sent as a form with its line ends stripped (what curl -d @FILE does to a file), "
+    "so the audio is damaged: send the file itself with "
     "curl --data-binary @FILE -H 'Content-Type: application/octet-stream' or curl -F file=@FILE"
 )
 # The upload page: one form, no external assets; a little inline script shows the answer in the page,
@@ -294,9 +296,6 @@ class GenreService:
         from transforms.classifier import classify_file
         from transforms.decode import AudioError
 
-        media_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-        if media_type == FORM_URLENCODED:
-            raise HttpError(415, FORM_HINT)
         upload = None
         try:
             upload, filename = self._receive(environ)
@@ -332,12 +331,20 @@ class GenreService:
         )
         suffix = safe_suffix(given, content_type)
         filename = client_name(given) or unnamed_upload(content_type)
-        path = None
+        path, line_ends = None, False
         try:
             with self._new_file(suffix) as f:
                 path = f.name
                 while chunk := reader.read(CHUNK_BYTES):
                     f.write(chunk)
+                    line_ends = line_ends or b"\n" in chunk or b"\r" in chunk
+            # `curl -d @FILE` and `curl --data-binary @FILE` both label the body as a form; only -d
+            # strips every CR and LF from the file, which damages audio (a decoder may still make
+            # noise of it and answer a confident genre). A "form" body with line ends therefore came
+            # intact (--data-binary, or urllib's default label) and is treated as the raw file; one
+            # without any -- which no audio file of more than a few bytes is -- gets the hint.
+            if content_type.split(";")[0].strip().lower() == FORM_URLENCODED and not line_ends:
+                raise HttpError(415, FORM_HINT)
         except BaseException:
             if path:
                 _remove(path)
