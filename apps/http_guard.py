@@ -13,7 +13,8 @@ parser and error-task classes), rather than by putting a proxy in front:
    time, kept ``/healthz`` unreachable for as long as the attacker liked.
    Here a request's line and headers must be complete ``timeout`` seconds
    after its first byte (trickling does not extend that), an idle connection
-   and a stalled body are closed after ``timeout`` seconds of silence, and
+   and a stalled body are closed after ``timeout`` seconds of silence, a body
+   must average ``MIN_BODY_BYTES_PER_S`` after its first ``timeout`` seconds, and
    when every slot is taken and a new client is waiting, the longest-waiting
    connection that is not being served is closed to make room. Only requests
    that are complete and being classified (at most ``threads`` at a time,
@@ -58,6 +59,9 @@ DEFAULT_TIMEOUT_S = 10.0
 MIN_CONNECTION_LIMIT = 8
 # How long a connection closed after an error keeps reading what the client still sends.
 LINGER_SECONDS = 10.0
+# A body must average at least this after its first ``timeout`` seconds (a 32 kbit/s link), so that
+# one byte every few seconds cannot hold a connection for the hours a large Content-Length allows.
+MIN_BODY_BYTES_PER_S = 4096
 MAX_HEADER_BYTES = 64 * 1024  # request line and headers; waitress' default of 256 KiB is far more than needed
 
 
@@ -73,9 +77,12 @@ class _GuardedParser(HTTPRequestParser):
     def __init__(self, adj):
         super().__init__(adj)
         self.started = time.monotonic()  # the header deadline counts from the first byte of the request
+        self.body_started: float | None = None
 
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
+        if self.body_started is None and self.headers_finished:
+            self.body_started = time.monotonic()
         if self.error is not None:
             # waitress checks ``expect_continue`` after parsing the headers even when it has already
             # refused the request (413), sends "100 Continue", and marks the refused request incomplete:
@@ -190,6 +197,9 @@ class GuardedServer(TcpWSGIServer):
                 expired = mono - request.started > timeout  # header deadline
             else:
                 expired = mono - channel.last_activity_monotonic() > timeout  # idle or stalled body
+            if not expired and request is not None and request.body_started is not None:
+                late = mono - request.body_started - timeout
+                expired = late > 0 and request.body_bytes_received < late * MIN_BODY_BYTES_PER_S
             if expired:
                 channel.will_close = True
 

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from apps.http_guard import MIN_BODY_BYTES_PER_S
 from tests.conftest import ROOT, clip
 from tests.serving import running_server
 from transforms.genres import GENRES
@@ -130,22 +131,37 @@ def test_idle_and_trickling_connections_cannot_make_healthz_unreachable(server):
             s.close()
 
 
-def test_a_slow_upload_holds_no_worker(server):
-    """Bodies arriving slowly (within the timeout between bytes) while /healthz keeps answering."""
-    sockets = []
+def test_a_slow_upload_holds_no_worker_and_a_trickling_one_is_closed(server):
+    """Slow bodies (above the minimum rate) while /healthz keeps answering; a byte a second is cut off."""
+    slow, trickling = [], []
     try:
-        for _ in range(4):  # more slow uploads than the server's 2 threads
+        for group in (slow, slow, slow, slow, trickling):  # more slow uploads than the server's 2 threads
             s = connect(server)
             s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc")
-            sockets.append(s)
-        for _ in range(3):
+            group.append(s)
+        for _ in range(5):
             time.sleep(TIMEOUT_S / 2)
-            for s in sockets:
-                s.sendall(b"x")
+            for s in slow:
+                s.sendall(b"x" * MIN_BODY_BYTES_PER_S * TIMEOUT_S)
+            with contextlib.suppress(OSError):  # a byte within --timeout each time: not silent, too slow
+                trickling[0].sendall(b"x")
             assert healthz_status(server) == 200
+        assert closed_by_server(slow + trickling) == trickling
     finally:
-        for s in sockets:
+        for s in slow + trickling:
             s.close()
+
+
+def closed_by_server(sockets: list[socket.socket]) -> list[socket.socket]:
+    """Those of ``sockets`` that the server has closed (it never answers a body that is still arriving)."""
+    closed = []
+    for s in select.select(sockets, [], [], 0.5)[0]:
+        try:
+            if s.recv(1) == b"":
+                closed.append(s)
+        except OSError:
+            closed.append(s)
+    return closed
 
 
 def test_an_oversized_body_without_expect_gets_its_json_413_not_a_reset(server):
