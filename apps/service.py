@@ -52,7 +52,7 @@ Why things are the way they are:
   connection limit (``--connection-limit``, default 500) where the
   longest-waiting idle or slow connection makes room for a new client, a
   deadline for a request's line and headers and for silences (``--timeout``,
-  default 10 s), a 413 sent instead of ``100 Continue``, and a lingering
+  default 10 s), a minimum body rate, a 413 sent instead of ``100 Continue``, and a lingering
   close so that a client still sending its body reads the 413 instead of a
   connection reset. A complete request waits for one of ``--threads`` worker
   threads; a slow upload holds no thread while it arrives.

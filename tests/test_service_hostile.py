@@ -7,6 +7,7 @@ socket a test opens is closed in ``finally``, and the server is stopped by its p
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -325,14 +326,19 @@ def test_healthz_answers_while_an_upload_is_classified(server, tmp_path):
 
 
 def test_bad_connection_options_are_one_line_before_the_model_loads(tmp_path):
-    missing_weights = tmp_path / "none.h5"  # loading the model first would complain about these instead
-    for option, value in [("--connection-limit", "2"), ("--timeout", "nan")]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "pipeline.cli", "serve", "--weights", str(missing_weights), option, value],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=ROOT,
-        )
-        assert proc.returncode == 2, proc.stderr
-        assert proc.stderr.count("\n") == 1 and "--connection-limit must be at least" in proc.stderr
+    missing = str(tmp_path / "none.h5")  # loading the model first would complain about these weights instead
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "serve", "--weights", missing, "--timeout", "nan"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "--timeout within (0, 3600] s" in proc.stderr
+    from apps.service import argument_problem
+
+    good = {"max_upload_mb": 1.0, "threads": 1, "connection_limit": 50, "timeout": 1.0}
+    assert argument_problem(argparse.Namespace(**good)) is None
+    for bad in [{"connection_limit": 2}, {"timeout": 0.0}, {"timeout": 1e9}, {"max_upload_mb": float("nan")}]:
+        assert argument_problem(argparse.Namespace(**{**good, **bad})), bad
