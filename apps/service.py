@@ -15,7 +15,7 @@ Content-Type (``upload.mp3`` for ``audio/mpeg``; plain ``upload`` otherwise).
 
 The application is a small hand-written WSGI callable served by waitress, a
 pure-Python production server with no dependencies: a micro framework would
-add more code than the two routes need, and waitress already does what a
+add more code than the three routes need, and waitress already does what a
 production front needs -- a bounded thread pool, request bodies spooled off
 the heap, a hard body-size ceiling checked against Content-Length before the
 body is read, and no debugger.
