@@ -1,0 +1,184 @@
+"""The report's data: track names a person can read, and a compact payload for the page.
+
+A catalogue of 10,000 tracks has ~80,000 frames of ten scores each. Written
+as HTML rows or PNG charts that is tens of megabytes; the page instead
+carries every score once, quantised to one byte (0.5 % steps) and base64
+encoded, and draws a track's charts in the browser only when it is opened.
+The table's columns are plain JSON arrays (one per column, not one object
+per row), so key names are not repeated 10,000 times.
+"""
+
+from __future__ import annotations
+
+import base64
+import glob
+import itertools
+import os
+from typing import Any
+
+import numpy as np
+
+from apps.evaluate import genre_of
+from transforms.genres import GENRES
+
+STEPS = 200  # a score of 1.0 is byte 200: 0.5 % resolution, finer than any chart shows
+MISSING = 255  # a silent track or frame: no score, not a score of zero
+# match codes of the table's "match" column
+RIGHT, WRONG, NOT_A_GENRE = 1, 0, -1
+
+
+def catalogue_root(catalogue: str | None, paths: list[str]) -> str | None:
+    """The absolute folder the run's catalogue names, or None when it cannot be known.
+
+    The manifest records ``--catalogue`` as typed: a folder, a glob, or a
+    catalogue file, possibly relative to wherever the run was started. A
+    relative one is found again as the ancestor of the tracks whose path ends
+    with it (tracks are recorded with absolute paths).
+    """
+    if not catalogue or "://" in catalogue:
+        return None
+    parts = []
+    for part in catalogue.split(os.sep):  # a glob's fixed part: music/**/*.mp3 -> music
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    fixed = os.sep.join(parts) or "."
+    if len(parts) == len(catalogue.split(os.sep)) and os.path.splitext(fixed)[1] and not os.path.isdir(fixed):
+        fixed = os.path.dirname(fixed) or "."  # a catalogue file or a single audio file
+    if os.path.isabs(fixed):
+        return os.path.normpath(fixed)
+    tail = [p for p in os.path.normpath(fixed).split(os.sep) if p not in ("", ".", "..")]
+    absolute = [p for p in paths if os.path.isabs(p)]
+    if not absolute:
+        return None
+    folder = os.path.commonpath(absolute) if len(absolute) > 1 else os.path.dirname(absolute[0])
+    while True:
+        if not tail or folder.split(os.sep)[-len(tail) :] == tail:
+            return folder if tail else None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def display_names(paths: list[str], root: str | None = None) -> list[str]:
+    """Paths relative to the catalogue (or failing that to the folder they share).
+
+    Catalogue-relative keeps the folders a library is organised by (``rock/…``)
+    even when every track sits in one of them, and stays short when the
+    tracks share nothing but "/".
+    """
+    if not paths:
+        return []
+    if root and all(p == root or p.startswith(root.rstrip(os.sep) + os.sep) for p in paths):
+        return [os.path.relpath(p, root) for p in paths]
+    if len(paths) == 1:
+        return [os.path.basename(paths[0]) or paths[0]]
+    try:
+        shared = os.path.commonpath(paths)
+    except ValueError:  # a mix of absolute and relative paths, or of URLs
+        return list(paths)
+    if shared in ("", os.sep):
+        return list(paths)
+    return [os.path.relpath(p, shared) for p in paths]
+
+
+def quantise(scores: np.ndarray) -> str:
+    """Fractions 0-1 (NaN for none) as base64 bytes, ``MISSING`` for NaN."""
+    values = np.asarray(scores, dtype=float)
+    out = np.full(values.shape, MISSING, dtype=np.uint8)
+    known = ~np.isnan(values)
+    out[known] = np.clip(np.rint(values[known] * STEPS), 0, STEPS).astype(np.uint8)
+    return base64.b64encode(out.tobytes()).decode("ascii")
+
+
+def match_codes(labels: list[Any], top_genres: list[Any]) -> list[int | None]:
+    """Per track: right, wrong, a label that is not a genre, or None when unlabelled.
+
+    The same rule as ``recogenre evaluate``: a silent track with a label is wrong.
+    """
+    codes: list[int | None] = []
+    for label, top in zip(labels, top_genres):
+        if _missing(label):
+            codes.append(None)
+            continue
+        genre = genre_of(label)
+        codes.append(NOT_A_GENRE if genre is None else RIGHT if genre == top else WRONG)
+    return codes
+
+
+def frame_times(starts: np.ndarray, ends: np.ndarray) -> list[Any]:
+    """One track's frame spans: ``[first_start, step, last_end]`` when regular, else ``[[s, e], …]``.
+
+    Frames are nearly always back to back and of equal length, so three
+    numbers describe them all; segments or trimming may not be.
+    """
+    n = len(starts)
+    if n == 0:
+        return []
+    step = float(starts[1] - starts[0]) if n > 1 else float(ends[0] - starts[0])
+    expected = starts[0] + step * np.arange(n)
+    regular = np.allclose(starts, expected, atol=0.006) and np.allclose(
+        ends[:-1], starts[:-1] + step, atol=0.006
+    )
+    if regular:
+        return [round(float(starts[0]), 2), round(step, 4), round(float(ends[-1]), 2)]
+    return [[round(float(s), 2), round(float(e), 2)] for s, e in zip(starts, ends)]
+
+
+def payload(tracks, frames, names: list[str], root: str | None) -> dict[str, Any]:
+    """Everything the page's script needs, as JSON-ready columns."""
+    n = len(tracks)
+    top = [GENRES.index(g) if not _missing(g) else -1 for g in tracks["top_genre"]]
+    label_values = list(tracks["label"])
+    label_names = sorted({str(v) for v in label_values if not _missing(v)})
+    label_index = {v: i for i, v in enumerate(label_names)}
+    data: dict[str, Any] = {
+        "genres": list(GENRES),
+        "root": root,
+        "labels": label_names,
+        "tracks": {
+            "name": names,
+            "dur": [_round(v, 1) for v in tracks["duration_s"]],
+            "top": top,
+            "score": [_round(v * 100, 1) if not _missing(v) else None for v in tracks["top_score"]],
+            "label": [-1 if _missing(v) else label_index[str(v)] for v in label_values],
+            "match": match_codes(label_values, list(tracks["top_genre"])),
+            "silent": [int(v) for v in tracks["n_silent_frames"].fillna(0)],
+            "vec": quantise(tracks[list(GENRES)].to_numpy(dtype=float, na_value=np.nan)),
+        },
+    }
+    if "confidence" in tracks.columns:  # a column other versions of the pipeline may add
+        conf = tracks["confidence"].to_numpy(dtype=float, na_value=np.nan)
+        known = conf[~np.isnan(conf)]
+        percent = bool(len(known)) and float(known.min()) >= 0 and float(known.max()) <= 1
+        data["conf_percent"] = percent
+        data["tracks"]["conf"] = [_round(v * 100 if percent else v, 1 if percent else 3) for v in conf]
+
+    position = {tid: i for i, tid in enumerate(tracks["track_id"])}
+    own = frames.assign(_pos=frames["track_id"].map(position))
+    own = own[own["_pos"].notna()].astype({"_pos": int}).sort_values(["_pos", "frame_index"], kind="stable")
+    pos = own["_pos"].to_numpy()
+    counts = np.bincount(pos, minlength=n) if n else np.zeros(0, int)
+    starts, ends = own["start_s"].to_numpy(dtype=float), own["end_s"].to_numpy(dtype=float)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    data["frames"] = {
+        "count": [int(c) for c in counts],
+        "time": [frame_times(starts[a:b], ends[a:b]) for a, b in itertools.pairwise(offsets)],
+        "scores": quantise(own[list(GENRES)].to_numpy(dtype=float, na_value=np.nan)),
+    }
+    return data
+
+
+def _round(value: Any, digits: int) -> float | None:
+    return None if _missing(value) else round(float(value), digits)
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN or pandas' NA: what a null Parquet cell comes back as."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pd.NA refuses to be a bool
+        return True
