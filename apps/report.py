@@ -85,8 +85,10 @@ def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts
     frames, errors = tables["frames"], tables["errors"]
     manifest = _manifest(run_path)
     run_id = manifest.get("run_id") or Path(run_path).name
-    paths = [str(p) for p in tracks["path"]]
-    root = report_data.catalogue_root(manifest.get("catalogue"), paths)
+    start = report_data.start_folder(manifest, run_path)
+    paths = [report_data.absolute(str(p), start) for p in tracks["path"]]
+    catalogue = manifest.get("catalogue")
+    root = report_data.catalogue_root(report_data.absolute(catalogue, start) if catalogue else None, paths)
     names = report_data.display_names(paths, root)
 
     chart_root = Path(chart_dir)

@@ -14,6 +14,7 @@ import base64
 import glob
 import itertools
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,47 @@ MISSING = 255  # a silent track or frame: no score, not a score of zero
 RIGHT, WRONG, NOT_A_GENRE = 1, 0, -1
 
 
+def start_folder(manifest: dict[str, Any], run_path: str) -> str | None:
+    """The folder the run was started in, where its relative ``--catalogue`` and paths begin.
+
+    The manifest records ``--output`` and ``--catalogue`` as typed. A relative
+    ``--output`` gives the start folder away: the run folder is
+    ``START/OUTPUT/runs/<run-id>``. Otherwise, when the catalogue as typed
+    exists from here, the report is taken to run where the run did.
+    """
+    output = manifest.get("output")
+    if output and "://" not in output and not os.path.isabs(output):
+        parts = Path(os.path.normpath(output)).parts
+        out = Path(os.path.abspath(run_path)).parent.parent  # OUT/runs/<run-id>
+        if parts == (".",):
+            return str(out)
+        if ".." not in parts and out.parts[-len(parts) :] == parts:
+            return str(Path(*out.parts[: -len(parts)]))
+    catalogue = manifest.get("catalogue")
+    if catalogue and "://" not in catalogue and not os.path.isabs(catalogue):
+        fixed = os.sep.join(_fixed_part(catalogue)) or "."
+        if os.path.exists(fixed):
+            return os.getcwd()
+    return None
+
+
+def absolute(path: str, start: str | None) -> str:
+    """``path`` as the run saw it, made absolute against the run's start folder when known."""
+    if start is None or os.path.isabs(path) or "://" in path:
+        return path
+    return os.path.normpath(os.path.join(start, path))
+
+
+def _fixed_part(catalogue: str) -> list[str]:
+    """A glob's leading folders without wildcards: music/**/*.mp3 -> [music]."""
+    parts = []
+    for part in catalogue.split(os.sep):
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    return parts
+
+
 def catalogue_root(catalogue: str | None, paths: list[str]) -> str | None:
     """The absolute folder the run's catalogue names, or None when it cannot be known.
 
@@ -37,11 +79,7 @@ def catalogue_root(catalogue: str | None, paths: list[str]) -> str | None:
     """
     if not catalogue or "://" in catalogue:
         return None
-    parts = []
-    for part in catalogue.split(os.sep):  # a glob's fixed part: music/**/*.mp3 -> music
-        if glob.has_magic(part):
-            break
-        parts.append(part)
+    parts = _fixed_part(catalogue)
     fixed = os.sep.join(parts) or "."
     if len(parts) == len(catalogue.split(os.sep)) and os.path.splitext(fixed)[1] and not os.path.isdir(fixed):
         fixed = os.path.dirname(fixed) or "."  # a catalogue file or a single audio file

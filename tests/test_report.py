@@ -174,7 +174,9 @@ def test_report_without_a_run_is_one_clear_message(tmp_path):
 # ---- small hand-made runs ----
 
 
-def write_run(run: Path, tracks: list[dict], frames: list[dict], errors: list[dict], catalogue: str) -> None:
+def write_run(
+    run: Path, tracks: list[dict], frames: list[dict], errors: list[dict], catalogue: str, **manifest: str
+) -> None:
     for name, rows, schema in (
         ("tracks", tracks, schemas.TRACKS),
         ("frames", frames, schemas.FRAMES),
@@ -182,7 +184,7 @@ def write_run(run: Path, tracks: list[dict], frames: list[dict], errors: list[di
     ):
         (run / name).mkdir(parents=True)
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), run / name / "part-0.parquet")
-    layout.write_manifest(str(run), {"run_id": run.name, "catalogue": catalogue})
+    layout.write_manifest(str(run), {"run_id": run.name, "catalogue": catalogue, **manifest})
 
 
 def two_tracks(root: str) -> tuple[list[dict], list[dict]]:
@@ -226,16 +228,33 @@ def test_silent_tracks_and_odd_names_are_escaped_and_catalogue_relative(tmp_path
     assert data["frames"]["count"] == [1, 2]
 
 
+def test_relative_catalogue_and_paths_are_shown_absolute_and_catalogue_relative(tmp_path):
+    """``run --catalogue music --output output`` from tmp_path: the manifest and paths are as typed."""
+    tracks, frames = two_tracks("music")
+    run = tmp_path / "output" / "runs" / "r1"
+    write_run(run, tracks, frames, [], "music", output="output")
+    build_report(str(run), str(tmp_path / "charts"), str(tmp_path / "page.html"))
+    page = (tmp_path / "page.html").read_text()
+    data = page_data(page)
+    assert data["root"] == str(tmp_path / "music")
+    assert data["tracks"]["name"] == ['<b>"Loud" & clear</b>.wav', "quiet/q.wav"]
+    assert f"{tmp_path / 'music'} <small>(given as <code>music</code>)</small>" in page
+
+
 def test_a_report_outlives_the_pruning_of_its_run(tmp_path):
     out = tmp_path / "output"
     tracks, frames = two_tracks("/music")
     for run_id in ("20261101T000000Z-aaaa", "20261102T000000Z-bbbb"):
         write_run(out / "runs" / run_id, tracks, frames, [], "/music")
     layout.switch_latest(str(out), "20261101T000000Z-aaaa")
+    evaluation = out / "runs" / "20261101T000000Z-aaaa" / "evaluation"
+    evaluation.mkdir()
+    (evaluation / "summary.json").write_text("{}")
     proc = cli("report", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     page = out / "reports" / "20261101T000000Z-aaaa" / "report.html"
-    assert page.is_file()
+    link = re.search(r'<a href="([^"]+)">evaluation summary</a>', page.read_text()).group(1)
+    assert (page.parent / link).resolve() == (evaluation / "summary.json").resolve()  # labelled: linked
 
     layout.switch_latest(str(out), "20261102T000000Z-bbbb")
     assert layout.prune(str(out), keep=1) == ["20261101T000000Z-aaaa"]  # what `run --keep 1` does
