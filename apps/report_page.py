@@ -197,7 +197,7 @@ function render() {
     out[r] = '<tr data-i="' + i + '" tabindex="0"' + (String(i) === state.t ? ' class="open"' : "") + ">" +
       cells + "</tr>";
   }
-  tbody.innerHTML = out.join("");
+  tbody.innerHTML = rows.length ? out.join("") : '<tr class="none"><td>No track matches.</td></tr>';
   shown.textContent = rows.length === n ? n + " tracks" : rows.length + " of " + n + " tracks";
   document.querySelectorAll("#tracks th").forEach(function (th) {
     th.removeAttribute("aria-sort");
@@ -357,7 +357,12 @@ document.querySelectorAll("#distribution .dbar").forEach(function (bar) {
   bar.addEventListener("keydown", function (ev) { if (ev.key === "Enter") pick(); });
 });
 window.addEventListener("hashchange", function () { readUrl(); toControls(); render(); showDetail(); });
-// header cells: only the columns this run has
+// header cells: only the columns this run has, in a grid of fixed widths
+var WIDTHS = {track: "minmax(14em, 2.2fr)", folder: "minmax(6em, 1fr)", genre: "7.5em", score: "6.5em",
+  confidence: "7.5em", duration: "6.2em", label: "minmax(5em, 0.8fr)", match: "6em"};
+document.getElementById("tracks").style.setProperty("--cols", COLS.map(function (c) {
+  return WIDTHS[c.key];
+}).join(" "));
 var head = document.querySelector("#tracks thead tr");
 head.innerHTML = COLS.map(function (c) {
   var label = {track: "track", folder: "folder", genre: "top genre", score: "score %",
@@ -406,11 +411,19 @@ abbr {{ cursor: help; }}
 #shown {{ color: #555; }}
 table {{ border-collapse: collapse; font-size: 0.82em; }}
 th, td {{ border-bottom: 1px solid #e4e4e4; padding: 0.12em 0.5em; text-align: left; white-space: nowrap; }}
-th {{ cursor: pointer; background: #f2f2f2; position: sticky; top: 0; user-select: none; z-index: 1; }}
+th {{ cursor: pointer; background: #f2f2f2; user-select: none; }}
+/* The track table is a grid of fixed columns, not an auto-sized table: the browser then lays out
+   only the rows on screen (content-visibility), which is what makes 10,000 rows open quickly. */
+#tracks {{ display: block; max-width: 1100px; }}
+#tracks thead {{ display: block; position: sticky; top: 0; z-index: 1; }}
+#tracks tbody {{ display: block; }}
+#tracks tr {{ display: grid; grid-template-columns: var(--cols); }}
+#tracks tbody tr {{ content-visibility: auto; contain-intrinsic-size: auto 1.5em; }}
+#tracks th, #tracks td {{ overflow: hidden; text-overflow: ellipsis; }}
 th[aria-sort=ascending]::after {{ content: " ▲"; }}
 th[aria-sort=descending]::after {{ content: " ▼"; }}
+th[data-num] {{ text-align: right; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-td.name {{ max-width: 34em; overflow: hidden; text-overflow: ellipsis; }}
 #tracks tbody tr {{ cursor: pointer; }}
 #tracks tbody tr:hover, #tracks tbody tr:focus {{ background: #eef4fb; outline: none; }}
 #tracks tbody tr.open {{ background: #dbe8f6; }}

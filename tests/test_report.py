@@ -91,7 +91,7 @@ def drawn(dom: str) -> str:
 
 
 def table_rows(dom: str) -> list[str]:
-    body = re.search(r'<table id="tracks">.*?<tbody>(.*?)</tbody>', drawn(dom), re.S)
+    body = re.search(r'<table id="tracks"[^>]*>.*?<tbody>(.*?)</tbody>', drawn(dom), re.S)
     assert body, dom[:2000]
     return re.findall(r'<tr data-i="(\d+)"', body.group(1))
 
