@@ -359,7 +359,7 @@ document.querySelectorAll("#distribution .dbar").forEach(function (bar) {
 window.addEventListener("hashchange", function () { readUrl(); toControls(); render(); showDetail(); });
 // header cells: only the columns this run has, in a grid of fixed widths
 var WIDTHS = {track: "minmax(14em, 2.2fr)", folder: "minmax(6em, 1fr)", genre: "7.5em", score: "6.5em",
-  confidence: "7.5em", duration: "6.2em", label: "minmax(5em, 0.8fr)", match: "6em"};
+  confidence: "9em", duration: "6.2em", label: "minmax(5em, 0.8fr)", match: "6em"};
 document.getElementById("tracks").style.setProperty("--cols", COLS.map(function (c) {
   return WIDTHS[c.key];
 }).join(" "));
@@ -422,7 +422,8 @@ th {{ cursor: pointer; background: #f2f2f2; user-select: none; }}
 #tracks th, #tracks td {{ overflow: hidden; text-overflow: ellipsis; }}
 th[aria-sort=ascending]::after {{ content: " ▲"; }}
 th[aria-sort=descending]::after {{ content: " ▼"; }}
-th[data-num] {{ text-align: right; }}
+th[data-num]:not([data-key=match]) {{ text-align: right; }}
+#tracks tr.none td {{ grid-column: 1 / -1; color: #666; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 #tracks tbody tr {{ cursor: pointer; }}
 #tracks tbody tr:hover, #tracks tbody tr:focus {{ background: #eef4fb; outline: none; }}

@@ -241,6 +241,19 @@ def test_relative_catalogue_and_paths_are_shown_absolute_and_catalogue_relative(
     assert f"{tmp_path / 'music'} <small>(given as <code>music</code>)</small>" in page
 
 
+def test_a_confidence_column_is_shown_only_when_the_tracks_have_one(tmp_path):
+    import pandas as pd
+
+    from apps.report_data import payload
+
+    tracks, frames = two_tracks("/music")
+    table = pd.DataFrame(tracks)
+    frame_table = pd.DataFrame(frames).reindex(columns=[f.name for f in schemas.FRAMES])
+    assert "conf" not in payload(table, frame_table, ["a", "b"], None)["tracks"]
+    with_conf = payload(table.assign(confidence=[0.734, None]), frame_table, ["a", "b"], None)
+    assert with_conf["tracks"]["conf"] == [73.4, None] and with_conf["conf_percent"]
+
+
 def test_a_report_outlives_the_pruning_of_its_run(tmp_path):
     out = tmp_path / "output"
     tracks, frames = two_tracks("/music")
