@@ -254,6 +254,21 @@ def test_a_confidence_column_is_shown_only_when_the_tracks_have_one(tmp_path):
     assert with_conf["tracks"]["conf"] == [73.4, None] and with_conf["conf_percent"]
 
 
+def test_frame_spans_are_three_numbers_when_regular_and_listed_when_not():
+    import numpy as np
+
+    from apps.report_data import frame_times
+
+    starts = np.array([0.0, 29.12, 58.24, 5.0, 0.0, 10.0, 40.0])
+    ends = np.array([29.12, 58.24, 80.0, 34.12, 29.12, 39.12, 70.0])
+    assert frame_times(starts, ends, np.array([3, 0, 1, 3])) == [
+        [0.0, 29.12, 80.0],  # back to back; the last frame may end early
+        [],
+        [5.0, 29.12, 34.12],
+        [[0.0, 29.12], [10.0, 39.12], [40.0, 70.0]],  # overlapping segments: every span
+    ]
+
+
 def test_a_report_outlives_the_pruning_of_its_run(tmp_path):
     out = tmp_path / "output"
     tracks, frames = two_tracks("/music")
