@@ -382,6 +382,11 @@ document.querySelectorAll("#tracks th").forEach(function (th) {
 readUrl(); toControls(); render(); showDetail();
 document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
 document.body.dataset.ready = "1";
+// since navigation began: the file read and parsed, the table built, then laid out and painted
+document.body.dataset.readyMs = String(Math.round(performance.now()));
+requestAnimationFrame(function () {
+  setTimeout(function () { document.body.dataset.paintedMs = String(Math.round(performance.now())); }, 0);
+});
 })();
 """
 
