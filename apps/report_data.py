@@ -2,7 +2,8 @@
 
 A catalogue of 10,000 tracks has ~80,000 frames of ten scores each. Written
 as HTML rows or PNG charts that is tens of megabytes; the page instead
-carries every score once, quantised to one byte (0.5 % steps) and base64
+carries every score once, quantised (a frame's to one byte, 0.5 % steps; a
+track's to two, so its bars print the same 0.1 % as the table) and base64
 encoded, and draws a track's charts in the browser only when it is opened.
 The table's columns are plain JSON arrays (one per column, not one object
 per row), so key names are not repeated 10,000 times.
@@ -21,8 +22,9 @@ import numpy as np
 from apps.evaluate import genre_of
 from transforms.genres import GENRES
 
-STEPS = 200  # a score of 1.0 is byte 200: 0.5 % resolution, finer than any chart shows
-MISSING = 255  # a silent track or frame: no score, not a score of zero
+FRAME_STEPS = 200  # a frame score of 1.0 is byte 200: 0.5 % resolution, finer than a timeline shows
+TRACK_STEPS = 10_000  # a track score of 1.0 is 10000 (two bytes, little-endian): 0.01 %
+# The largest value of each width stands for a silent track or frame: no score, not a score of zero.
 # match codes of the table's "match" column
 RIGHT, WRONG, NOT_A_GENRE = 1, 0, -1
 
@@ -120,12 +122,12 @@ def display_names(paths: list[str], root: str | None = None) -> list[str]:
     return [os.path.relpath(p, shared) for p in paths]
 
 
-def quantise(scores: np.ndarray) -> str:
-    """Fractions 0-1 (NaN for none) as base64 bytes, ``MISSING`` for NaN."""
+def quantise(scores: np.ndarray, steps: int = FRAME_STEPS, dtype: type = np.uint8) -> str:
+    """Fractions 0-1 as base64 integers 0-``steps``; NaN (silent) as the dtype's largest value."""
     values = np.asarray(scores, dtype=float)
-    out = np.full(values.shape, MISSING, dtype=np.uint8)
+    out = np.full(values.shape, np.iinfo(dtype).max, dtype=np.dtype(dtype).newbyteorder("<"))
     known = ~np.isnan(values)
-    out[known] = np.clip(np.rint(values[known] * STEPS), 0, STEPS).astype(np.uint8)
+    out[known] = np.clip(np.rint(values[known] * steps), 0, steps)
     return base64.b64encode(out.tobytes()).decode("ascii")
 
 
@@ -195,7 +197,9 @@ def payload(tracks, frames, names: list[str], root: str | None) -> dict[str, Any
             "label": [-1 if _missing(v) else label_index[str(v)] for v in label_values],
             "match": match_codes(label_values, list(tracks["top_genre"])),
             "silent": [int(v) for v in tracks["n_silent_frames"].fillna(0)],
-            "vec": quantise(tracks[list(GENRES)].to_numpy(dtype=float, na_value=np.nan)),
+            "vec": quantise(
+                tracks[list(GENRES)].to_numpy(dtype=float, na_value=np.nan), TRACK_STEPS, np.uint16
+            ),
         },
     }
     if "confidence" in tracks.columns:  # a column other versions of the pipeline may add

@@ -87,7 +87,8 @@ function bytes(b64) {
   for (var i = 0; i < s.length; i++) a[i] = s.charCodeAt(i);
   return a;
 }
-var VEC = bytes(T.vec), FS = bytes(F.scores), FOFF = new Int32Array(n + 1);
+var VB = bytes(T.vec), FS = bytes(F.scores), FOFF = new Int32Array(n + 1);
+function vec(k) { return VB[2 * k] | (VB[2 * k + 1] << 8); }  // a track's score, 0-10000, 65535: none
 for (var i = 0; i < n; i++) FOFF[i + 1] = FOFF[i] + F.count[i];
 function esc(s) {
   return String(s).replace(/[&<>"']/g, function (c) {
@@ -208,7 +209,6 @@ function render() {
 }
 // ---- per-track detail, drawn on demand ----
 function svg(w, h) { return '<svg viewBox="0 0 ' + w + " " + h + '" width="' + w + '" height="' + h + '">'; }
-function pct(byte) { return byte === 255 ? null : byte / 2; }
 function bars(i) {
   var w = 520, h = 190, left = 34, top = 16, plot = 130, slot = (w - left) / 10, s = svg(w, h);
   for (var k = 0; k <= 100; k += 50) {
@@ -220,7 +220,7 @@ function bars(i) {
     s += '<text x="' + (w / 2) + '" y="' + (top + plot / 2) + '" class="note">silent: no genre</text>';
   }
   for (var g = 0; g < 10; g++) {
-    var v = pct(VEC[i * 10 + g]), x = left + g * slot + 4, bw = slot - 8;
+    var raw = vec(i * 10 + g), v = raw === 65535 ? null : raw / 100, x = left + g * slot + 4, bw = slot - 8;
     if (v !== null) {
       var bh = plot * v / 100, y = top + plot - bh, topBar = g === T.top[i];
       s += '<rect class="bar' + (topBar ? " top" : "") + '" x="' + x + '" y="' + y + '" width="' + bw +
