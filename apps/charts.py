@@ -18,7 +18,6 @@ import numpy as np
 from transforms.genres import GENRES
 
 DPI = 100
-TOP_COLOUR = "#d1495b"
 BAR_COLOUR = "#4f7cac"
 # One colour per genre, the same in every chart, from a qualitative palette.
 GENRE_COLOURS = dict(
@@ -77,15 +76,18 @@ def genre_bars(genres: Mapping[str, float] | None, title: str, path: str | os.Pa
     else:
         values = [float(genres[g]) for g in GENRES]
         top = int(np.argmax(values))
-        colours = [TOP_COLOUR if i == top else BAR_COLOUR for i in range(len(GENRES))]
-        bars = ax.bar(GENRES, values, color=colours)
-        for bar, v in zip(bars, values):
+        # the genre's own colour, as in the timeline and the report; the top bar outlined
+        bars = ax.bar(GENRES, values, color=[GENRE_COLOURS[g] for g in GENRES])
+        bars[top].set_edgecolor("#222222")
+        bars[top].set_linewidth(1.5)
+        for i, (bar, v) in enumerate(zip(bars, values)):
             ax.annotate(
                 f"{v:.1f}%",
                 (bar.get_x() + bar.get_width() / 2, v),
                 ha="center",
                 va="bottom",
                 fontsize=8,
+                fontweight="bold" if i == top else "normal",
                 xytext=(0, 2),
                 textcoords="offset points",
             )
@@ -107,14 +109,19 @@ def genre_timeline(
 
     ``scores`` is (frames, 10) of normalised fractions; a silent frame is a
     row of NaN and shows as a gap, so silence is visible rather than drawn as
-    a genre. A one-frame track gets a single stacked bar.
+    a genre. A one-frame track gets one narrow stacked column with its shares
+    written beside it, not a block across the whole axis. The legend lists
+    the genres top down, in the order the stack shows them.
     """
     plt = _pyplot()
     scores = np.asarray(scores, dtype=float).reshape(-1, len(GENRES)) * 100
     starts = np.asarray(starts, dtype=float)
     ends = np.asarray(ends, dtype=float)
     fig, ax = plt.subplots(figsize=(9, 3.6))
+    single = len(starts) == 1
     widths = np.maximum(ends - starts, 1e-9)
+    if single:  # a narrow column, not a flat block spanning the chart
+        widths = widths * 0.25
     bottom = np.zeros(len(starts))
     for j, genre in enumerate(GENRES):
         column = np.nan_to_num(scores[:, j])
@@ -129,16 +136,31 @@ def genre_timeline(
             edgecolor="white",
             linewidth=0.5,
         )
+        if single and column[0] >= 4:
+            ax.text(
+                starts[0] + widths[0] * 1.1,
+                bottom[0] + column[0] / 2,
+                f"{genre} {column[0]:.1f}%",
+                va="center",
+                fontsize=8,
+            )
         bottom += column
     silent = np.isnan(scores).all(axis=1)
     for s, w in zip(starts[silent], widths[silent]):
         ax.text(s + w / 2, 50, "silent", ha="center", va="center", fontsize=8, rotation=90)
     ax.set_xlim(float(starts.min(initial=0.0)), float(ends.max(initial=1.0)))
     ax.set_ylim(0, 100)
-    ax.set_xlabel("time (s)")
+    if single:  # the column stands for the frame's whole span, which its tick says
+        ax.set_xticks([starts[0] + widths[0] / 2], [f"{starts[0]:.1f}–{ends[0]:.1f} s"])
+        ax.set_xlabel("one frame: the track's scores are this frame's")
+    else:
+        ax.set_xlabel("time (s)")
     ax.set_ylabel("genre share (%)")
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles[::-1], labels[::-1], loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False
+    )
     return _save(fig, path)
 
 

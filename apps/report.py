@@ -1,9 +1,15 @@
-"""``recogenre report``: charts and one self-contained HTML page from a run's Parquet.
+"""``recogenre report``: one self-contained HTML page from a run's Parquet.
 
-The page embeds its charts as data URIs and sorts its table with a few lines
-of inline JavaScript, so it can be mailed, archived next to the run, or
-opened from any folder without a web server or network access. PNG files
-are written as well, for slides and READMEs.
+The page must work for a library of 10,000 tracks: one searchable, sortable
+table, the distribution chart, and a track's genre bars and timeline drawn
+in the browser when the track is opened (see :mod:`apps.report_data` for
+the compact payload and :mod:`apps.report_page` for the page). It embeds
+everything, so it can be mailed, archived, or opened from any folder
+without a web server or network access.
+
+Reports are written to ``OUT/reports/<run-id>/``, beside the runs rather
+than inside one: ``recogenre run --keep N`` deletes old run folders, and a
+report someone has open or bookmarked must not vanish with them.
 
 Only the run's own tables are read -- nothing is re-classified -- so a
 report of last night's run costs seconds, not another pass over the audio.
@@ -12,7 +18,7 @@ report of last night's run costs seconds, not another pass over the audio.
 from __future__ import annotations
 
 import argparse
-import base64
+import datetime as dt
 import html
 import json
 import os
@@ -21,27 +27,34 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from apps import charts
+from apps import charts, report_data, report_page
 from transforms.genres import GENRES
 
-DEFAULT_MAX_TRACK_CHARTS = 100
-REPORT_DIR = "report"
+REPORTS_DIR = "reports"
+PAGE_NAME = "report.html"
+MAX_ERROR_ROWS = 1000  # the rest are in the run's errors table; a page is not the place for 50,000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("output", metavar="OUT", help="output folder of `recogenre run` (reads OUT/latest)")
     p.add_argument("--run", metavar="RUN_ID", help="report OUT/runs/RUN_ID instead of OUT/latest")
     p.add_argument(
-        "--html", metavar="PATH", help="where to write the page (default: the run's report/report.html)"
+        "--html",
+        metavar="PATH",
+        help=f"where to write the page (default: OUT/{REPORTS_DIR}/RUN_ID/{PAGE_NAME})",
     )
-    p.add_argument("--charts", metavar="DIR", help="folder for the PNG files (default: the run's report/)")
+    p.add_argument(
+        "--charts",
+        metavar="DIR",
+        help=f"folder for the PNG files (default: OUT/{REPORTS_DIR}/RUN_ID/)",
+    )
     p.add_argument(
         "--max-track-charts",
         type=int,
-        default=DEFAULT_MAX_TRACK_CHARTS,
+        default=0,
         metavar="N",
-        help=f"draw per-track charts for the first N tracks only (default {DEFAULT_MAX_TRACK_CHARTS}); "
-        "the table always lists every track",
+        help="also write PNG genre and timeline charts for the first N tracks into DIR/tracks/ "
+        "(default 0; the page draws every track's charts itself)",
     )
 
 
@@ -58,27 +71,13 @@ def find_run(out: str, run_id: str | None) -> str | None:
     return layout.latest_run(out)
 
 
-def display_names(paths: list[str]) -> list[str]:
-    """Paths relative to the folder they share: short, yet unique when file names repeat."""
-    if not paths:
-        return []
-    if len(paths) == 1:
-        return [os.path.basename(paths[0]) or paths[0]]
-    try:
-        root = os.path.commonpath(paths)
-    except ValueError:  # a mix of absolute and relative paths, or of URLs
-        return list(paths)
-    return [os.path.relpath(p, root) if root else p for p in paths]
+def report_dir(out: str, run_id: str) -> str:
+    """``OUT/reports/<run-id>``: outside ``OUT/runs``, so pruning old runs keeps their reports."""
+    return os.path.join(out, REPORTS_DIR, run_id)
 
 
-def _number(value: Any) -> float | None:
-    return None if _missing(value) else float(value)
-
-
-def build_report(
-    run_path: str, chart_dir: str, html_path: str, max_track_charts: int = DEFAULT_MAX_TRACK_CHARTS
-) -> dict[str, Any]:
-    """Draws the charts and writes the page; returns what was written, for the caller to print."""
+def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts: int = 0) -> dict[str, Any]:
+    """Writes the page and the distribution PNG; returns what was written, for the caller to print."""
     from pipeline.run import read_tables
 
     tables = read_tables(run_path)
@@ -86,42 +85,31 @@ def build_report(
     frames, errors = tables["frames"], tables["errors"]
     manifest = _manifest(run_path)
     run_id = manifest.get("run_id") or Path(run_path).name
-    names = display_names(list(tracks["path"]))
+    start = report_data.start_folder(manifest, run_path)
+    paths = [report_data.absolute(str(p), start) for p in tracks["path"]]
+    catalogue = manifest.get("catalogue")
+    root = report_data.catalogue_root(report_data.absolute(catalogue, start) if catalogue else None, paths)
+    names = report_data.display_names(paths, root)
 
     chart_root = Path(chart_dir)
-    (chart_root / "tracks").mkdir(parents=True, exist_ok=True)
-    for old in (chart_root / "tracks").glob("*.png"):  # charts of an earlier report of this run
-        if old.name.endswith(("-genres.png", "-timeline.png")):
-            old.unlink()
+    chart_root.mkdir(parents=True, exist_ok=True)
     silent = int(tracks["top_genre"].isna().sum())
     counts = tracks["top_genre"].dropna().value_counts().to_dict()
-    distribution = charts.genre_distribution(
+    charts.genre_distribution(
         counts, silent, f"Top genre of {len(tracks)} tracks (run {run_id})", chart_root / "distribution.png"
     )
+    written = 1 + _track_pngs(tracks, frames, names, chart_root, max_track_charts)
 
-    per_track: list[dict[str, Any]] = []
-    frames_by_track = {k: g.sort_values("frame_index") for k, g in frames.groupby("track_id", sort=False)}
-    for i, row in enumerate(tracks.head(max(0, max_track_charts)).to_dict("records")):
-        name = names[i]
-        silent = _missing(row["top_genre"])
-        percent = None if silent else {g: float(row[g]) * 100 for g in GENRES}
-        title = name if silent else f"{name}: {row['top_genre']} ({row['top_score'] * 100:.1f}%)"
-        base = chart_root / "tracks" / chart_stem(name, str(row["track_id"]))
-        bars = charts.genre_bars(percent, title, f"{base}-genres.png")
-        own = frames_by_track.get(row["track_id"])
-        timeline = None
-        if own is not None and len(own):
-            timeline = charts.genre_timeline(
-                own["start_s"].to_numpy(),
-                own["end_s"].to_numpy(),
-                own[list(GENRES)].to_numpy(dtype=float),
-                f"{name}: genre share per frame",
-                f"{base}-timeline.png",
-            )
-        per_track.append({"track_id": row["track_id"], "name": name, "bars": bars, "timeline": timeline})
-
-    page = render_html(run_id, manifest, tracks, names, errors, distribution, per_track)
+    data = report_data.payload(tracks, frames, names, root)
     target = Path(html_path)
+    facts = header_facts(manifest, run_path, tracks, errors, data, root, target.parent)
+    page = report_page.render(
+        f"recogenre report: run {run_id}",
+        facts,
+        report_page.distribution_svg(counts, silent),
+        data,
+        errors_html(errors),
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
@@ -129,10 +117,44 @@ def build_report(
     return {
         "run_id": run_id,
         "tracks": len(tracks),
-        "charts": 1 + sum(1 + (t["timeline"] is not None) for t in per_track),
+        "charts": written,
         "chart_dir": str(chart_root),
         "html": str(target),
+        "bytes": target.stat().st_size,
     }
+
+
+def _track_pngs(tracks, frames, names: list[str], chart_root: Path, limit: int) -> int:
+    """The optional PNG charts of the first ``limit`` tracks (for slides); the page does not use them."""
+    folder = chart_root / "tracks"
+    if folder.is_dir():
+        for old in folder.glob("*.png"):  # charts of an earlier report of this run
+            if old.name.endswith(("-genres.png", "-timeline.png")):
+                old.unlink()
+    if limit <= 0 or not len(tracks):
+        return 0
+    written = 0
+    head = tracks.head(limit)
+    own_frames = frames[frames["track_id"].isin(set(head["track_id"]))]
+    by_track = {k: g.sort_values("frame_index") for k, g in own_frames.groupby("track_id", sort=False)}
+    for name, row in zip(names, head.to_dict("records")):
+        is_silent = report_data._missing(row["top_genre"])
+        percent = None if is_silent else {g: float(row[g]) * 100 for g in GENRES}
+        title = name if is_silent else f"{name}: {row['top_genre']} ({row['top_score'] * 100:.1f}%)"
+        base = folder / chart_stem(name, str(row["track_id"]))
+        charts.genre_bars(percent, title, f"{base}-genres.png")
+        written += 1
+        own = by_track.get(row["track_id"])
+        if own is not None and len(own):
+            charts.genre_timeline(
+                own["start_s"].to_numpy(),
+                own["end_s"].to_numpy(),
+                own[list(GENRES)].to_numpy(dtype=float, na_value=float("nan")),
+                f"{name}: genre share per frame",
+                f"{base}-timeline.png",
+            )
+            written += 1
+    return written
 
 
 def chart_stem(name: str, track_id: str) -> str:
@@ -141,14 +163,113 @@ def chart_stem(name: str, track_id: str) -> str:
     return f"{readable}-{track_id}" if readable else track_id
 
 
-def _missing(value: Any) -> bool:
-    """None, NaN or pandas' NA: what a null Parquet cell comes back as."""
-    if value is None:
-        return True
+def human_time(iso: Any) -> str:
+    """``2026-11-26T02:31:07.5+00:00`` -> ``Thu 26 Nov 2026, 02:31:07 UTC``."""
     try:
-        return bool(value != value)
-    except TypeError:  # pd.NA refuses to be a bool
-        return True
+        when = dt.datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso) if iso else "?"
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    return when.strftime("%a %d %b %Y, %H:%M:%S") + (" UTC" if when.tzinfo is not None else "")
+
+
+def _duration(seconds: Any) -> str:
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        return ""
+    if s < 60:
+        return f"{s:.1f} s"
+    minutes, s = divmod(round(s), 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min {s} s"
+
+
+def header_facts(
+    manifest: dict[str, Any], run_path: str, tracks, errors, data: dict, root: str | None, page_dir: Path
+) -> list[tuple[str, str]]:
+    """The header's (label, HTML) pairs: when, what, with which weights, and how right."""
+    e = html.escape
+    silent = int(tracks["top_genre"].isna().sum())
+    hours = float(tracks["duration_s"].sum()) / 3600 if len(tracks) else 0.0
+    finished = e(human_time(manifest.get("finished_at")))
+    took = _duration(manifest.get("wall_time_s"))
+    catalogue = manifest.get("catalogue")
+    shown_catalogue = root or (catalogue if catalogue and "://" in catalogue else None)
+    if shown_catalogue and catalogue and os.path.normpath(catalogue) != shown_catalogue:
+        where = f"{e(shown_catalogue)} <small>(given as <code>{e(catalogue)}</code>)</small>"
+    else:
+        where = e(shown_catalogue or catalogue or "?")
+    digest = str(manifest.get("weights_sha256") or "")
+    weights = f'<abbr title="sha256 {e(digest)}"><code>{e(digest[:12])}</code></abbr>' if digest else "?"
+    facts = [
+        ("finished", finished + (f" <small>(took {e(took)})</small>" if took else "")),
+        ("catalogue", where),
+        (
+            "tracks",
+            f"{len(tracks)} tracks ({silent} silent), {len(errors)} file(s) with errors, "
+            f"{hours:.2f} h of audio",
+        ),
+        ("weights", weights),
+        ("run folder", e(str(Path(run_path).resolve()))),
+    ]
+    codes = data["tracks"]["match"]
+    labelled = [c for c in codes if c is not None]
+    if labelled:
+        right = labelled.count(report_data.RIGHT)
+        wrong = labelled.count(report_data.WRONG)
+        other = labelled.count(report_data.NOT_A_GENRE)
+        scored = right + wrong
+        text = (
+            f'<span class="right">✓ {right} right</span>, <span class="wrong">✗ {wrong} wrong</span>'
+            + (f" of {scored} ({100 * right / scored:.1f} %)" if scored else "")
+            + (f", {other} with a label that is not a genre" if other else "")
+            + ' · <a href="#match=wrong">show the wrong ones</a>'
+        )
+        evaluation = Path(run_path) / "evaluation"
+        if (evaluation / "summary.json").is_file():
+            href = os.path.relpath(evaluation, page_dir.resolve())
+            links = " · ".join(
+                f'<a href="{e(Path(href, f).as_posix())}">{label}</a>'
+                for f, label in (
+                    ("summary.json", "evaluation summary"),
+                    ("confusion_matrix.png", "confusion matrix"),
+                    ("misclassified.csv", "misclassified"),
+                )
+                if (evaluation / f).is_file()
+            )
+            text += f" · {links}"
+        else:
+            text += " · <small>(<code>recogenre evaluate</code> adds precision and recall)</small>"
+        facts.append(("labelled", text))
+    return facts
+
+
+def errors_html(errors) -> str:
+    if not len(errors):
+        return ""
+    shown = errors.sort_values("path").head(MAX_ERROR_ROWS)
+    e = html.escape
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{e('' if report_data._missing(r[c]) else str(r[c]))}</td>"
+            for c in ("path", "stage", "error_type", "message")
+        )
+        + "</tr>"
+        for r in shown.to_dict("records")
+    )
+    more = (
+        f"<p>The first {MAX_ERROR_ROWS} are listed; all are in the run's <code>errors</code> table.</p>"
+        if len(errors) > MAX_ERROR_ROWS
+        else ""
+    )
+    return (
+        f"<h2>Files that could not be classified ({len(errors)})</h2>{more}"
+        '<table class="errors"><thead><tr><th>path</th><th>stage</th><th>error</th><th>message</th></tr>'
+        "</thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def _manifest(run_path: str) -> dict[str, Any]:
@@ -156,189 +277,6 @@ def _manifest(run_path: str) -> dict[str, Any]:
         return json.loads((Path(run_path) / "manifest.json").read_text())
     except (OSError, ValueError):
         return {}
-
-
-def _data_uri(png_path: str) -> str:
-    return "data:image/png;base64," + base64.b64encode(Path(png_path).read_bytes()).decode("ascii")
-
-
-def _cell(value: Any, digits: int = 1, scale: float = 1.0) -> str:
-    number = _number(value)
-    if number is None:
-        return '<td class="num" data-sort="">–</td>'
-    return f'<td class="num" data-sort="{number * scale!r}">{number * scale:.{digits}f}</td>'
-
-
-def _text_cell(value: Any, link: str | None = None) -> str:
-    text = "" if _missing(value) else str(value)
-    shown = html.escape(text) or "–"
-    if link:
-        shown = f'<a href="#{html.escape(link)}">{shown}</a>'
-    return f'<td data-sort="{html.escape(text.lower())}">{shown}</td>'
-
-
-def render_html(
-    run_id: str,
-    manifest: dict[str, Any],
-    tracks,
-    names: list[str],
-    errors,
-    distribution_png: str,
-    per_track: list[dict[str, Any]],
-) -> str:
-    """The whole page as one string; every value from the data is escaped."""
-    e = html.escape
-    charted = {t["track_id"] for t in per_track}
-    head_cells = [
-        ("track", "text"),
-        ("duration (s)", "num"),
-        ("frames", "num"),
-        ("silent frames", "num"),
-        ("top genre", "text"),
-        ("score %", "num"),
-        ("label", "text"),
-        *[(f"{g} %", "num") for g in GENRES],
-    ]
-    header = "".join(
-        f'<th data-type="{kind}" scope="col" tabindex="0">{e(label)}</th>' for label, kind in head_cells
-    )
-    rows = []
-    for name, row in zip(names, tracks.to_dict("records")):
-        link = f"t-{row['track_id']}" if row["track_id"] in charted else None
-        cells = [
-            _text_cell(name, link).replace("<td ", f'<td title="{e(str(row["path"]))}" ', 1),
-            _cell(row["duration_s"]),
-            _cell(row["n_frames"], 0),
-            _cell(row["n_silent_frames"], 0),
-            _text_cell(row["top_genre"] if not _missing(row["top_genre"]) else "silent"),
-            _cell(row["top_score"], 1, 100.0),
-            _text_cell(row["label"]),
-            *[_cell(row[g], 1, 100.0) for g in GENRES],
-        ]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-
-    error_html = ""
-    if len(errors):
-        error_rows = "".join(
-            "<tr>" + "".join(_text_cell(r[c]) for c in ("path", "stage", "error_type", "message")) + "</tr>"
-            for r in errors.sort_values("path").to_dict("records")
-        )
-        error_html = (
-            f"<h2>Files that could not be classified ({len(errors)})</h2>"
-            '<table class="sortable"><thead><tr>'
-            + "".join(
-                f'<th data-type="text" scope="col" tabindex="0">{h}</th>'
-                for h in ("path", "stage", "error", "message")
-            )
-            + f"</tr></thead><tbody>{error_rows}</tbody></table>"
-        )
-
-    sections = []
-    for t in per_track:
-        images = [f'<img alt="genre scores of {e(t["name"])}" src="{_data_uri(t["bars"])}">']
-        if t["timeline"]:
-            images.append(
-                f'<img alt="genre share per frame of {e(t["name"])}" src="{_data_uri(t["timeline"])}">'
-            )
-        sections.append(
-            f'<section id="t-{e(str(t["track_id"]))}"><h3>{e(t["name"])}</h3>{"".join(images)}</section>'
-        )
-    if len(tracks) > len(per_track):
-        sections.append(
-            f"<p>Charts are drawn for the first {len(per_track)} of {len(tracks)} tracks "
-            "(<code>--max-track-charts</code>).</p>"
-        )
-
-    silent = int(tracks["top_genre"].isna().sum())
-    hours = float(tracks["duration_s"].sum()) / 3600 if len(tracks) else 0.0
-    facts = [
-        f"{len(tracks)} tracks ({silent} silent), {len(errors)} errors, {hours:.2f} h of audio",
-        f"catalogue: {manifest.get('catalogue', '?')}",
-        f"finished: {manifest.get('finished_at', '?')}",
-        f"weights sha256: {manifest.get('weights_sha256', '?')}",
-    ]
-    return PAGE.format(
-        title=e(f"recogenre report: run {run_id}"),
-        facts="".join(f"<li>{e(str(f))}</li>" for f in facts),
-        distribution=_data_uri(distribution_png),
-        header=header,
-        rows="\n".join(rows),
-        errors=error_html,
-        sections="\n".join(sections),
-        script=SORT_SCRIPT,
-    )
-
-
-SORT_SCRIPT = """
-document.querySelectorAll("table.sortable").forEach(function (table) {
-  var heads = table.tHead.rows[0].cells;
-  Array.prototype.forEach.call(heads, function (th, col) {
-    function sort() {
-      var asc = th.getAttribute("aria-sort") !== "ascending";
-      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
-      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-      var numeric = th.dataset.type === "num";
-      var body = table.tBodies[0];
-      var rows = Array.prototype.slice.call(body.rows);
-      function key(row) { return row.cells[col].dataset.sort; }
-      rows.sort(function (a, b) {
-        var x = key(a), y = key(b), r;
-        if (numeric) {
-          x = x === "" ? -Infinity : parseFloat(x);
-          y = y === "" ? -Infinity : parseFloat(y);
-          r = x < y ? -1 : x > y ? 1 : 0;
-        } else {
-          r = x.localeCompare(y);
-        }
-        return asc ? r : -r;
-      });
-      rows.forEach(function (row) { body.appendChild(row); });
-    }
-    th.addEventListener("click", sort);
-    th.addEventListener("keydown", function (ev) { if (ev.key === "Enter") sort(); });
-  });
-});
-"""
-
-PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }}
-th {{ cursor: pointer; background: #f4f4f4; position: sticky; top: 0; user-select: none; }}
-th[aria-sort=ascending]::after {{ content: " ▲"; }}
-th[aria-sort=descending]::after {{ content: " ▼"; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-#tracks td:first-child {{ white-space: nowrap; }}
-img {{ max-width: 100%; display: block; margin: 0.5em 0; }}
-section {{ border-top: 1px solid #ddd; margin-top: 1.5em; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<ul>{facts}</ul>
-<h2>Genre distribution</h2>
-<img alt="number of tracks per top genre" src="{distribution}">
-<h2>Tracks</h2>
-<p>Click a column heading to sort; scores are percent of the track's genre vector.</p>
-<table class="sortable" id="tracks">
-<thead><tr>{header}</tr></thead>
-<tbody>
-{rows}
-</tbody>
-</table>
-{errors}
-<h2>Per track</h2>
-{sections}
-<script>{script}</script>
-</body>
-</html>
-"""
 
 
 def main(args: argparse.Namespace) -> int:
@@ -352,16 +290,18 @@ def main(args: argparse.Namespace) -> int:
         what = f"run {args.run}" if args.run else f"{args.output}/{layout.LATEST}"
         say(f"no run to report: {what} does not exist (run `recogenre run` first)")
         return 2
-    chart_dir = args.charts or os.path.join(run_path, REPORT_DIR)
-    html_path = args.html or os.path.join(chart_dir, "report.html")
+    run_id = _manifest(run_path).get("run_id") or Path(run_path).name
+    chart_dir = args.charts or report_dir(args.output, run_id)
+    html_path = args.html or os.path.join(report_dir(args.output, run_id), PAGE_NAME)
     try:
         done = build_report(run_path, chart_dir, html_path, args.max_track_charts)
     except OSError as err:
         say(f"cannot write the report: {err.strerror or err}: {getattr(err, 'filename', '') or ''}")
         return 1
     print(
-        f"report of run {done['run_id']}: {done['tracks']} tracks, {done['charts']} charts in "
-        f"{done['chart_dir']}\npage: {done['html']}",
+        f"report of run {done['run_id']}: {done['tracks']} tracks, {done['bytes'] / 1e6:.1f} MB page, "
+        f"{done['charts']} PNG chart(s) in {Path(done['chart_dir']).resolve()}\n"
+        f"page: {Path(done['html']).resolve()}",
         flush=True,
     )
     return 0
