@@ -135,8 +135,9 @@ def safe_suffix(filename: str | None, content_type: str | None = None) -> str:
 class GenreService:
     """The WSGI application. One instance serves every request; it holds no per-request state."""
 
-    def __init__(self, model, upload_dir: str, max_upload_bytes: int, trim_seconds: float = 0.0):
+    def __init__(self, model, upload_dir: str, max_upload_bytes: int, trim_seconds: float = 0.0, limits=None):
         self.model = model
+        self.limits = limits  # a DecodeLimits: the same per-file budget as the pipeline
         self.upload_dir = upload_dir
         self.max_upload_bytes = max_upload_bytes
         self.trim_seconds = trim_seconds
@@ -198,7 +199,7 @@ class GenreService:
         try:
             upload, filename = self._receive(environ)
             try:
-                result = classify_file(upload, self.model, trim_seconds=self.trim_seconds)
+                result = classify_file(upload, self.model, trim_seconds=self.trim_seconds, limits=self.limits)
             except AudioError as e:
                 status = STATUS_FOR_KIND.get(e.kind, 422)
                 raise HttpError(status, f"{filename or 'upload'}: {e}") from None
@@ -353,12 +354,13 @@ def serve(
     threads: int = DEFAULT_THREADS,
     trim_seconds: float = 0.0,
     on_ready: Callable[[str, int], None] | None = None,
+    limits=None,
 ) -> int:
     """Serves until SIGINT or SIGTERM; removes the upload folder on the way out."""
     import waitress
 
     upload_dir = tempfile.mkdtemp(prefix="recogenre-serve-")
-    app = GenreService(LockedModel(model), upload_dir, max_upload_bytes, trim_seconds)
+    app = GenreService(LockedModel(model), upload_dir, max_upload_bytes, trim_seconds, limits)
     try:
         server = waitress.create_server(
             app,
@@ -417,6 +419,7 @@ def serve_command(args, model) -> int:
         say("--max-upload-mb must be positive and --threads at least 1")
         return 2
     from pipeline.logs import configure_logging
+    from transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -434,6 +437,7 @@ def serve_command(args, model) -> int:
             threads=args.threads,
             trim_seconds=args.trim_seconds,
             on_ready=ready,
+            limits=DecodeLimits.from_hours(getattr(args, "max_duration", None)),
         )
     except OSError as e:
         say(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")

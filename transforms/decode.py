@@ -215,7 +215,7 @@ class AudioStream:
                 decoder="libsndfile",
                 duration_s=self._sf.frames / self._sf.samplerate,
             )
-            self._declared_frames = _sndfile_declared_frames(self._sf)
+            self._declared_frames = sndfile_declared_frames(self._sf)
             return
         if self._sf is not None:
             self._sf.close()
@@ -495,13 +495,13 @@ def _summary(failure: str, library_lines: list[str]) -> str:
     if not library_lines:
         return failure
     last = _MPG123_PREFIX.sub("", library_lines[-1])
-    return f"{failure.rstrip('.')}; libmpg123: {last[:100]}"
+    return f"{failure.rstrip('.')}; libmpg123: {last.split(' - ')[0][:100]}"
 
 
 _WAV_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
-def _sndfile_declared_frames(f: sf.SoundFile) -> int | None:
+def sndfile_declared_frames(f: sf.SoundFile) -> int | None:
     """The length the header gives, when it is a real field and not libsndfile's estimate.
 
     libsndfile clamps a WAV's data size to the file and notes the header's

@@ -83,6 +83,18 @@ class DecodeLimits:
         return f"longer than the {self.max_duration_s / 3600:g} h limit (--max-duration)"
 
 
+def add_max_duration_argument(p) -> None:
+    """``--max-duration HOURS`` for ``run``, ``classify`` and ``serve``: one help text for all."""
+    p.add_argument(
+        "--max-duration",
+        type=positive_hours,
+        default=DEFAULT_MAX_DURATION_HOURS,
+        metavar="HOURS",
+        help=f"stop decoding a file after this many hours of audio: an error row (default "
+        f"{DEFAULT_MAX_DURATION_HOURS:g})",
+    )
+
+
 def positive_hours(text: str) -> float:
     """argparse type of ``--max-duration``: hours, finite and > 0."""
     import argparse
