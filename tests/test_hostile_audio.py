@@ -309,7 +309,7 @@ def test_one_run_over_every_hostile_file(hostile, tmp_path, model):
         "concat.m4a": "not_audio",
         "long.mp3": "too_long",
     }
-    warnings = {Path(p).name: w for p, w in tracks["decode_warnings"].items()}
+    warnings = {Path(p).name: w if pd.notna(w) else None for p, w in tracks["decode_warnings"].items()}
     assert {n for n, w in warnings.items() if w} == {
         "garbage-middle.mp3",
         "garbage-middle.flac",
