@@ -26,6 +26,7 @@ from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command
 from transforms.catalogue import CatalogueEntry
 from transforms.classifier import classify_file
 from transforms.decode import AudioError, AudioStream, decode
+from transforms.features import TrackReader
 from transforms.genres import GENRES
 from transforms.limits import DecodeLimits
 from transforms.segments import plan_segments
@@ -156,6 +157,21 @@ def test_segment_planning_trusts_no_header(hostile, tmp_path):
     assert count("intact.flac") == 2  # the control: a sound file is split
     assert count("cut.flac") == 1
     assert count("intact.flac", DecodeLimits(max_duration_s=60)) == 1  # the decoder's budget stops it
+
+
+def test_a_damaged_file_split_between_workers_is_recovered_and_flagged(tmp_path):
+    """Damage the header cannot show: segments are planned, and the one that meets it recovers."""
+    y, sr = sf.read(AUDIO / "example_cl.mp3", dtype="int16", frames=44_100 * 70)
+    sf.write(tmp_path / "intact.flac", y, sr)
+    (tmp_path / "damaged.flac").write_bytes(damage_middle((tmp_path / "intact.flac").read_bytes(), 3))
+    segments = plan_segments(CatalogueEntry(str(tmp_path / "damaged.flac"), "d"), 0.0, 1)
+    assert len(segments) == 2
+    warnings = []
+    for seg in segments:
+        with TrackReader(seg.entry.path, 0.0, (seg.first_frame, seg.n_frames, seg.start_sample)) as reader:
+            assert len(list(reader.frames())) == 1
+            warnings.append(reader.decode_warnings)
+    assert any(w and "FFmpeg decoded the rest" in w for w in warnings), warnings
 
 
 def test_the_duration_budget_stops_decoding(hostile, model):

@@ -32,6 +32,7 @@ from transforms.frames import SAMPLE_RATE
 from transforms.limits import (
     ALLOWED_DEMUXERS,
     MAX_ABS_SAMPLE,
+    MAX_BLOCK_SAMPLES,
     DecodeLimits,
     length_problem,
     sample_rate_problem,
@@ -260,12 +261,17 @@ class AudioStream:
             duration_s=duration,
         )
 
+    def _block_frames(self) -> int:
+        """Frames per libsndfile read: ``block_seconds``, within a fixed memory bound."""
+        frames = int(self.block_seconds * self._sf.samplerate)
+        return max(1, min(frames, MAX_BLOCK_SAMPLES // max(1, self._sf.channels)))
+
     def _source_blocks(self) -> Iterator[np.ndarray]:
         """Mono float32 blocks at the source rate (channels averaged as librosa does)."""
         if self._sf is None:
             yield from self._ffmpeg_blocks()
             return
-        block = max(1, int(self.block_seconds * self._sf.samplerate))
+        block = self._block_frames()
         done = 0
         while True:
             # Not SoundFile.blocks(): it trusts the header's frame count, which
@@ -432,7 +438,7 @@ class AudioStream:
         skip = preroll_in * SAMPLE_RATE // sr
         self._sf.seek(first_in - preroll_in)
         remaining = count
-        for out in self._resampled(self._checked(self._window_blocks())):
+        for out in self._resampled(self._checked(self._window_blocks(first_in - preroll_in))):
             if skip:
                 dropped = min(skip, len(out))
                 out, skip = out[dropped:], skip - dropped
@@ -441,12 +447,12 @@ class AudioStream:
                 remaining -= min(remaining, len(out))
                 if remaining == 0:
                     return
-        if remaining:
+        if remaining and not self.warnings:  # a damaged window may come up short: flagged already
             raise AudioError("the file ends before the length its header gives", "corrupt")
 
-    def _window_blocks(self) -> Iterator[np.ndarray]:
-        """libsndfile's blocks for a window: segments are only planned for files whose end reads."""
-        block = max(1, int(self.block_seconds * self._sf.samplerate))
+    def _window_blocks(self, position: int) -> Iterator[np.ndarray]:
+        """libsndfile's blocks from source sample ``position``; FFmpeg takes over where it fails."""
+        block = self._block_frames()
         while True:
             with native_stderr.captured() as chatter:
                 try:
@@ -456,9 +462,11 @@ class AudioStream:
                     failure = _one_line(e)
             self._library_lines += chatter
             if failure is not None:
-                raise AudioError(f"decoding failed: {_summary(failure, self._library_lines)}", "corrupt")
+                yield from self._ffmpeg_takes_over(position, failure)
+                return
             if not len(b):
                 return
+            position += len(b)
             yield b.mean(axis=1, dtype=np.float32) if b.shape[1] > 1 else b[:, 0]
 
     def _resampled(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

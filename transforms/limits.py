@@ -19,6 +19,10 @@ MAX_SAMPLE_RATE = 768_000
 
 DEFAULT_MAX_DURATION_HOURS = 12.0
 
+# Samples (all channels) decoded at once: 16 MiB of float32. A header may
+# claim 1,024 channels at 768 kHz; a block never grows with what it claims.
+MAX_BLOCK_SAMPLES = 1 << 22
+
 # Float samples are nominally within +-1; loud masters and DSP output go a
 # little beyond, but nothing real comes near a million.
 MAX_ABS_SAMPLE = 1e6

@@ -28,7 +28,13 @@ from transforms import native_stderr
 from transforms.catalogue import CatalogueEntry
 from transforms.decode import sndfile_declared_frames
 from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
-from transforms.limits import MIN_BYTES_PER_FRAME_TO_SPLIT, DecodeLimits, length_problem, sample_rate_problem
+from transforms.limits import (
+    MAX_BLOCK_SAMPLES,
+    MIN_BYTES_PER_FRAME_TO_SPLIT,
+    DecodeLimits,
+    length_problem,
+    sample_rate_problem,
+)
 
 DEFAULT_FRAMES_PER_SEGMENT = 16  # ~8 minutes of audio
 EXACT_SEEK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "AU", "FLAC", "W64", "RF64", "CAF"})
@@ -63,8 +69,9 @@ def trusted_length(path: str, limits: DecodeLimits) -> tuple[int, int] | None:
             if size < frames * MIN_BYTES_PER_FRAME_TO_SPLIT:
                 return None
             # The end must read: a FLAC cut short or damaged near its end is decoded whole.
-            f.seek(max(0, frames - sr))
-            if len(f.read(sr, dtype="float32")) != min(frames, sr):
+            tail = min(frames, sr, max(1, MAX_BLOCK_SAMPLES // max(1, f.channels)))
+            f.seek(frames - tail)
+            if len(f.read(tail, dtype="float32")) != tail:
                 return None
     except Exception:
         return None  # not for libsndfile, or damaged: decoded whole, errors reported there
