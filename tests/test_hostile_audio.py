@@ -293,13 +293,14 @@ def test_classify_cli_keeps_library_chatter_off_stderr(hostile, bad_files):
     assert all(o["decode_warnings"] for o in objects)
 
 
-def test_one_run_over_every_hostile_file(hostile, tmp_path, model):
+def test_one_run_over_every_hostile_file(hostile, bad_files, tmp_path, model):
     """Errors and flags as above, good files keep their results, an incremental run keeps the flags."""
     library = tmp_path / "library"
     library.mkdir()
     for path in hostile.values():
         (library / path.name).write_bytes(path.read_bytes())
     (library / "long.mp3").write_bytes((AUDIO / "example_cl.mp3").read_bytes())  # 203 s: over 0.05 h
+    (library / "random.mp3").write_bytes(Path(bad_files["random"]).read_bytes())
     out = tmp_path / "out"
     cmd = run_command(library, out, "--max-duration=0.05", "--direct_num_workers=1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
@@ -324,6 +325,7 @@ def test_one_run_over_every_hostile_file(hostile, tmp_path, model):
         "playlist.m4a": "not_audio",
         "concat.m4a": "not_audio",
         "long.mp3": "too_long",
+        "random.mp3": "not_audio",
     }
     warnings = {Path(p).name: w if pd.notna(w) else None for p, w in tracks["decode_warnings"].items()}
     assert {n for n, w in warnings.items() if w} == {
