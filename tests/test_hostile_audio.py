@@ -208,21 +208,25 @@ def test_damaged_files_are_recovered_and_flagged_alike(hostile, model):
     assert clean.decode_warnings is None and clean.to_json()["decode_warnings"] is None
 
 
-def _udp_ports() -> set[str]:
+SDP_PORTS = {47001, 47002}  # the SDP's RTP port and its RTCP port
+
+
+def _udp_ports() -> set[int]:
+    """Local UDP ports bound in this network namespace (the table is not per process)."""
     ports = set()
     for table in ("/proc/self/net/udp", "/proc/self/net/udp6"):
         for line in Path(table).read_text().splitlines()[1:]:
-            ports.add(line.split()[1])
+            ports.add(int(line.split()[1].rsplit(":", 1)[1], 16))
     return ports
 
 
-def _sockets_opened_during(action) -> set[str]:
-    """UDP sockets this process bound while ``action`` ran, polled every millisecond."""
+def _sockets_opened_during(action) -> set[int]:
+    """The SDP's UDP ports, if bound while ``action`` ran (polled every millisecond)."""
     before, seen, done = _udp_ports(), set(), threading.Event()
 
     def watch():
         while not done.is_set():
-            seen.update(_udp_ports() - before)
+            seen.update((_udp_ports() - before) & SDP_PORTS)
             done.wait(0.001)
 
     watcher = threading.Thread(target=watch)
