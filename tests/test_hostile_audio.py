@@ -8,7 +8,9 @@ FLAC and WAV, and SDP / HLS / ffconcat playlists disguised as audio.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import socket
 import struct
@@ -357,3 +359,43 @@ def test_one_run_over_every_hostile_file(hostile, bad_files, tmp_path, model):
     again = pd.read_parquet(out / "latest" / "tracks").set_index("path")
     assert again.loc[tracks.index, "decode_warnings"].equals(tracks["decode_warnings"])
     assert again.loc[str(library / "long.mp3"), "top_genre"] == "classical"  # retried, under 12 h
+
+
+def test_the_service_app_applies_the_same_limits(hostile, model, tmp_path):
+    """The WSGI application itself (no server needed to prove the decoder's part): an uploaded
+    SDP is 415 and binds nothing, a too-long upload is 422, a damaged one is answered with its flag."""
+    from apps.service import GenreService
+
+    app = GenreService(model, str(tmp_path), 10 * 2**20, limits=DecodeLimits(max_duration_s=20))
+
+    def post(path: Path) -> tuple[int, dict]:
+        body = path.read_bytes()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/predict",
+            "QUERY_STRING": f"filename={path.name}",
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/octet-stream",
+            "wsgi.input": io.BytesIO(body),
+        }
+        status = []
+        answer = b"".join(app(environ, lambda s, headers: status.append(s)))
+        return int(status[0].split()[0]), json.loads(answer)
+
+    answers = []
+    assert not _sockets_opened_during(lambda: answers.append(post(hostile["stream.mp3"])))
+    assert answers[0][0] == 415 and "not an audio container" in answers[0][1]["error"]
+    status, answer = post(hostile["good.au"])  # 30 s
+    assert status == 422 and "--max-duration" in answer["error"]
+    status, answer = post(hostile["truncated.mp3"])  # 10 s
+    assert status == 200 and answer["decode_warnings"].startswith("truncated: ")
+    assert list(tmp_path.iterdir()) == []  # every upload removed
+
+
+def test_captured_stderr_keeps_library_lines_and_passes_the_rest_on(capfd):
+    from transforms import native_stderr
+
+    with native_stderr.captured() as lines:
+        os.write(2, b"Note: Illegal Audio-MPEG-Header 0x00 at offset 1.\nprogress: 3/9 tracks\n")
+    assert lines == ["Note: Illegal Audio-MPEG-Header 0x00 at offset 1."]
+    assert capfd.readouterr().err == "progress: 3/9 tracks\n"
