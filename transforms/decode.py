@@ -10,6 +10,12 @@ MP4, WMA, ...) go through FFmpeg via PyAV.
 
 Paths may be anything Beam's ``FileSystems`` opens (``gs://``, ``s3://``, ...);
 plain local paths skip importing Beam so the single-file classifier starts fast.
+
+Files are hostile until proven otherwise (limits in ``transforms/limits.py``):
+headers are checked before decoding, decoding runs on a budget, samples are
+checked per block, FFmpeg may only use audio demuxers and no protocols, and
+what the C libraries print about damaged streams is captured and summarised
+in the error or in ``decode_warnings`` instead of reaching the terminal.
 """
 
 from __future__ import annotations
