@@ -222,8 +222,9 @@ def unnamed_upload(content_type: str | None) -> str:
 class GenreService:
     """The WSGI application. One instance serves every request; it holds no per-request state."""
 
-    def __init__(self, model, upload_dir: str, max_upload_bytes: int, trim_seconds: float = 0.0):
+    def __init__(self, model, upload_dir: str, max_upload_bytes: int, trim_seconds: float = 0.0, limits=None):
         self.model = model
+        self.limits = limits  # a DecodeLimits: the same per-file budget as the pipeline
         self.upload_dir = upload_dir
         self.max_upload_bytes = max_upload_bytes
         self.trim_seconds = trim_seconds
@@ -300,10 +301,7 @@ class GenreService:
         try:
             upload, filename = self._receive(environ)
             try:
-                # The service's single call into the decoder. The per-file budgets of the pipeline
-                # (sample-rate bounds, --max-duration; issue 9) apply here once classify_file takes
-                # them: pass them in this call, so an upload gets exactly the pipeline's limits.
-                result = classify_file(upload, self.model, trim_seconds=self.trim_seconds)
+                result = classify_file(upload, self.model, trim_seconds=self.trim_seconds, limits=self.limits)
             except AudioError as e:
                 # every kind the decoder reports (including budgets it adds later) is the client's
                 # file's fault: 4xx, with the decoder's message
@@ -465,10 +463,11 @@ def serve(
     trim_seconds: float = 0.0,
     on_ready: Callable[[str, int], None] | None = None,
     limits: ConnectionLimits | None = None,
+    decode_limits=None,
 ) -> int:
     """Serves until SIGINT or SIGTERM; removes the upload folder on the way out."""
     upload_dir = tempfile.mkdtemp(prefix="recogenre-serve-")
-    app = GenreService(LockedModel(model), upload_dir, max_upload_bytes, trim_seconds)
+    app = GenreService(LockedModel(model), upload_dir, max_upload_bytes, trim_seconds, decode_limits)
     try:
         server = create_server(
             app,
@@ -552,6 +551,7 @@ def serve_command(args, model) -> int:
         return 2
     limits = ConnectionLimits(args.connection_limit, args.timeout)
     from pipeline.logs import configure_logging
+    from transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -570,6 +570,7 @@ def serve_command(args, model) -> int:
             trim_seconds=args.trim_seconds,
             on_ready=ready,
             limits=limits,
+            decode_limits=DecodeLimits.from_hours(getattr(args, "max_duration", None)),
         )
     except OSError as e:
         say(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from pipeline.logs import configure_logging
 from transforms.genres import GENRES
+from transforms.limits import DecodeLimits, add_max_duration_argument
 
 
 def _add_weights(p: argparse.ArgumentParser) -> None:
@@ -55,6 +56,8 @@ def format_text(result) -> str:
     vector = result.vector
     n = len(result.frames)
     head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''})"
+    if result.decode_warnings:
+        head += f"\n  decode warnings: {result.decode_warnings}"
     if vector.silent:
         return f"{head}\n  silent: no frame above {SILENCE_TEXT}, no genre"
     ranked = sorted(zip(GENRES, vector.genres), key=lambda gv: -gv[1])
@@ -74,7 +77,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            result = classify_file(path, model, trim_seconds=args.trim_seconds)
+            result = classify_file(
+                path, model, trim_seconds=args.trim_seconds, limits=DecodeLimits.from_hours(args.max_duration)
+            )
         except AudioError as e:
             error(f"{path}: {e}")
             failed += 1
@@ -114,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_weights(p)
     _add_trim(p)
+    add_max_duration_argument(p)
     p.set_defaults(func=cmd_classify)
 
     from pipeline.run import add_arguments
@@ -163,6 +169,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     add_serve_arguments(p)
     _add_weights(p)
     _add_trim(p)
+    add_max_duration_argument(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="charts and an HTML page from a run's Parquet")

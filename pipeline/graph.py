@@ -16,6 +16,7 @@ from transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silen
 from transforms.catalogue import ReadCatalogue
 from transforms.incremental import CarryFrames, PlanChanges, new_file_changes
 from transforms.inference import ClassifyFrames, CrnnModelHandler
+from transforms.limits import DecodeLimits
 from transforms.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 from transforms.track_rows import FRAMES_TAG, AssembleRows, RunInfo, TrackVectorFn
 
@@ -55,6 +56,7 @@ def build(
     previous_run: str | None = None,
     full_reason: str = "full run",
     frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT,
+    limits: DecodeLimits | None = None,
 ) -> None:
     """The whole graph; with ``previous_run``, unchanged files are carried over from it."""
     entries = p | "Read catalogue" >> ReadCatalogue(source)
@@ -69,12 +71,12 @@ def build(
         carried_tracks = carried_frames = []
     segments = (
         to_decode
-        | "Plan segments" >> beam.FlatMap(plan_segments, trim_seconds, frames_per_segment)
+        | "Plan segments" >> beam.FlatMap(plan_segments, trim_seconds, frames_per_segment, limits)
         | "Spread segments" >> beam.Reshuffle()
     )
-    decoded = segments | "Audio to frames" >> beam.ParDo(AudioToFrames(trim_seconds, progress)).with_outputs(
-        TRACKS_TAG, ERRORS_TAG, main="frames"
-    )
+    decoded = segments | "Audio to frames" >> beam.ParDo(
+        AudioToFrames(trim_seconds, progress, limits)
+    ).with_outputs(TRACKS_TAG, ERRORS_TAG, main="frames")
     silent, audible = decoded.frames | "Silent or not" >> beam.Partition(_is_silent, 2)
     classified = audible | "Classify frames" >> ClassifyFrames(handler, progress)
     scores = (silent | "Silent frames" >> beam.Map(silent_score), classified["scores"]) | "Frame scores" >> (

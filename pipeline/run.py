@@ -58,6 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="split seekable files (WAV, FLAC, ...) longer than N frames between workers (0: never)",
     )
+    from transforms.limits import add_max_duration_argument
+
+    add_max_duration_argument(p)
     p.add_argument(
         "--progress-seconds",
         type=float,
@@ -65,6 +68,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds between progress lines on stderr (0: none)",
     )
+
+
+def decode_limits(args: argparse.Namespace):
+    """The per-file budget from ``--max-duration`` (``transforms/limits.py`` holds the defaults)."""
+    from transforms.limits import DecodeLimits
+
+    return DecodeLimits.from_hours(getattr(args, "max_duration", None))
 
 
 def say(message: str) -> None:
@@ -294,6 +304,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             previous_run=previous,
             full_reason=mode,
             frames_per_segment=args.segment_frames,
+            limits=decode_limits(args),
         )
         result = p.run()
         result.wait_until_finish()
@@ -324,6 +335,8 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         "options": {
             "trim_seconds": args.trim_seconds,
             "batch_size": args.batch_size,
+            # Not a setting: results of files under the limit do not depend on it.
+            "max_duration_h": args.max_duration,
             "weights": worker_weights,
             "beam_args": args.beam_args,
         },

@@ -19,6 +19,7 @@ from transforms.catalogue import CatalogueEntry, content_sha256, file_stats
 from transforms.decode import AudioError
 from transforms.features import FrameFeatures, TrackReader
 from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
+from transforms.limits import DecodeLimits
 from transforms.melspec import log_mel
 from transforms.segments import Segment
 
@@ -38,6 +39,7 @@ class TrackMeta(NamedTuple):
     n_frames: int  # frames in this segment
     segment: int = 0
     segments: int = 1
+    decode_warnings: str | None = None
 
 
 class ErrorRow(NamedTuple):
@@ -61,8 +63,9 @@ class AudioToFrames(beam.DoFn):
     Failures go to ``errors`` as (path, ErrorRow).
     """
 
-    def __init__(self, trim_seconds: float = 0.0, progress=None):
+    def __init__(self, trim_seconds: float = 0.0, progress=None, limits: DecodeLimits | None = None):
         self.trim_seconds = trim_seconds
+        self.limits = limits or DecodeLimits()
         self.progress = progress
         self.decoded = Metrics.counter("recogenre", "tracks_decoded")
         self.failed = Metrics.counter("recogenre", "tracks_failed")
@@ -86,11 +89,12 @@ class AudioToFrames(beam.DoFn):
             window = (segment.first_frame, segment.n_frames, segment.start_sample)
         n = 0
         try:
-            with TrackReader(entry.path, self.trim_seconds, window) as reader:
+            with TrackReader(entry.path, self.trim_seconds, window, self.limits) as reader:
                 for features in reader.frames():
                     n += 1
                     yield entry.path, features
                 info = reader.info
+                warnings = reader.decode_warnings
                 duration = segment.total_samples / SAMPLE_RATE if window else reader.duration_s
                 self.decode_cpu_ms.inc(round(reader.decode_cpu_s * 1000))
                 self.logmel_cpu_ms.inc(round(reader.logmel_cpu_s * 1000))
@@ -115,6 +119,7 @@ class AudioToFrames(beam.DoFn):
             n,
             segment.index,
             segment.count,
+            warnings,
         )
         yield beam.pvalue.TaggedOutput(TRACKS_TAG, (entry.path, meta))
         self._report(tracks=1 / segment.count, frames=n, audio_seconds=duration / segment.count)

@@ -15,6 +15,7 @@ import numpy as np
 from transforms.aggregate import TrackVector, aggregate, normalise
 from transforms.features import FrameFeatures, TrackReader
 from transforms.genres import GENRES
+from transforms.limits import DecodeLimits
 
 DEFAULT_BATCH_SIZE = 8  # frames per model call: ~4 MB of input
 
@@ -52,6 +53,7 @@ class TrackResult:
     sample_rate: int
     codec: str
     frames: list[FrameResult] = field(default_factory=list)
+    decode_warnings: str | None = None  # what a damaged file's decode skipped or missed
 
     @property
     def vector(self) -> TrackVector:
@@ -75,6 +77,7 @@ class TrackResult:
             "silent": vector.silent,
             "genres": None if vector.silent else percentages(vector.genres),
             "top_genre": vector.top_genre,
+            "decode_warnings": self.decode_warnings,
         }
 
 
@@ -83,13 +86,18 @@ def percentages(fractions: np.ndarray) -> dict[str, float]:
 
 
 def classify_file(
-    path: str, model: Model, trim_seconds: float = 0.0, batch_size: int = DEFAULT_BATCH_SIZE
+    path: str,
+    model: Model,
+    trim_seconds: float = 0.0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    limits: DecodeLimits | None = None,
 ) -> TrackResult:
     """Decodes, frames and classifies one file, holding at most one batch of frames.
 
-    Raises :class:`transforms.decode.AudioError` for a file that is not audio.
+    Raises :class:`transforms.decode.AudioError` for a file that is not audio,
+    is implausible or corrupt, or exceeds ``limits``.
     """
-    with TrackReader(path, trim_seconds) as reader:
+    with TrackReader(path, trim_seconds, limits=limits) as reader:
         result = TrackResult(path, 0.0, reader.info.sample_rate, reader.info.codec)
         batch: list[FrameFeatures] = []
 
@@ -108,4 +116,5 @@ def classify_file(
         if batch:
             flush()
         result.duration_s = reader.duration_s
+        result.decode_warnings = reader.decode_warnings
     return result

@@ -10,13 +10,21 @@ MP4, WMA, ...) go through FFmpeg via PyAV.
 
 Paths may be anything Beam's ``FileSystems`` opens (``gs://``, ``s3://``, ...);
 plain local paths skip importing Beam so the single-file classifier starts fast.
+
+Files are hostile until proven otherwise (limits in ``transforms/limits.py``):
+headers are checked before decoding, decoding runs on a budget, samples are
+checked per block, FFmpeg may only use audio demuxers and no protocols, and
+what the C libraries print about damaged streams is captured and summarised
+in the error or in ``decode_warnings`` instead of reaching the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -25,9 +33,46 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from transforms import mpeg_tail, native_stderr
 from transforms.frames import SAMPLE_RATE
+from transforms.limits import (
+    ALLOWED_DEMUXERS,
+    MAX_ABS_SAMPLE,
+    MAX_BLOCK_SAMPLES,
+    DecodeLimits,
+    length_problem,
+    sample_rate_problem,
+)
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
+
+# FFmpeg opens only allowed audio demuxers and, from inside them, nothing at all:
+# the file itself comes through our own file object, so no protocol is needed.
+FFMPEG_OPTIONS = {"format_whitelist": ",".join(sorted(ALLOWED_DEMUXERS)), "protocol_whitelist": "none"}
+# Containers whose duration is a field of the header, not an estimate from the bitrate.
+FFMPEG_LENGTH_HEADERS = frozenset({"flac", "wav", "w64", "aiff", "au", "caf", "mov,mp4,m4a,3gp,3g2,mj2"})
+
+_pyav_ready = False
+
+
+def _pyav():
+    """PyAV with FFmpeg's errors routed to per-call captures, never to the terminal.
+
+    Level ERROR lets damaged-stream errors reach :class:`av.logging.Capture`;
+    a message from a thread with no capture goes to the ``libav`` logger,
+    which drops it (its lines would otherwise be raw library chatter).
+    """
+    global _pyav_ready
+    import av
+
+    if not _pyav_ready:
+        libav = logging.getLogger("libav")
+        libav.addHandler(logging.NullHandler())
+        libav.propagate = False
+        av.logging.set_level(av.logging.ERROR)
+        av.logging.set_skip_repeated(False)  # its tally of repeats would land in another file's capture
+        _pyav_ready = True
+    return av
 
 
 class AudioError(Exception):
@@ -98,22 +143,42 @@ class AudioStream:
 
     Use as a context manager; ``info`` is available after ``__enter__``.
     Decoding errors surface as :class:`AudioError` during iteration.
+
+    No header is trusted: an implausible sample rate or a length the file's
+    size cannot hold is a ``corrupt`` error before decoding; decoding stops
+    with ``too_long`` once ``limits.max_duration_s`` of audio came out, and
+    with ``corrupt`` at the first non-finite or absurdly large sample. What a
+    damaged file still holds is decoded (libsndfile hands over to FFmpeg when
+    it gives up mid-file), and ``decode_warnings`` says what was skipped or
+    missing, once the stream is exhausted.
     """
 
-    def __init__(self, path: str, block_seconds: float = BLOCK_SECONDS):
+    def __init__(self, path: str, block_seconds: float = BLOCK_SECONDS, limits: DecodeLimits | None = None):
         self.path = path
         self.block_seconds = block_seconds
+        self.limits = limits or DecodeLimits()
         self.info: AudioInfo | None = None
+        self.warnings: list[str] = []
         self._file: BinaryIO | None = None
         self._sf: sf.SoundFile | None = None
         self._av = None
+        self._size = 0
+        self._declared_frames: int | None = None  # a length field the header really holds
+        self._library_lines: list[str] = []  # libmpg123's chatter, summarised on failure
+
+    @property
+    def decode_warnings(self) -> str | None:
+        """What the decoders skipped or missed, in one line; None for a clean decode."""
+        return "; ".join(self.warnings) or None
 
     def __enter__(self) -> AudioStream:
         self._file = open_binary(self.path)
         try:
-            if _file_size(self._file) == 0:
+            self._size = _file_size(self._file)
+            if self._size == 0:
                 raise AudioError("empty file (0 bytes)", "empty")
             self._open_decoder()
+            self._check_header()
         except BaseException:
             self.close()
             raise
@@ -129,14 +194,26 @@ class AudioStream:
                     handle.close()
         self._sf = self._av = self._file = None
 
+    def _check_header(self) -> None:
+        info = self.info
+        problem = sample_rate_problem(info.sample_rate)
+        if problem is None and info.duration_s is not None:
+            problem = length_problem(info.duration_s * info.sample_rate, info.sample_rate, self._size)
+        if problem is None and self._declared_frames is not None:
+            problem = length_problem(self._declared_frames, info.sample_rate, self._size)
+        if problem:
+            raise AudioError(problem, "corrupt")
+
     def _open_decoder(self) -> None:
         # libsndfile recognises more files by name than through its virtual I/O
         # (an MP3 behind an ID3v2 tag, for one), so local files go by path.
         source = self.path if _is_local(self.path) else self._file
-        try:
-            self._sf = sf.SoundFile(source)
-        except (sf.LibsndfileError, RuntimeError, TypeError):
-            self._sf = None
+        with native_stderr.captured() as chatter:
+            try:
+                self._sf = sf.SoundFile(source)
+            except (sf.LibsndfileError, RuntimeError, TypeError):
+                self._sf = None
+        self._library_lines += chatter
         if self._sf is not None and self._sf.frames > 0 and self._sf.samplerate > 0:
             self.info = AudioInfo(
                 sample_rate=self._sf.samplerate,
@@ -145,6 +222,7 @@ class AudioStream:
                 decoder="libsndfile",
                 duration_s=self._sf.frames / self._sf.samplerate,
             )
+            self._declared_frames = sndfile_declared_frames(self._sf)
             return
         if self._sf is not None:
             self._sf.close()
@@ -153,12 +231,21 @@ class AudioStream:
         self._open_ffmpeg()
 
     def _open_ffmpeg(self) -> None:
-        import av
-
-        try:
-            self._av = av.open(self._file, mode="r")
-        except (av.FFmpegError, ValueError, OSError) as e:
-            raise AudioError(f"not an audio file ({_one_line(e).lower()})") from None
+        av = _pyav()
+        with av.logging.Capture() as logs:
+            try:
+                # The allow-list is checked after probing and before the demuxer
+                # reads its header, so an SDP, HLS or concat file never opens a
+                # socket or another file; nested opens are refused as well.
+                self._av = av.open(self._file, mode="r", options=FFMPEG_OPTIONS)
+            except (av.FFmpegError, ValueError, OSError) as e:
+                refused = [name for level, name, message in logs if "whitelist" in message]
+                if refused:
+                    raise AudioError(
+                        f"not an audio file ({refused[0] or 'its format'} is not an audio container "
+                        "recogenre opens)"
+                    ) from None
+                raise AudioError(f"not an audio file ({_one_line(e).lower()})") from None
         if not self._av.streams.audio:
             raise AudioError("not an audio file (no audio stream)")
         stream = self._av.streams.audio[0]
@@ -170,6 +257,8 @@ class AudioStream:
             duration = float(stream.duration * stream.time_base)
         elif self._av.duration is not None:
             duration = self._av.duration / 1_000_000
+        if duration is not None and self._av.format.name in FFMPEG_LENGTH_HEADERS:
+            self._declared_frames = round(duration * ctx.sample_rate)
         self.info = AudioInfo(
             sample_rate=ctx.sample_rate,
             channels=ctx.channels,
@@ -178,40 +267,165 @@ class AudioStream:
             duration_s=duration,
         )
 
+    def _block_frames(self) -> int:
+        """Frames per libsndfile read: ``block_seconds``, within a fixed memory bound."""
+        frames = int(self.block_seconds * self._sf.samplerate)
+        return max(1, min(frames, MAX_BLOCK_SAMPLES // max(1, self._sf.channels)))
+
     def _source_blocks(self) -> Iterator[np.ndarray]:
         """Mono float32 blocks at the source rate (channels averaged as librosa does)."""
-        if self._sf is not None:
-            block = max(1, int(self.block_seconds * self._sf.samplerate))
+        if self._sf is None:
+            yield from self._ffmpeg_blocks()
+            return
+        block = self._block_frames()
+        done = 0
+        while True:
             # Not SoundFile.blocks(): it trusts the header's frame count, which
             # libsndfile only estimates for VBR MP3, and pads past the real end.
-            try:
-                while len(b := self._sf.read(block, dtype="float32", always_2d=True)):
-                    yield b.mean(axis=1, dtype=np.float32) if b.shape[1] > 1 else b[:, 0]
-            except (sf.LibsndfileError, RuntimeError) as e:
-                raise AudioError(f"decoding failed: {_one_line(e)}", "corrupt") from None
+            with native_stderr.captured() as chatter:
+                try:
+                    b = self._sf.read(block, dtype="float32", always_2d=True)
+                    failure = None
+                except (sf.LibsndfileError, RuntimeError) as e:
+                    failure = _one_line(e)
+            self._library_lines += chatter
+            if failure is not None:
+                yield from self._ffmpeg_takes_over(done, failure)
+                return
+            if not len(b):
+                return
+            done += len(b)
+            yield b.mean(axis=1, dtype=np.float32) if b.shape[1] > 1 else b[:, 0]
+
+    def _ffmpeg_takes_over(self, done: int, failure: str) -> Iterator[np.ndarray]:
+        """After libsndfile gave up at sample ``done``, FFmpeg decodes the rest of the file.
+
+        libsndfile (libFLAC, libmpg123) stops at the first damaged frame; FFmpeg
+        skips it and goes on, which is what a damaged file deserves. FFmpeg
+        decodes from the start and the first ``done`` samples are dropped,
+        so the blocks stay continuous (to a decoder delay, on MP3).
+        """
+        reason = _summary(failure, self._library_lines)
+        sr = self.info.sample_rate
+        with contextlib.suppress(Exception):
+            self._sf.close()
+        self._sf = None
+        info = self.info
+        try:
+            if self._file is None or not self._file.seekable():
+                raise AudioError("not seekable")
+            self._file.seek(0)
+            self._open_ffmpeg()
+        except AudioError:
+            self.info = info
+            if done == 0:
+                raise AudioError(f"decoding failed: {reason}", "corrupt") from None
+            self.warnings.append(f"decoding stopped at {done / sr:.1f} s: {reason}")
             return
-        yield from self._ffmpeg_blocks()
+        if self.info.sample_rate != sr:
+            self.info = info
+            self.warnings.append(f"decoding stopped at {done / sr:.1f} s: {reason}")
+            return
+        self.info = info
+        self.warnings.append(f"libsndfile stopped at {done / sr:.1f} s ({reason}); FFmpeg decoded the rest")
+        skip = done
+        for out in self._ffmpeg_blocks():
+            if skip:
+                dropped = min(skip, len(out))
+                out, skip = out[dropped:], skip - dropped
+            if len(out):
+                yield out
 
     def _ffmpeg_blocks(self) -> Iterator[np.ndarray]:
-        import av
-
+        av = _pyav()
         stream = self._av.streams.audio[0]
         # Planar float at the stream's own rate and layout: FFmpeg only converts
         # the sample format, and the down-mix stays ours (a plain mean).
         resampler = av.AudioResampler(format="fltp", rate=self.info.sample_rate)
-        try:
-            for packet in self._av.demux(stream):
-                for frame in packet.decode():
-                    for out in resampler.resample(frame):
-                        yield _planar_mono(out.to_ndarray())
-            for out in resampler.resample(None):
-                yield _planar_mono(out.to_ndarray())
-        except (av.FFmpegError, ValueError) as e:
-            raise AudioError(f"decoding failed: {_one_line(e)}", "corrupt") from None
+        packets = self._av.demux(stream)
+        errors: list[str] = []
+        stopped = None
+        n = 0
+        while True:
+            # Logs are captured per call, never across a yield: the capture is per thread.
+            with av.logging.Capture() as logs:
+                frames = []
+                try:
+                    packet = next(packets, None)
+                except (av.FFmpegError, ValueError, OSError) as e:
+                    packet, stopped = None, _one_line(e)
+                if packet is not None:
+                    try:
+                        frames = packet.decode()
+                    except (av.FFmpegError, ValueError) as e:
+                        if not logs:
+                            errors.append(_one_line(e))
+                try:
+                    outs = [out for frame in frames for out in resampler.resample(frame)]
+                    if packet is None:
+                        outs += resampler.resample(None)
+                except (av.FFmpegError, ValueError) as e:
+                    raise AudioError(f"decoding failed: {_one_line(e)}", "corrupt") from None
+            errors += [f"{name}: {' '.join(message.split())}" for level, name, message in logs]
+            for out in outs:
+                mono = _planar_mono(out.to_ndarray())
+                n += len(mono)
+                yield mono
+            if packet is None:
+                break
+        if errors:
+            if n == 0:
+                raise AudioError(f"decoding failed: {errors[0]}", "corrupt")
+            self.warnings.append(f"decode errors skipped: {len(errors)} (first: {errors[0]})")
+        if stopped is not None:
+            if n == 0:
+                raise AudioError(f"decoding failed: {stopped}", "corrupt")
+            self.warnings.append(f"decoding stopped at {n / self.info.sample_rate:.1f} s: {stopped}")
+
+    def _checked(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """The budget and sample checks, applied to each source block as it comes.
+
+        One max and one min per block (a NaN fails both comparisons): a few
+        microseconds per ten seconds of audio, against milliseconds of decoding.
+        """
+        sr = self.info.sample_rate
+        budget = self.limits.max_duration_s * sr
+        n = 0
+        for block in blocks:
+            if len(block):
+                hi, lo = block.max(), block.min()
+                if not (hi <= MAX_ABS_SAMPLE and lo >= -MAX_ABS_SAMPLE):
+                    finite = np.isfinite(hi) and np.isfinite(lo)
+                    what = f"values beyond +-{MAX_ABS_SAMPLE:g}" if finite else "NaN or infinite values"
+                    raise AudioError(
+                        f"corrupt samples: {what} (in {n / sr:.1f}-{(n + len(block)) / sr:.1f} s)", "corrupt"
+                    )
+            n += len(block)
+            if n > budget:
+                raise AudioError(self.limits.too_long(n / sr), "too_long")
+            yield block
+        self._decoded_frames = n
+
+    def _check_length(self, decoded: int) -> None:
+        """A decode that ends well before the header's length is a truncated file."""
+        sr = self.info.sample_rate
+        declared = self._declared_frames
+        if declared is not None and declared - decoded > max(sr, declared // 100):
+            self.warnings.append(
+                f"truncated: header says {declared / sr:.1f} s, decoded {decoded / sr:.1f} s"
+            )
+        elif declared is None and self.info.codec.startswith("mp3/") and _is_local(self.path):
+            missing = mpeg_tail.missing_bytes(self.path)
+            if missing:
+                self.warnings.append(
+                    f"truncated: the last MPEG frame lacks {missing} bytes, decoded {decoded / sr:.1f} s"
+                )
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """12 kHz mono float32 blocks, padded at the end exactly as librosa.load pads."""
-        yield from self._resampled(self._source_blocks())
+        self._decoded_frames = 0
+        yield from self._resampled(self._checked(self._source_blocks()))
+        self._check_length(self._decoded_frames)
 
     def window(self, start: int, count: int) -> Iterator[np.ndarray]:
         """Samples ``start .. start + count`` of the 12 kHz stream, without decoding what precedes.
@@ -230,7 +444,7 @@ class AudioStream:
         skip = preroll_in * SAMPLE_RATE // sr
         self._sf.seek(first_in - preroll_in)
         remaining = count
-        for out in self._resampled(self._source_blocks()):
+        for out in self._resampled(self._checked(self._window_blocks(first_in - preroll_in))):
             if skip:
                 dropped = min(skip, len(out))
                 out, skip = out[dropped:], skip - dropped
@@ -239,8 +453,27 @@ class AudioStream:
                 remaining -= min(remaining, len(out))
                 if remaining == 0:
                     return
-        if remaining:
+        if remaining and not self.warnings:  # a damaged window may come up short: flagged already
             raise AudioError("the file ends before the length its header gives", "corrupt")
+
+    def _window_blocks(self, position: int) -> Iterator[np.ndarray]:
+        """libsndfile's blocks from source sample ``position``; FFmpeg takes over where it fails."""
+        block = self._block_frames()
+        while True:
+            with native_stderr.captured() as chatter:
+                try:
+                    b = self._sf.read(block, dtype="float32", always_2d=True)
+                    failure = None
+                except (sf.LibsndfileError, RuntimeError) as e:
+                    failure = _one_line(e)
+            self._library_lines += chatter
+            if failure is not None:
+                yield from self._ffmpeg_takes_over(position, failure)
+                return
+            if not len(b):
+                return
+            position += len(b)
+            yield b.mean(axis=1, dtype=np.float32) if b.shape[1] > 1 else b[:, 0]
 
     def _resampled(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         sr = self.info.sample_rate
@@ -268,12 +501,42 @@ class AudioStream:
             raise AudioError("no audio samples in the file", "empty")
 
 
+_MPG123_PREFIX = re.compile(r"^\[src/libmpg123/[^\]]*\]\s*(error|warning):\s*")
+
+
+def _summary(failure: str, library_lines: list[str]) -> str:
+    """libsndfile's reason, with libmpg123's last complaint (shortened) when it printed one."""
+    if not library_lines:
+        return failure
+    last = _MPG123_PREFIX.sub("", library_lines[-1])
+    return f"{failure.rstrip('.')}; libmpg123: {last.split(' - ')[0][:100]}"
+
+
+_WAV_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def sndfile_declared_frames(f: sf.SoundFile) -> int | None:
+    """The length the header gives, when it is a real field and not libsndfile's estimate.
+
+    libsndfile clamps a WAV's data size to the file and notes the header's
+    value in its log ("data : N (should be M)"); MPEG lengths are estimates.
+    """
+    if f.format in ("MPEG", "MP3"):
+        return None
+    match = _WAV_DATA.search(f.extra_info or "")
+    if match and f.frames:
+        claimed, present = int(match.group(1)), int(match.group(2))
+        if claimed > present > 0:
+            return f.frames * claimed // present
+    return f.frames
+
+
 def _planar_mono(planes: np.ndarray) -> np.ndarray:
     planes = planes.astype(np.float32, copy=False)
     return planes[0] if planes.shape[0] == 1 else planes.mean(axis=0, dtype=np.float32)
 
 
-def decode(path: str) -> tuple[AudioInfo, np.ndarray]:
+def decode(path: str, limits: DecodeLimits | None = None) -> tuple[AudioInfo, np.ndarray]:
     """The whole file at 12 kHz mono; for tests and short clips only."""
-    with AudioStream(path) as stream:
+    with AudioStream(path, limits=limits) as stream:
         return stream.info, np.concatenate(list(stream) or [np.zeros(0, np.float32)])

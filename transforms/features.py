@@ -15,6 +15,7 @@ import numpy as np
 
 from transforms.decode import AudioInfo, AudioStream
 from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from transforms.limits import DecodeLimits
 from transforms.melspec import is_silent, log_mel
 
 
@@ -38,11 +39,17 @@ class TrackReader:
     benchmark's per-stage costs.
     """
 
-    def __init__(self, path: str, trim_seconds: float = 0.0, window: tuple[int, int, int] | None = None):
+    def __init__(
+        self,
+        path: str,
+        trim_seconds: float = 0.0,
+        window: tuple[int, int, int] | None = None,
+        limits: DecodeLimits | None = None,
+    ):
         """``window`` = (first frame, frames, start sample) reads only those frames."""
         self.path = path
         self.window = window
-        self._stream = AudioStream(path)
+        self._stream = AudioStream(path, limits=limits)
         self._cutter = FrameCutter(0.0 if window else trim_seconds)
         self.info: AudioInfo | None = None
         self.decode_cpu_s = 0.0
@@ -55,6 +62,11 @@ class TrackReader:
 
     def __exit__(self, *exc) -> None:
         self._stream.close()
+
+    @property
+    def decode_warnings(self) -> str | None:
+        """What the decoder skipped or missed (see ``AudioStream``), once frames are exhausted."""
+        return self._stream.decode_warnings
 
     @property
     def duration_s(self) -> float:

@@ -81,6 +81,7 @@ class PlanFile(beam.DoFn):
 
     def _carry(self, entry: CatalogueEntry, previous: dict, reason: str):
         row = {
+            "decode_warnings": None,  # a snapshot written before the column existed
             **previous,
             "track_id": entry.track_id,
             "label": entry.label,

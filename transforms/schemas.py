@@ -30,6 +30,7 @@ TRACKS = pa.schema(
         ("codec", pa.string()),
         ("weights_sha256", pa.string()),
         ("run_id", pa.string()),
+        ("decode_warnings", pa.string()),  # what a damaged file's decode skipped or missed; null when clean
     ]
 )
 

@@ -7,17 +7,34 @@ seeks exactly (PCM and FLAC containers) and that holds more than
 its own frames (``AudioStream.window``); frame indices, times and hence
 results are those of a decode from the start. Other files (MP3, AAC, ...)
 stay whole: their decoders do not seek to the sample.
+
+No header is trusted to size the plan: a file is split only when its header
+is plausible (see ``transforms/limits.py``), within the duration budget,
+held by the file's bytes, and its last second actually reads. On any doubt
+the file is one whole segment, and the decoder's own checks and budget
+decide what becomes of it. So a header claiming 2^36 samples costs one
+element, not millions.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import soundfile as sf
 
+from transforms import native_stderr
 from transforms.catalogue import CatalogueEntry
+from transforms.decode import sndfile_declared_frames
 from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
+from transforms.limits import (
+    MAX_BLOCK_SAMPLES,
+    MIN_BYTES_PER_FRAME_TO_SPLIT,
+    DecodeLimits,
+    length_problem,
+    sample_rate_problem,
+)
 
 DEFAULT_FRAMES_PER_SEGMENT = 16  # ~8 minutes of audio
 EXACT_SEEK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "AU", "FLAC", "W64", "RF64", "CAF"})
@@ -37,20 +54,44 @@ def whole(entry: CatalogueEntry) -> Segment:
     return Segment(entry, 0, 1, 0, 0, 0, 0)
 
 
+def trusted_length(path: str, limits: DecodeLimits) -> tuple[int, int] | None:
+    """(sample rate, frames) of a local file whose header may size a plan; None on any doubt."""
+    try:
+        size = os.path.getsize(path)
+        with native_stderr.captured(), sf.SoundFile(path) as f:
+            sr, frames = f.samplerate, f.frames
+            if f.format not in EXACT_SEEK_FORMATS or sr <= 0 or frames <= 0:
+                return None
+            if sample_rate_problem(sr) or length_problem(frames, sr, size):
+                return None
+            if sndfile_declared_frames(f) != frames or limits.too_long(frames / sr):
+                return None  # cut short, or to be stopped by the budget: decoded whole
+            if size < frames * MIN_BYTES_PER_FRAME_TO_SPLIT:
+                return None
+            # The end must read: a FLAC cut short or damaged near its end is decoded whole.
+            tail = min(frames, sr, max(1, MAX_BLOCK_SAMPLES // max(1, f.channels)))
+            f.seek(frames - tail)
+            if len(f.read(tail, dtype="float32")) != tail:
+                return None
+    except Exception:
+        return None  # not for libsndfile, or damaged: decoded whole, errors reported there
+    return sr, frames
+
+
 def plan_segments(
-    entry: CatalogueEntry, trim_seconds: float = 0.0, frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT
+    entry: CatalogueEntry,
+    trim_seconds: float = 0.0,
+    frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT,
+    limits: DecodeLimits | None = None,
 ) -> list[Segment]:
     """The file's segments; a single whole-file segment unless splitting is exact."""
     if "://" in entry.path or frames_per_segment <= 0:
         return [whole(entry)]
-    try:
-        info = sf.info(entry.path)
-    except Exception:
-        return [whole(entry)]  # not for libsndfile: decoded whole, errors reported there
-    sr = info.samplerate
-    if info.format not in EXACT_SEEK_FORMATS or sr <= 0 or info.frames <= 0:
+    header = trusted_length(entry.path, limits or DecodeLimits())
+    if header is None:
         return [whole(entry)]
-    total = math.ceil(info.frames * SAMPLE_RATE / sr)
+    sr, frames = header
+    total = math.ceil(frames * SAMPLE_RATE / sr)
     trim = round(trim_seconds * SAMPLE_RATE)
     offset = trim if trim and total > 2 * trim + FRAME_SAMPLES else 0
     n_frames = (total - 2 * offset) // FRAME_SAMPLES

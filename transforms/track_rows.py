@@ -104,6 +104,10 @@ class AssembleRows(beam.DoFn):
             "codec": meta.codec,
             "weights_sha256": self.run.weights_sha256,
             "run_id": self.run.run_id,
+            "decode_warnings": "; ".join(
+                m.decode_warnings for m in sorted(metas, key=lambda m: m.segment) if m.decode_warnings
+            )
+            or None,
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)
