@@ -18,6 +18,7 @@ import soundfile as sf
 
 from transforms.catalogue import CatalogueEntry
 from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
+from transforms.paths import check_regular, to_os_bytes, to_os_path
 
 DEFAULT_FRAMES_PER_SEGMENT = 16  # ~8 minutes of audio
 EXACT_SEEK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "AU", "FLAC", "W64", "RF64", "CAF"})
@@ -44,7 +45,8 @@ def plan_segments(
     if "://" in entry.path or frames_per_segment <= 0:
         return [whole(entry)]
     try:
-        info = sf.info(entry.path)
+        check_regular(to_os_path(entry.path))  # sf.info opens the file: a FIFO would block forever
+        info = sf.info(to_os_bytes(entry.path))
     except Exception:
         return [whole(entry)]  # not for libsndfile: decoded whole, errors reported there
     sr = info.samplerate
