@@ -31,6 +31,7 @@ CARRIED_TAG = "carried"
 CHANGES_TAG = "changes"
 UNMATCHED_TAG = "unmatched"  # no previous track at this path: maybe moved here
 GONE_TAG = "gone"  # a previous track whose path is no longer listed: maybe moved away
+CANDIDATES_TAG = "candidates"  # ((size, sha256), (entry, kind)) of files that may have moved here
 
 
 class Change(NamedTuple):
@@ -126,7 +127,8 @@ class HashCandidates(_Planner):
         entry, kind = unmatched
         if entry.size_bytes is not None and entry.size_bytes in gone_sizes:
             try:
-                yield (entry.size_bytes, content_sha256(entry.path)), (entry, kind)
+                key = (entry.size_bytes, content_sha256(entry.path))
+                yield beam.pvalue.TaggedOutput(CANDIDATES_TAG, (key, (entry, kind)))
                 return
             except Exception:
                 pass  # decoding will report why it cannot be read
@@ -199,7 +201,7 @@ class PlanChanges(beam.PTransform):
         )
         hashed = planned.unmatched | "Hash new files of a vanished size" >> beam.ParDo(
             HashCandidates(self.run_id), gone_sizes=beam.pvalue.AsDict(gone_sizes)
-        ).with_outputs(CARRIED_TAG, CHANGES_TAG, main="candidates")
+        ).with_outputs(CARRIED_TAG, CHANGES_TAG, CANDIDATES_TAG, main="decode")
         paired = (
             {
                 "new": hashed.candidates,
