@@ -59,6 +59,7 @@ def test_an_existing_folder_with_glob_characters_is_a_folder(tmp_path, copy_clip
     # Not an existing path: a glob, with Beam's syntax.
     assert kind_of(str(tmp_path / "take?")) == "glob"
     assert [e.path for e in list_entries(str(tmp_path / "take?/*.au"))] == [str(tmp_path / "take1/other.au")]
+    assert [e.path for e in list_entries(str(tmp_path / "take[1]/*.au"))] == [inside]  # an existing folder
 
 
 @pytest.fixture

@@ -113,10 +113,16 @@ def list_folder(folder: str) -> list[Listed]:
 
 
 def split_glob(pattern: str) -> tuple[str, str]:
-    """('/music/a', '**/*.mp3') for '/music/a/**/*.mp3': the fixed folder and the rest."""
+    """('/music/a', '**/*.mp3') for '/music/a/**/*.mp3': the fixed folder and the rest.
+
+    A leading folder that exists is literal even with glob characters in its
+    name (``/music/take[1]/*.mp3`` lists ``take[1]``), as a folder argument is.
+    """
     parts = pattern.split("/")
     fixed = 0
-    while fixed < len(parts) - 1 and not has_glob(parts[fixed]):
+    while fixed < len(parts) - 1 and (
+        not has_glob(parts[fixed]) or os.path.isdir(to_os_path("/".join(parts[: fixed + 1])))
+    ):
         fixed += 1
     prefix = "/".join(parts[:fixed])
     if not prefix and pattern.startswith("/"):
