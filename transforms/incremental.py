@@ -90,9 +90,7 @@ class PlanFile(_Planner):
             return
         entry: CatalogueEntry = file_stats(entries[0])
         kind = "retried" if errors else "new"
-        if (
-            entry.problem
-        ):  # ruled out by the catalogue (duplicate track_id): its error row comes from decoding
+        if entry.problem:  # ruled out by the catalogue; decoding gives its error row
             yield self._change(Change(path, entry.track_id, "changed" if tracks else kind, entry.problem[1]))
             yield entry
             return
