@@ -8,6 +8,7 @@ under a ``path`` that opens the file again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import pytest
 
 from tests.conftest import AUDIO, run_command
 from transforms.catalogue import content_sha256, file_stats, kind_of, list_entries, track_id_for
-from transforms.decode import AudioError, AudioStream
+from transforms.decode import AudioError, AudioStream, decode
 from transforms.paths import ESCAPE, NotAFile, from_os_path, to_os_bytes, to_os_path
 from transforms.segments import plan_segments
 
@@ -46,6 +47,17 @@ def test_stored_paths_are_utf8_and_reversible():
     assert stored[0] == "/music/plain.mp3" and stored[1] == "/music/caf\u00e9 \u266b.flac"
     assert stored[2] == f"/music/caf{ESCAPE}e9.au"
     assert to_os_path("gs://bucket/a.mp3") == "gs://bucket/a.mp3"
+
+
+def test_a_file_with_an_undecodable_name_is_read_through_its_stored_path(tmp_path):
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.au"
+    shutil.copyfile(AUDIO / "die.au", raw)
+    stored = from_os_path(raw)
+    assert stored == f"{tmp_path}/caf{ESCAPE}e9.au"
+    info, audio = decode(stored)
+    assert info.decoder == "libsndfile" and len(audio) == pytest.approx(12000 * 12.9, rel=0.01)
+    assert content_sha256(stored) == hashlib.sha256((AUDIO / "die.au").read_bytes()).hexdigest()
+    assert file_stats(list_entries(stored)[0]).size_bytes == os.path.getsize(raw)
 
 
 def test_an_existing_folder_with_glob_characters_is_a_folder(tmp_path, copy_clip):
