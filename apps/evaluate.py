@@ -61,6 +61,7 @@ def genre_of(label: Any) -> str | None:
 def tree_catalogue(root: str, target: str) -> dict[str, str]:
     """Writes ``target`` (path,label CSV) for a ``root/<genre>/<file>`` tree; returns path -> genre."""
     from transforms.catalogue import is_audio_path
+    from transforms.paths import canonical_file, from_os_path
 
     labels: dict[str, str] = {}
     ignored = []
@@ -74,7 +75,7 @@ def tree_catalogue(root: str, target: str) -> dict[str, str]:
         for folder, dirs, files in os.walk(entry.path, followlinks=True):
             dirs.sort()
             for name in sorted(files):
-                path = os.path.abspath(os.path.join(folder, name))
+                path = canonical_file(from_os_path(os.path.join(folder, name)))  # as the run stores it
                 if is_audio_path(path):
                     labels[path] = genre
     if ignored:

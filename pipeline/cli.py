@@ -72,10 +72,12 @@ SILENCE_TEXT = "-60 dBFS"
 def cmd_classify(args: argparse.Namespace) -> int:
     from transforms.classifier import classify_file
     from transforms.decode import AudioError
+    from transforms.paths import from_os_path
 
     model = load_model(args.weights)
     failed = 0
-    for path in args.files:
+    for name in args.files:
+        path = from_os_path(name)  # printable even when the name is not UTF-8; opened via to_os_path
         try:
             result = classify_file(
                 path, model, trim_seconds=args.trim_seconds, limits=DecodeLimits.from_hours(args.max_duration)
@@ -95,7 +97,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         if args.plot:
             from apps.charts import plot_result
 
-            plot_result(result, args.plot, args.files.index(path), len(args.files))
+            plot_result(result, args.plot, args.files.index(name), len(args.files))
     return 1 if failed else 0
 
 

@@ -114,6 +114,8 @@ def read_tables(run_path: str) -> dict[str, Any]:
 
 
 def summarise(tables: dict[str, Any]) -> dict[str, Any]:
+    from transforms.schemas import CHANGE_KINDS
+
     tracks, frames, errors, changes = tables["tracks"], tables["frames"], tables["errors"], tables["changes"]
     by_change = collections.Counter(changes["change"])
     return {
@@ -124,7 +126,7 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         "silent_frames": int(frames["silent"].sum()) if len(frames) else 0,
         "errors_by_type": dict(collections.Counter(errors["error_type"])),
         "genres": dict(collections.Counter(tracks["top_genre"].dropna())),
-        **{k: by_change.get(k, 0) for k in ("new", "changed", "unchanged", "retried", "removed")},
+        **{k: by_change.get(k, 0) for k in CHANGE_KINDS},
         "decoded": sum(by_change.get(k, 0) for k in ("new", "changed", "retried")),
         "failed": len(errors),
         "audio_seconds": float(tracks["duration_s"].sum()) if len(tracks) else 0.0,
@@ -132,12 +134,14 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: float) -> str:
+    from transforms.schemas import CHANGE_KINDS
+
     audio_h = counts["audio_seconds"] / 3600
     lines = [
         f"run {run_id}: {counts['tracks']} tracks ({counts['silent_tracks']} silent), "
         f"{counts['frames']} frames, {counts['errors']} errors",
         "files: "
-        + ", ".join(f"{counts[k]} {k}" for k in ("new", "changed", "unchanged", "retried", "removed"))
+        + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS)
         + f"; {counts['decoded']} decoded",
     ]
     if counts["errors_by_type"]:

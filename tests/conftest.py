@@ -90,3 +90,12 @@ def copy_clip(tmp_path):
         return str(target)
 
     return copy
+
+
+def run_in_process(catalogue: str | Path, out: str | Path, *args: str) -> int:
+    """``recogenre run`` in this process (in-process DirectRunner): no interpreter,
+    TensorFlow or Beam start-up per run, for tests that need several runs."""
+    from pipeline.cli import main
+
+    cmd = run_command(catalogue, out, "--direct_num_workers=1", "--progress-seconds=0", *args)
+    return main(cmd[3:])

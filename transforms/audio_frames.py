@@ -83,6 +83,10 @@ class AudioToFrames(beam.DoFn):
             # paid once per worker, outside the per-stage CPU counters.
             log_mel(np.zeros(FRAME_SAMPLES, np.float32))
             self._warm = True
+        if segment.entry.problem:  # ruled out by the catalogue itself: never opened
+            error_type, message = segment.entry.problem
+            yield self._error(segment, ErrorRow(segment.entry.path, "read", error_type, message))
+            return
         entry = file_stats(segment.entry)
         window = None
         if segment.count > 1:

@@ -1,7 +1,10 @@
 """What to tag: a folder, a glob, or a catalogue file, as one PCollection of entries.
 
-Matching goes through Beam's ``fileio`` so every Beam filesystem (local,
-``gs://``, ``s3://``, ...) works. Each input file becomes exactly one
+Local folders and globs are listed by :mod:`transforms.listing` (symlinks,
+special files and glob characters in folder names handled; see there why);
+remote ones go through Beam's ``fileio`` so every Beam filesystem (``gs://``,
+``s3://``, ...) works. Local paths are canonical and reversible
+(:mod:`transforms.paths`). Each input file becomes exactly one
 :class:`CatalogueEntry`; a path listed twice is read once.
 """
 
@@ -11,12 +14,23 @@ import hashlib
 import io
 import os
 import posixpath
+import stat
 from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+
+from transforms.listing import Listed, has_glob, list_folder, list_glob
+from transforms.paths import (
+    canonical_file,
+    canonical_root,
+    check_regular,
+    is_remote,
+    open_regular,
+    to_os_path,
+)
 
 AUDIO_EXTENSIONS = frozenset(
     [
@@ -56,15 +70,18 @@ class CatalogueError(Exception):
 
 
 class CatalogueEntry(NamedTuple):
-    path: str
+    path: str  # canonical, stored form (transforms.paths)
     track_id: str
     label: str | None = None
     size_bytes: int | None = None  # filled from the filesystem when the match gave none
     mtime: float | None = None  # seconds since the epoch
+    # (error_type, message) for an entry the catalogue itself rules out (a duplicate
+    # track_id): it becomes an error row without being opened.
+    problem: tuple[str, str] | None = None
 
 
 def track_id_for(path: str) -> str:
-    """A stable id from the path alone, so re-runs and other runners agree on it."""
+    """A stable id from the canonical path alone, so re-runs and other runners agree on it."""
     return hashlib.sha1(path.encode("utf-8")).hexdigest()[:16]
 
 
@@ -73,30 +90,53 @@ def is_audio_path(path: str) -> bool:
 
 
 def kind_of(source: str) -> str:
-    """``catalogue``, ``directory`` or ``glob``: how ``source`` is to be read."""
+    """``catalogue``, ``directory``, ``file`` or ``glob``: how ``source`` is to be read.
+
+    An existing local path is what it is -- a folder named ``take[1]`` is a
+    folder, with or without a trailing slash; only a local argument that does
+    not exist is a glob.
+    """
+    if is_remote(source):
+        if source.lower().endswith(CATALOGUE_SUFFIXES):
+            return "catalogue"
+        return "glob" if has_glob(source) or is_audio_path(source) else "directory"
+    os_path = to_os_path(source)
+    if os.path.isdir(os_path):
+        return "directory"
     if source.lower().endswith(CATALOGUE_SUFFIXES):
         return "catalogue"
-    if any(c in source for c in "*?[") or is_audio_path(source):
-        return "glob"  # a single audio file is a glob that matches itself
-    if "://" not in source:
-        if os.path.isdir(source):
-            return "directory"
-        if not os.path.exists(source):
-            raise CatalogueError(f"catalogue {source} does not exist")
+    if os.path.lexists(os_path):
+        if is_audio_path(source.rstrip("/")):
+            return "file"
         raise CatalogueError(
             f"{source} is neither a folder, a glob, nor a catalogue file ({', '.join(CATALOGUE_SUFFIXES)})"
         )
-    return "directory"
+    if has_glob(source):
+        return "glob"
+    raise CatalogueError(f"catalogue {source} does not exist")
 
 
 def directory_pattern(source: str) -> str:
     return source.rstrip("/") + "/**"
 
 
+def _entry(path: str, size: int | None = None, mtime: float | None = None) -> CatalogueEntry:
+    return CatalogueEntry(path, track_id_for(path), None, size, mtime)
+
+
+def _from_listing(item: Listed) -> CatalogueEntry:
+    return _entry(item.path, item.size_bytes, item.mtime)
+
+
 def read_catalogue_file(source: str) -> list[CatalogueEntry]:
     """Rows of a .csv/.jsonl/.parquet catalogue: ``path`` plus optional ``track_id`` and ``label``.
 
-    Relative paths are taken relative to the catalogue's own folder.
+    Relative paths are taken relative to the catalogue's own folder; local
+    paths are made canonical (:func:`transforms.paths.canonical_file`). A file
+    listed more than once is one entry that keeps the first ``track_id`` and
+    the first ``label`` any of its rows gives. A ``track_id`` already used by
+    an earlier file (in file order) makes the later file an entry with a
+    ``duplicate_track_id`` problem, so it is an error row, not a silent overwrite.
     """
     import pandas as pd
 
@@ -114,16 +154,35 @@ def read_catalogue_file(source: str) -> list[CatalogueEntry]:
         raise CatalogueError(f"cannot read catalogue {source}: {' '.join(str(e).split())}") from None
     if "path" not in frame.columns:
         raise CatalogueError(f"catalogue {source} has no 'path' column (columns: {', '.join(frame.columns)})")
-    base = posixpath.dirname(source)
-    entries = []
+    if is_remote(source):
+        base = posixpath.dirname(source)
+    else:
+        base = canonical_root(os.path.dirname(os.path.abspath(source)))
+    merged: dict[str, list] = {}  # path -> [track_id, label], in order of first appearance
     for row in frame.to_dict("records"):
-        path = str(row["path"]).strip()
+        path = _text(row.get("path"))
         if not path:
             continue
-        if "://" not in path and not posixpath.isabs(path):
+        if is_remote(path):
+            pass
+        elif is_remote(base):
             path = posixpath.normpath(posixpath.join(base, path))
-        track_id = _text(row.get("track_id")) or track_id_for(path)
-        entries.append(CatalogueEntry(path, track_id, _text(row.get("label"))))
+        else:
+            path = canonical_file(os.path.join(base, path))  # both in stored form
+        ids = merged.setdefault(path, [None, None])
+        ids[0] = ids[0] or _text(row.get("track_id"))
+        ids[1] = ids[1] or _text(row.get("label"))
+    entries = []
+    owner: dict[str, str] = {}  # track_id -> the path that has it
+    for path, (given_id, label) in merged.items():
+        track_id = given_id or track_id_for(path)
+        problem = None
+        if track_id in owner:
+            problem = ("duplicate_track_id", f"track_id {track_id} is already used by {owner[track_id]}")
+            track_id = track_id_for(path)
+        else:
+            owner[track_id] = path
+        entries.append(CatalogueEntry(path, track_id, label, problem=problem))
     return entries
 
 
@@ -143,6 +202,34 @@ def _first_listing(entries) -> CatalogueEntry:
     return min(entries, key=lambda e: (e.track_id, e.label or ""))
 
 
+def list_entries(source: str) -> list[CatalogueEntry] | None:
+    """The entries of a catalogue file or a local source, listed now; None for a remote folder or glob."""
+    kind = kind_of(source)
+    if kind == "catalogue":
+        return read_catalogue_file(source)
+    if is_remote(source):
+        return None
+    if kind == "file":
+        path = canonical_file(source)
+        try:
+            st = os.stat(to_os_path(path))
+            regular = stat.S_ISREG(st.st_mode)
+        except OSError:
+            regular = False
+        return [_entry(path, st.st_size, st.st_mtime) if regular else _entry(path)]
+    if kind == "directory":
+        listed = [item for item in list_folder(canonical_root(source)) if is_audio_path(item.path)]
+    else:
+        listed = list_glob(source)
+    return [_from_listing(item) for item in listed]
+
+
+# count_inputs lists the catalogue in the launcher; ReadCatalogue, built right
+# after in the same process, takes that very listing so the count it checks
+# against and what the pipeline reads are one and the same list of files.
+_LISTED: dict[str, list[CatalogueEntry]] = {}
+
+
 class ReadCatalogue(beam.PTransform):
     """source -> PCollection[CatalogueEntry], one per distinct file."""
 
@@ -151,10 +238,13 @@ class ReadCatalogue(beam.PTransform):
         self.source = source
 
     def expand(self, pbegin):
-        kind = kind_of(self.source)
-        if kind == "catalogue":
-            entries = pbegin | "Catalogue rows" >> beam.Create(read_catalogue_file(self.source))
+        listed = _LISTED.pop(self.source, None)
+        if listed is None:
+            listed = list_entries(self.source)
+        if listed is not None:
+            entries = pbegin | "Catalogue rows" >> beam.Create(listed)
         else:
+            kind = kind_of(self.source)
             pattern = directory_pattern(self.source) if kind == "directory" else self.source
             matched = pbegin | "Match files" >> fileio.MatchFiles(pattern)
             if kind == "directory":
@@ -170,9 +260,11 @@ class ReadCatalogue(beam.PTransform):
 
 def count_inputs(source: str) -> int:
     """How many distinct files ``source`` names; for progress and a fail-fast check."""
+    listed = list_entries(source)
+    if listed is not None:
+        _LISTED[source] = listed
+        return len({e.path for e in listed})
     kind = kind_of(source)
-    if kind == "catalogue":
-        return len({e.path for e in read_catalogue_file(source)})
     pattern = directory_pattern(source) if kind == "directory" else source
     (result,) = FileSystems.match([pattern])
     paths = {m.path for m in result.metadata_list}
@@ -182,10 +274,16 @@ def count_inputs(source: str) -> int:
 
 
 def file_stats(entry: CatalogueEntry) -> CatalogueEntry:
-    """The entry with size and mtime from its filesystem, where the match gave none."""
+    """The entry with size and mtime from its filesystem, where the match gave none.
+
+    Only ``stat``: nothing here opens the file (a FIFO would block).
+    """
     if entry.size_bytes is not None:
         return entry
     try:
+        if not is_remote(entry.path):
+            st = check_regular(to_os_path(entry.path))
+            return entry._replace(size_bytes=st.st_size, mtime=st.st_mtime)
         m = FileSystems.get_filesystem(entry.path).metadata(entry.path)
     except Exception:
         return entry  # decoding will say what is wrong with the path
@@ -193,13 +291,15 @@ def file_stats(entry: CatalogueEntry) -> CatalogueEntry:
 
 
 def content_sha256(path: str) -> str:
-    """The file's sha256: what tells a touched-but-identical file from a rewritten one."""
+    """The file's sha256: what tells a touched-but-identical file from a rewritten one.
+
+    A local path that is not a regular file raises (``NotAFile``) instead of being opened.
+    """
     digest = hashlib.sha256()
-    remote = "://" in path
     with (
         FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-        if remote
-        else open(path, "rb") as f
+        if is_remote(path)
+        else open_regular(path) as f
     ):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)

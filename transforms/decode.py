@@ -21,6 +21,7 @@ in the error or in ``decode_warnings`` instead of reaching the terminal.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -43,6 +44,7 @@ from transforms.limits import (
     length_problem,
     sample_rate_problem,
 )
+from transforms.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
 
@@ -103,17 +105,24 @@ def _is_local(path: str) -> bool:
 
 
 def open_binary(path: str) -> BinaryIO:
-    """Opens ``path`` for reading through Beam's filesystems, raising AudioError."""
+    """Opens ``path`` for reading through Beam's filesystems, raising AudioError.
+
+    A local path is a stored ``path`` value (see ``transforms.paths``) and is
+    opened only if it is a regular file: a FIFO, socket or device is
+    ``not_a_file`` without being opened, a dangling symlink ``missing``.
+    """
     if _is_local(path):
-        if os.path.isdir(path):
-            raise AudioError("is a directory, not an audio file", "directory")
         try:
-            return open(path, "rb")
+            return open_regular(path)
+        except NotAFile as e:
+            raise AudioError(str(e), e.kind) from None
         except FileNotFoundError:
-            raise AudioError("no such file", "missing") from None
+            raise AudioError(explain_missing(to_os_path(path)), "missing") from None
         except PermissionError:
             raise AudioError("permission denied", "unreadable") from None
         except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise AudioError("symbolic link loop", "missing") from None
             raise AudioError(f"cannot open: {e.strerror or e}", "unreadable") from None
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
@@ -207,7 +216,7 @@ class AudioStream:
     def _open_decoder(self) -> None:
         # libsndfile recognises more files by name than through its virtual I/O
         # (an MP3 behind an ID3v2 tag, for one), so local files go by path.
-        source = self.path if _is_local(self.path) else self._file
+        source = to_os_bytes(self.path) if _is_local(self.path) else self._file
         with native_stderr.captured() as chatter:
             try:
                 self._sf = sf.SoundFile(source)
@@ -415,7 +424,7 @@ class AudioStream:
                 f"truncated: header says {declared / sr:.1f} s, decoded {decoded / sr:.1f} s"
             )
         elif declared is None and self.info.codec.startswith("mp3/") and _is_local(self.path):
-            missing = mpeg_tail.missing_bytes(self.path)
+            missing = mpeg_tail.missing_bytes(to_os_path(self.path))
             if missing:
                 self.warnings.append(
                     f"truncated: the last MPEG frame lacks {missing} bytes, decoded {decoded / sr:.1f} s"

@@ -5,6 +5,12 @@ changed. Size and mtime equal to the previous snapshot's mean unchanged
 without reading the file; when either differs the content's sha256 decides,
 so a touched-but-identical file is carried over and a same-size rewrite is
 not. Carried tracks keep their rows (and frames) from the previous snapshot.
+
+A file at a path the previous snapshot did not have is matched against the
+tracks that disappeared: same size and same sha256 means the file was renamed
+or moved, so its row and frames are carried over under the new path (change
+``moved``, with ``previous_path``) instead of being decoded again. Only new
+files whose size equals a disappeared track's size are hashed for this.
 Changed settings (weights, front end, trim) are handled by the launcher,
 which then starts from no snapshot at all.
 """
@@ -19,16 +25,21 @@ from apache_beam.metrics import Metrics
 
 from transforms.audio_frames import to_datetime
 from transforms.catalogue import CatalogueEntry, content_sha256, file_stats
+from transforms.schemas import CHANGE_KINDS
 
 CARRIED_TAG = "carried"
 CHANGES_TAG = "changes"
+UNMATCHED_TAG = "unmatched"  # no previous track at this path: maybe moved here
+GONE_TAG = "gone"  # a previous track whose path is no longer listed: maybe moved away
+CANDIDATES_TAG = "candidates"  # ((size, sha256), (entry, kind)) of files that may have moved here
 
 
 class Change(NamedTuple):
     path: str
     track_id: str | None
-    change: str  # new, changed, unchanged, retried, removed
+    change: str  # one of CHANGE_KINDS
     reason: str
+    previous_path: str | None = None  # moved: where the file was
 
 
 def _same_mtime(previous: dt.datetime | None, seconds: float | None) -> bool:
@@ -37,63 +48,117 @@ def _same_mtime(previous: dt.datetime | None, seconds: float | None) -> bool:
     return abs(previous.timestamp() - seconds) < 1e-5  # Parquet keeps microseconds
 
 
-class PlanFile(beam.DoFn):
-    """(path, {entry, track, error}) -> entries to decode; carried rows on ``carried``;
-    one Change per path on ``changes``."""
-
+class _Planner(beam.DoFn):
     def __init__(self, run_id: str):
         self.run_id = run_id
-        self.counters = {
-            k: Metrics.counter("recogenre", f"files_{k}")
-            for k in ("new", "changed", "unchanged", "retried", "removed")
+        self.counters = {k: Metrics.counter("recogenre", f"files_{k}") for k in CHANGE_KINDS}
+
+    def _change(self, change: Change):
+        self.counters[change.change].inc()
+        return beam.pvalue.TaggedOutput(CHANGES_TAG, {**change._asdict(), "run_id": self.run_id})
+
+    def _carry(self, entry: CatalogueEntry, previous: dict, change: Change):
+        row = {
+            "decode_warnings": None,  # a snapshot written before the column existed
+            **previous,
+            "track_id": entry.track_id,
+            "path": entry.path,
+            "label": entry.label,
+            "mtime": to_datetime(entry.mtime),
+            "run_id": self.run_id,
         }
+        yield beam.pvalue.TaggedOutput(CARRIED_TAG, (previous["track_id"], row))
+        yield self._change(change)
+
+    def _first_seen(self, entry: CatalogueEntry, kind: str):
+        """A file decoded because nothing in the previous snapshot matches it."""
+        reason = "failed in the previous run" if kind == "retried" else "not in the previous snapshot"
+        yield self._change(Change(entry.path, entry.track_id, kind, reason))
+        yield entry
+
+
+class PlanFile(_Planner):
+    """(path, {entry, track, error}) -> entries to decode; carried rows on ``carried``;
+    one Change per path on ``changes``; files new at their path on ``unmatched`` and
+    vanished tracks on ``gone`` (both for move detection)."""
 
     def process(self, joined):
         path, parts = joined
         entries, tracks, errors = list(parts["entry"]), list(parts["track"]), list(parts["error"])
         if not entries:
             if tracks:
-                yield self._change(
-                    Change(path, tracks[0]["track_id"], "removed", "file no longer in the catalogue")
-                )
+                yield beam.pvalue.TaggedOutput(GONE_TAG, tracks[0])
             return
         entry: CatalogueEntry = file_stats(entries[0])
-        if not tracks:
-            if errors:
-                yield self._change(Change(path, entry.track_id, "retried", "failed in the previous run"))
-            else:
-                yield self._change(Change(path, entry.track_id, "new", "not in the previous snapshot"))
+        kind = "retried" if errors else "new"
+        if entry.problem:  # ruled out by the catalogue; decoding gives its error row
+            yield self._change(Change(path, entry.track_id, "changed" if tracks else kind, entry.problem[1]))
             yield entry
+            return
+        if not tracks:
+            yield beam.pvalue.TaggedOutput(UNMATCHED_TAG, (entry, kind))
             return
         previous = tracks[0]
         if previous["size_bytes"] == entry.size_bytes and _same_mtime(previous["mtime"], entry.mtime):
-            yield from self._carry(entry, previous, "same size and mtime")
+            yield from self._carry(
+                entry, previous, Change(path, entry.track_id, "unchanged", "same size and mtime")
+            )
             return
         try:
             fingerprint = content_sha256(path)
         except Exception:
             fingerprint = None  # unreadable now: decoding will report why
         if fingerprint is not None and fingerprint == previous["content_sha256"]:
-            yield from self._carry(entry, previous, "same content, new mtime")
+            yield from self._carry(
+                entry, previous, Change(path, entry.track_id, "unchanged", "same content, new mtime")
+            )
             return
         yield self._change(Change(path, entry.track_id, "changed", "content changed"))
         yield entry
 
-    def _carry(self, entry: CatalogueEntry, previous: dict, reason: str):
-        row = {
-            "decode_warnings": None,  # a snapshot written before the column existed
-            **previous,
-            "track_id": entry.track_id,
-            "label": entry.label,
-            "mtime": to_datetime(entry.mtime),
-            "run_id": self.run_id,
-        }
-        yield beam.pvalue.TaggedOutput(CARRIED_TAG, (previous["track_id"], row))
-        yield self._change(Change(entry.path, entry.track_id, "unchanged", reason))
 
-    def _change(self, change: Change):
-        self.counters[change.change].inc()
-        return beam.pvalue.TaggedOutput(CHANGES_TAG, {**change._asdict(), "run_id": self.run_id})
+class HashCandidates(_Planner):
+    """(entry, kind) new at its path -> ((size, sha256), (entry, kind)) when its size is
+    that of a vanished track; otherwise decoded as new. Hashing only those keeps a
+    night with many new files (and no renames) from reading them twice."""
+
+    def process(self, unmatched, gone_sizes: dict):
+        entry, kind = unmatched
+        if entry.size_bytes is not None and entry.size_bytes in gone_sizes:
+            try:
+                key = (entry.size_bytes, content_sha256(entry.path))
+                yield beam.pvalue.TaggedOutput(CANDIDATES_TAG, (key, (entry, kind)))
+                return
+            except Exception:
+                pass  # decoding will report why it cannot be read
+        yield from self._first_seen(entry, kind)
+
+
+class PairMoves(_Planner):
+    """((size, sha256), {new, gone}) -> moved files carried over; the rest new or removed.
+
+    Identical copies are paired in path order, so every runner pairs them alike.
+    """
+
+    def process(self, joined):
+        _, parts = joined
+        arrivals = sorted(parts["new"], key=lambda pair: pair[0].path)
+        departed = sorted(parts["gone"], key=lambda row: row["path"])
+        for (entry, _), previous in zip(arrivals, departed):
+            reason = f"same size and content as {previous['path']}"
+            yield from self._carry(
+                entry, previous, Change(entry.path, entry.track_id, "moved", reason, previous["path"])
+            )
+        for entry, kind in arrivals[len(departed) :]:
+            yield from self._first_seen(entry, kind)
+        for previous in departed[len(arrivals) :]:
+            yield self._change(
+                Change(previous["path"], previous["track_id"], "removed", "file no longer in the catalogue")
+            )
+
+
+def _move_key(row: dict):
+    return (row["size_bytes"], row["content_sha256"]), row
 
 
 class PlanChanges(beam.PTransform):
@@ -123,9 +188,33 @@ class PlanChanges(beam.PTransform):
             }
             | "Join with previous" >> beam.CoGroupByKey()
             | "Plan each file"
-            >> beam.ParDo(PlanFile(self.run_id)).with_outputs(CARRIED_TAG, CHANGES_TAG, main="decode")
+            >> beam.ParDo(PlanFile(self.run_id)).with_outputs(
+                CARRIED_TAG, CHANGES_TAG, UNMATCHED_TAG, GONE_TAG, main="decode"
+            )
         )
-        return {"decode": planned.decode, "carried": planned.carried, "changes": planned.changes}
+        gone_sizes = (
+            planned.gone
+            | "Vanished sizes" >> beam.Map(lambda row: row["size_bytes"])
+            | "Distinct sizes" >> beam.Distinct()
+            | "As dict keys" >> beam.Map(lambda size: (size, True))
+        )
+        hashed = planned.unmatched | "Hash new files of a vanished size" >> beam.ParDo(
+            HashCandidates(self.run_id), gone_sizes=beam.pvalue.AsDict(gone_sizes)
+        ).with_outputs(CARRIED_TAG, CHANGES_TAG, CANDIDATES_TAG, main="decode")
+        paired = (
+            {
+                "new": hashed.candidates,
+                "gone": planned.gone | "Vanished by content" >> beam.Map(_move_key),
+            }
+            | "Join by content" >> beam.CoGroupByKey()
+            | "Pair moves"
+            >> beam.ParDo(PairMoves(self.run_id)).with_outputs(CARRIED_TAG, CHANGES_TAG, main="decode")
+        )
+        return {
+            "decode": (planned.decode, hashed.decode, paired.decode) | "To decode" >> beam.Flatten(),
+            "carried": (planned.carried, paired.carried) | "All carried" >> beam.Flatten(),
+            "changes": (planned.changes, hashed.changes, paired.changes) | "All changes" >> beam.Flatten(),
+        }
 
 
 def _carried_frames(joined):
@@ -166,4 +255,5 @@ def new_file_changes(entry: CatalogueEntry, run_id: str, reason: str) -> dict:
         "change": "new",
         "reason": reason,
         "run_id": run_id,
+        "previous_path": None,
     }

@@ -57,12 +57,14 @@ ERRORS = pa.schema(
 )
 
 # What a run did with each input, relative to the snapshot it started from.
+CHANGE_KINDS = ("new", "changed", "unchanged", "retried", "removed", "moved")
 CHANGES = pa.schema(
     [
         ("path", pa.string()),
         ("track_id", pa.string()),
-        ("change", pa.string()),  # new, changed, unchanged, retried, removed
+        ("change", pa.string()),  # one of CHANGE_KINDS
         ("reason", pa.string()),
         ("run_id", pa.string()),
+        ("previous_path", pa.string()),  # moved: where the file was in the previous snapshot
     ]
 )

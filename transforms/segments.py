@@ -35,6 +35,7 @@ from transforms.limits import (
     length_problem,
     sample_rate_problem,
 )
+from transforms.paths import check_regular, to_os_bytes, to_os_path
 
 DEFAULT_FRAMES_PER_SEGMENT = 16  # ~8 minutes of audio
 EXACT_SEEK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "AU", "FLAC", "W64", "RF64", "CAF"})
@@ -57,8 +58,9 @@ def whole(entry: CatalogueEntry) -> Segment:
 def trusted_length(path: str, limits: DecodeLimits) -> tuple[int, int] | None:
     """(sample rate, frames) of a local file whose header may size a plan; None on any doubt."""
     try:
-        size = os.path.getsize(path)
-        with native_stderr.captured(), sf.SoundFile(path) as f:
+        check_regular(to_os_path(path))  # opening a FIFO would block forever
+        size = os.path.getsize(to_os_path(path))
+        with native_stderr.captured(), sf.SoundFile(to_os_bytes(path)) as f:
             sr, frames = f.samplerate, f.frames
             if f.format not in EXACT_SEEK_FORMATS or sr <= 0 or frames <= 0:
                 return None

@@ -1,0 +1,143 @@
+"""Listing a local folder or glob: every entry a user can see, each once.
+
+Local catalogues are listed here rather than by Beam's ``LocalFileSystem``
+(which ``fileio.MatchFiles`` uses): its ``os.walk`` does not follow symlinked
+folders, silently drops dangling links (their ``getsize`` fails) and
+interprets any ``[`` in a folder's name as a glob. Conservation -- every
+audio-named entry ends up exactly once in ``tracks`` or ``errors`` -- needs
+the opposite: every entry listed, bad ones included, so that decoding can
+give each its error row. Remote filesystems still go through MatchFiles.
+
+Rules: the root is resolved with ``realpath``; below it paths are kept as
+listed. Real folders are walked first; then symlinked folders whose target
+(``st_dev``, ``st_ino``) has not been listed yet, under the link's name.
+So a link to a folder inside the catalogue adds nothing, a loop ends, and a
+link to a folder outside the catalogue is followed once. Links to files,
+dangling links, FIFOs, sockets and devices are listed as entries (decoding
+turns the bad ones into ``missing`` / ``not_a_file`` rows); nothing is opened.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from transforms.paths import from_os_path, to_os_path
+
+log = logging.getLogger(__name__)
+
+GLOB_CHARS = "*?["
+
+
+class Listed(NamedTuple):
+    path: str  # stored form (see transforms.paths)
+    relative: str  # below the root, '/'-separated, stored form
+    size_bytes: int | None  # regular files only
+    mtime: float | None
+
+
+def has_glob(text: str) -> bool:
+    return any(c in text for c in GLOB_CHARS)
+
+
+def _listed(os_path: str, root: str, st: os.stat_result | None) -> Listed:
+    regular = st is not None and stat.S_ISREG(st.st_mode)
+    return Listed(
+        from_os_path(os_path),
+        from_os_path(os.path.relpath(os_path, root)).replace(os.sep, "/"),
+        st.st_size if regular else None,
+        st.st_mtime if regular else None,
+    )
+
+
+def walk(root: str) -> Iterator[Listed]:
+    """Every non-folder entry below ``root`` (an OS path), in sorted order per folder."""
+    root = os.path.realpath(root)
+    try:
+        root_stat = os.stat(root)
+    except OSError:
+        return
+    seen: set[tuple[int, int]] = set()
+    links: list[tuple[str, os.stat_result]] = []  # symlinked folders, followed after the real tree
+
+    def folder(path: str, st: os.stat_result) -> Iterator[Listed]:
+        stack = [(path, st)]
+        while stack:
+            current, current_stat = stack.pop()
+            key = (current_stat.st_dev, current_stat.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                with os.scandir(current) as it:
+                    items = sorted(it, key=lambda d: d.name)
+            except OSError as e:
+                log.warning("recogenre: cannot list %s: %s", from_os_path(current), e.strerror or e)
+                continue
+            subfolders = []
+            for item in items:
+                try:
+                    if item.is_symlink():
+                        try:
+                            target = os.stat(item.path)
+                        except OSError:  # dangling, a loop of links, or no permission
+                            yield _listed(item.path, root, None)
+                            continue
+                        if stat.S_ISDIR(target.st_mode):
+                            links.append((item.path, target))
+                        else:
+                            yield _listed(item.path, root, target)
+                    elif item.is_dir(follow_symlinks=False):
+                        subfolders.append((item.path, item.stat(follow_symlinks=False)))
+                    else:
+                        yield _listed(item.path, root, item.stat(follow_symlinks=False))
+                except OSError:  # vanished while listing
+                    continue
+            stack.extend(reversed(subfolders))
+
+    yield from folder(root, root_stat)
+    while links:
+        links.sort(key=lambda link: link[0])
+        path, st = links.pop(0)
+        if (st.st_dev, st.st_ino) not in seen:
+            yield from folder(path, st)
+
+
+def list_folder(folder: str) -> list[Listed]:
+    """Every entry below a folder (a stored-form path), sorted by path."""
+    return sorted(walk(to_os_path(folder)), key=lambda item: item.path)
+
+
+def split_glob(pattern: str) -> tuple[str, str]:
+    """('/music/a', '**/*.mp3') for '/music/a/**/*.mp3': the fixed folder and the rest.
+
+    A leading folder that exists is literal even with glob characters in its
+    name (``/music/take[1]/*.mp3`` lists ``take[1]``), as a folder argument is.
+    """
+    parts = pattern.split("/")
+    fixed = 0
+    while fixed < len(parts) - 1 and (
+        not has_glob(parts[fixed]) or os.path.isdir(to_os_path("/".join(parts[: fixed + 1])))
+    ):
+        fixed += 1
+    prefix = "/".join(parts[:fixed])
+    if not prefix and pattern.startswith("/"):
+        prefix = "/"
+    return prefix or ".", "/".join(parts[fixed:])
+
+
+def list_glob(pattern: str) -> list[Listed]:
+    """Entries whose path below the glob's fixed folder matches the rest, with Beam's glob syntax.
+
+    The syntax is Beam's (``FileSystem.translate_pattern``: ``*`` within a
+    folder, ``**`` across folders), so a glob means the same locally and remotely.
+    """
+    from apache_beam.io.filesystem import FileSystem
+
+    prefix, rest = split_glob(pattern)
+    regex = re.compile(FileSystem.translate_pattern(rest))
+    return [item for item in list_folder(prefix) if regex.match(item.relative)]
