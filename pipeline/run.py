@@ -388,7 +388,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     if rejection:
         layout.write_rejection(run_path, {**manifest, "rejected": rejection})
         say(f"recogenre: run {run_id} not published: {rejection}")
-        say(f"recogenre: {layout.LATEST} still points at the previous run; this run's results: {run_path}")
+        say(f"recogenre: {layout.LATEST} is unchanged; this run's results are kept in {run_path}")
         return EXIT_FAILED
     if counts["tracks"] + counts["errors"] != n_inputs:
         say(
