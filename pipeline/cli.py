@@ -12,8 +12,24 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.logs import configure_logging
+from pipeline.options_check import UsageError, check_beam_args, check_numbers
 from transforms.genres import GENRES
 from transforms.limits import DecodeLimits, add_max_duration_argument
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse without prefix matching (``--ful`` is not ``--full``) and with one-line errors."""
+
+    def __init__(self, *args, allow_abbrev: bool = False, **kwargs):
+        super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
+
+    def error(self, message: str):
+        raise SystemExit(_usage_error(f"{self.prog.removeprefix('recogenre ')}: {message} (see --help)"))
+
+
+def _usage_error(message: str) -> int:
+    error(message)
+    return 2
 
 
 def _add_weights(p: argparse.ArgumentParser) -> None:
@@ -41,14 +57,21 @@ def error(message: str) -> None:
 def load_model(weights_flag: str | None):
     """The model, or a one-line message and exit status 2 when the weights are wrong."""
     from transforms.classifier import Model
-    from transforms.weights import WeightsError, resolve_weights
+    from transforms.model_check import check_loaded_model, validated_weights
+    from transforms.weights import WeightsError
 
     try:
-        path, digest = resolve_weights(weights_flag)
+        path, digest = validated_weights(weights_flag, load_keras=False)  # the model is loaded next
+        try:
+            model = Model(path, digest)
+        except Exception as e:  # a .keras file Keras refuses: one line, no traceback
+            message = " ".join(str(e).split())[:300]
+            raise WeightsError(f"{weights_flag or path}: Keras cannot load this model: {message}") from None
+        check_loaded_model(model.keras_model, weights_flag or path)
     except WeightsError as e:
         error(str(e))
         raise SystemExit(2) from None
-    return Model(path, digest)
+    return model
 
 
 def format_text(result) -> str:
@@ -108,7 +131,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="recogenre", description="Music genre tagging with the GTZAN CRNN.")
+    parser = OneLineParser(
+        prog="recogenre", description="Music genre tagging with the GTZAN CRNN.", allow_abbrev=False
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("classify", help="classify audio files and print their genres")
@@ -190,11 +215,22 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     p.set_defaults(func=cmd_evaluate)
 
 
+def check_options(args: argparse.Namespace, rest: list[str]) -> None:
+    """Numbers in range; leftovers only where Beam takes them, and only options Beam knows."""
+    if rest and args.command not in ("run", "evaluate"):
+        raise UsageError(f"{args.command}: unknown argument {rest[0]} (see --help)")
+    check_numbers(args)
+    if rest:
+        check_beam_args(rest)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     args, rest = build_parser().parse_known_args(argv)
-    if rest and args.command not in ("run", "evaluate"):
-        build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        check_options(args, rest)
+    except UsageError as e:
+        return _usage_error(str(e))
     args.beam_args = rest
     return args.func(args)
 

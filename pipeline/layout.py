@@ -6,6 +6,12 @@
 
 ``latest`` only moves after a run has written everything, and moves with one
 atomic rename, so readers never see a half-written run.
+
+recogenre deletes only what it created: a folder under ``runs/`` is a run of
+recogenre's when its name is a run id and it holds the marker file written
+the moment the run's folder was made (or, for runs made before the marker,
+a manifest naming that run id). Anything else there -- a user's
+``experiment-final/``, another tool's ``runs/`` -- is left alone.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -23,6 +30,9 @@ from pipeline.graph import OutputDirs
 
 LATEST = "latest"
 MANIFEST = "manifest.json"
+MARKER = ".recogenre-run"  # written first into every run folder recogenre creates
+REJECTED = "rejected.json"  # a finished run that was not published (too many classify errors)
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -47,9 +57,7 @@ def prepare(out: str, run_id: str) -> str:
     path = run_dir(out, run_id)
     if is_local(path):
         Path(path).mkdir(parents=True, exist_ok=False)
-        probe = Path(path) / ".writable"
-        probe.write_text("")
-        probe.unlink()
+        (Path(path) / MARKER).write_text(run_id + "\n")  # also proves OUT writable before any work
     else:
         FileSystems.mkdirs(path)
     return path
@@ -90,37 +98,78 @@ def read_manifest(run_path: str) -> dict | None:
         return None
 
 
-def complete_runs(out: str) -> list[str]:
-    """Run folders holding a manifest, oldest first (run ids sort by time)."""
+def is_own_run(folder: Path) -> bool:
+    """True for a run folder recogenre created (see the module's docstring)."""
+    if folder.is_symlink() or not folder.is_dir() or not RUN_ID.fullmatch(folder.name):
+        return False
+    if (folder / MARKER).is_file():
+        return True
+    return (read_manifest(str(folder)) or {}).get("run_id") == folder.name
+
+
+def _run_folders(out: str) -> list[Path]:
     runs = Path(out) / "runs"
     if not is_local(out) or not runs.is_dir():
         return []
-    return [str(p) for p in sorted(runs.iterdir()) if (p / MANIFEST).is_file()]
+    return sorted(runs.iterdir())
+
+
+def foreign_entries(out: str) -> list[str]:
+    """Names under OUT/runs/ that recogenre did not create: never deleted, never read."""
+    return [p.name for p in _run_folders(out) if not is_own_run(p)]
+
+
+def complete_runs(out: str) -> list[str]:
+    """recogenre's run folders holding a manifest, oldest first (run ids sort by time)."""
+    return [str(p) for p in _run_folders(out) if is_own_run(p) and (p / MANIFEST).is_file()]
+
+
+def rejected_runs(out: str) -> list[str]:
+    """Runs that finished but were not published, kept for inspection, oldest first."""
+    return [
+        str(p)
+        for p in _run_folders(out)
+        if is_own_run(p) and (p / REJECTED).is_file() and not (p / MANIFEST).is_file()
+    ]
+
+
+def write_rejection(run_path: str, report: dict) -> None:
+    """Marks a finished run as not published, so the next run keeps it for inspection."""
+    if is_local(run_path):
+        (Path(run_path) / REJECTED).write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
 def remove_incomplete_runs(out: str) -> list[str]:
-    """Deletes run folders without a manifest: left by runs that were killed.
+    """Deletes recogenre's run folders left unfinished by runs that were killed.
 
-    Only called while holding the run lock, so no live run owns them.
+    Only called while holding the run lock, so no live run owns them. A folder
+    is unfinished when it is recogenre's (marker file), has no manifest and
+    was not kept on purpose as a rejected run.
     """
-    runs = Path(out) / "runs"
-    if not is_local(out) or not runs.is_dir():
-        return []
     removed = []
-    for p in sorted(runs.iterdir()):
-        if p.is_dir() and not (p / MANIFEST).is_file():
+    for p in _run_folders(out):
+        if (
+            is_own_run(p)
+            and (p / MARKER).is_file()
+            and not (p / MANIFEST).is_file()
+            and not (p / REJECTED).is_file()
+        ):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p.name)
     return removed
 
 
 def prune(out: str, keep: int) -> list[str]:
-    """Deletes the oldest complete runs beyond ``keep``, never the one latest points at."""
+    """Deletes recogenre's oldest complete runs beyond ``keep``, never the one latest points at.
+
+    Rejected runs (kept for inspection) are pruned the same way: the newest ``keep`` stay.
+    """
     current = latest_run(out)
     runs = complete_runs(out)
+    rejected = rejected_runs(out)
     doomed = [
         r for r in runs[: max(0, len(runs) - keep)] if current is None or Path(r).resolve() != Path(current)
-    ]
+    ] + rejected[: max(0, len(rejected) - keep)]
     for r in doomed:
         shutil.rmtree(r, ignore_errors=True)
     return [Path(r).name for r in doomed]

@@ -68,6 +68,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds between progress lines on stderr (0: none)",
     )
+    p.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=0.5,
+        metavar="R",
+        help="do not publish a run in which the model failed for more than this fraction of the files "
+        "it classified (default 0.5), nor one in which it failed for every file",
+    )
 
 
 def decode_limits(args: argparse.Namespace):
@@ -157,6 +165,32 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
     return "\n".join(lines)
 
 
+def classify_failure(tables: dict[str, Any], max_error_rate: float) -> str | None:
+    """Why a finished run must not replace the published one, or None.
+
+    The model failed for every file it tried, or for more than
+    ``max_error_rate`` of them: broken weights or a broken worker, not bad
+    files, and results that would wipe good ones out. Files it tried are
+    those this run classified (carried-over and silent tracks excluded)
+    plus those it failed on.
+    """
+    errors, tracks = tables["errors"], tables["tracks"]
+    failed = int((errors["stage"] == "classify").sum())
+    if failed == 0:
+        return None
+    audible = tracks["n_frames"] > tracks["n_silent_frames"]
+    changes = tables["changes"]
+    carried = tracks["path"].isin(changes.loc[changes["change"] == "unchanged", "path"])
+    tried = failed + int((audible & ~carried).sum())
+    if failed == tried or failed > max_error_rate * tried:
+        worst = errors.loc[errors["stage"] == "classify", "error_type"].value_counts().index[0]
+        return (
+            f"the model failed for {failed} of the {tried} files it classified (mostly {worst}; "
+            f"--max-error-rate {max_error_rate:g})"
+        )
+    return None
+
+
 def model_threads(options) -> int | None:
     """Threads per model: the cores each worker process owns.
 
@@ -212,12 +246,13 @@ def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tupl
 
 def run(args: argparse.Namespace) -> int:
     from transforms.catalogue import CatalogueError, count_inputs
-    from transforms.weights import WeightsError, resolve_weights
+    from transforms.model_check import validated_weights
+    from transforms.weights import WeightsError
 
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
     try:
-        local_weights, digest = resolve_weights(args.weights)
+        local_weights, digest = validated_weights(args.weights)
         n_inputs = count_inputs(args.catalogue)
     except (WeightsError, CatalogueError) as e:
         say(f"recogenre: {e}")
@@ -256,6 +291,12 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     leftovers = layout.remove_incomplete_runs(args.output)
     if leftovers:
         say(f"recogenre: removed {len(leftovers)} unfinished run(s): {', '.join(leftovers)}")
+    foreign = layout.foreign_entries(args.output)
+    if foreign:
+        say(
+            f"recogenre: warning: left alone {len(foreign)} folder(s) in {Path(args.output) / 'runs'} "
+            f"that recogenre did not create: {', '.join(foreign)}"
+        )
     current = settings(digest, args.trim_seconds)
     previous, mode = previous_snapshot(args, current)
 
@@ -360,6 +401,12 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         "audio_hours": counts["audio_seconds"] / 3600,
         "x_realtime": counts["audio_seconds"] / wall if wall > 0 else None,
     }
+    rejection = classify_failure(tables, args.max_error_rate)
+    if rejection:
+        layout.write_rejection(run_path, {**manifest, "rejected": rejection})
+        say(f"recogenre: run {run_id} not published: {rejection}")
+        say(f"recogenre: {layout.LATEST} is unchanged; this run's results are kept in {run_path}")
+        return EXIT_FAILED
     if counts["tracks"] + counts["errors"] != n_inputs:
         say(
             f"recogenre: warning: {n_inputs} inputs but {counts['tracks']} tracks + {counts['errors']} errors"

@@ -35,6 +35,10 @@ class Model:
         return np.asarray(self.keras_model.predict_on_batch(x), dtype=np.float32)
 
 
+class NonFiniteScores(ValueError):
+    """The model gave NaN or infinite scores (broken weights): an error, never a genre."""
+
+
 @dataclass
 class FrameResult:
     index: int
@@ -103,6 +107,8 @@ def classify_file(
 
         def flush() -> None:
             scores = model.predict(np.stack([f.melgram for f in batch]))
+            if not np.isfinite(scores).all():
+                raise NonFiniteScores("the model gave NaN or infinite scores")
             for f, raw in zip(batch, scores):
                 result.frames[f.index].raw = raw
             batch.clear()

@@ -56,15 +56,12 @@ with _native_stderr_silenced():
     import tensorflow as tf  # noqa: F401  (keras' backend, re-exported quietly)
     from keras import layers
 
+from transforms.crnn_layout import FILTERS, GRU_UNITS, POOLS, TIME_PADDING  # noqa: E402
 from transforms.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)
 from transforms.genres import GENRES  # noqa: E402
 from transforms.weights import is_keras1_weights  # noqa: E402
 
-TIME_PADDING = 37  # zeros either side of the 1366 frames: 1366 + 74 = 1440
 KERAS1_BN_EPSILON = 1e-6
-POOLS = ((2, 2), (3, 3), (4, 4), (4, 4))
-FILTERS = (64, 128, 128, 128)
-GRU_UNITS = 32
 
 
 @keras.saving.register_keras_serializable(package="recogenre")

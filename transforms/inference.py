@@ -8,6 +8,7 @@ a batch of 16 frames is about 8 MB of input.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -22,6 +23,8 @@ from transforms.audio_frames import ErrorRow, FrameScore, one_line
 from transforms.features import FrameFeatures
 
 DEFAULT_MAX_BATCH = 16
+SCORE_ERRORS = "score_errors"
+NON_FINITE = "NonFiniteScores"
 
 
 class _NoResourceWarning(logging.Filter):
@@ -140,7 +143,13 @@ class ToScores(beam.DoFn):
         (path, index, start, end), result = keyed
         if self.progress is not None:
             self.progress.add(classified=1)
-        yield path, FrameScore(index, start, end, False, tuple(float(v) for v in result.inference))
+        scores = tuple(float(v) for v in result.inference)
+        if not all(math.isfinite(v) for v in scores):  # broken weights: an error, never a genre
+            message = f"the model gave NaN or infinite scores for frame {index}"
+            error = ErrorRow(path, "classify", NON_FINITE, message)
+            yield beam.pvalue.TaggedOutput(SCORE_ERRORS, (path, error))
+            return
+        yield path, FrameScore(index, start, end, False, scores)
 
 
 def _failed_batch(failure) -> Iterable[tuple[str, ErrorRow]]:
@@ -167,6 +176,9 @@ class ClassifyFrames(beam.PTransform):
             | "To examples" >> beam.Map(_to_example)
             | "CRNN" >> RunInference(KeyedModelHandler(self.handler)).with_exception_handling()
         )
-        scores = main | "To scores" >> beam.ParDo(ToScores(self.progress))
-        errors = failed.failed_inferences | "Failed batches" >> beam.FlatMap(_failed_batch)
-        return {"scores": scores, "errors": errors}
+        scores = main | "To scores" >> beam.ParDo(ToScores(self.progress)).with_outputs(
+            SCORE_ERRORS, main="scores"
+        )
+        failed_batches = failed.failed_inferences | "Failed batches" >> beam.FlatMap(_failed_batch)
+        errors = (failed_batches, scores[SCORE_ERRORS]) | "Classify errors" >> beam.Flatten()
+        return {"scores": scores.scores, "errors": errors}
