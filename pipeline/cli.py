@@ -33,21 +33,45 @@ def _add_trim(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    from transforms.backends import BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS
+
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help=f"runtime for the CRNN (default {DEFAULT_BACKEND}; keras is the reference)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=DEFAULT_PRECISION,
+        help=f"arithmetic of the CRNN (default {DEFAULT_PRECISION}; bf16 needs --backend openvino)",
+    )
+
+
 def error(message: str) -> None:
     print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
 
-def load_model(weights_flag: str | None):
-    """The model, or a one-line message and exit status 2 when the weights are wrong."""
+def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):
+    """The model, or a one-line message and exit status 2 when the weights or options are wrong."""
+    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
     from transforms.classifier import Model
     from transforms.weights import WeightsError, resolve_weights
 
+    backend, precision = backend or DEFAULT_BACKEND, precision or DEFAULT_PRECISION
     try:
+        check(backend, precision)
         path, digest = resolve_weights(weights_flag)
-    except WeightsError as e:
+    except (WeightsError, ValueError) as e:
         error(str(e))
         raise SystemExit(2) from None
-    return Model(path, digest)
+    try:
+        return Model(path, digest, backend, precision)
+    except Exception as e:
+        error(f"cannot load the {backend} model: {type(e).__name__}: {' '.join(str(e).split())}")
+        raise SystemExit(1) from None
 
 
 def format_text(result) -> str:
@@ -70,7 +94,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from transforms.classifier import classify_file
     from transforms.decode import AudioError
 
-    model = load_model(args.weights)
+    model = load_model(args.weights, args.backend, args.precision)
     failed = 0
     for path in args.files:
         try:
@@ -114,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_weights(p)
     _add_trim(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_classify)
 
     from pipeline.run import add_arguments
@@ -126,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p)
     _add_weights(p)
     _add_trim(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_run)
 
     _add_service_commands(sub, add_arguments)
@@ -135,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_serve(args: argparse.Namespace) -> int:
     from apps.service import serve_command
 
-    return serve_command(args, load_model(args.weights))
+    return serve_command(args, load_model(args.weights, args.backend, args.precision))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -159,6 +185,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     add_serve_arguments(p)
     _add_weights(p)
     _add_trim(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="charts and an HTML page from a run's Parquet")
@@ -174,6 +201,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     add_run_arguments(p)  # the same options as run: evaluate is a run plus scoring
     _add_weights(p)
     _add_trim(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_evaluate)
 
 

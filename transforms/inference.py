@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
 from transforms.audio_frames import ErrorRow, FrameScore, one_line
+from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
 from transforms.features import FrameFeatures
 
 DEFAULT_MAX_BATCH = 16
@@ -67,11 +68,15 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         weights_sha256: str,
         max_batch_size: int = DEFAULT_MAX_BATCH,
         threads: int | None = None,
+        backend: str = DEFAULT_BACKEND,
+        precision: str = DEFAULT_PRECISION,
     ):
         super().__init__(min_batch_size=1, max_batch_size=max_batch_size)
         self.weights = weights
         self.weights_sha256 = weights_sha256
         self.threads = threads
+        self.backend = backend
+        self.precision = precision
         self.cpu_ms = Metrics.counter("recogenre", "cpu_ms_inference")
 
     def load_model(self) -> LazyModel:
@@ -84,17 +89,19 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         from transforms.weights import resolve_weights
 
         if self.threads:
-            limit_threads(self.threads)
+            import threadpoolctl
+
+            threadpoolctl.threadpool_limits(self.threads)  # BLAS in the front end
         path, digest = resolve_weights(self.weights)
         if digest != self.weights_sha256:
             raise RuntimeError(f"weights at {self.weights} changed during the run (sha256 {digest})")
-        return Model(path, digest)
+        return Model(path, digest, self.backend, self.precision, self.threads)
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: LazyModel, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         model.load()
-        start = time.process_time()  # TF runs the batch on its own threads: count them all
+        start = time.process_time()  # the runtime uses its own threads: count them all
         scores = model.predict(np.stack(batch))
         self.cpu_ms.inc(round((time.process_time() - start) * 1000))
         return [PredictionResult(x, s) for x, s in zip(batch, scores)]
@@ -107,22 +114,10 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
 
 
 def limit_threads(threads: int) -> None:
-    """Caps TensorFlow and BLAS threads in this process.
+    """Caps TensorFlow and BLAS threads in this process (the keras backend's share of the cores)."""
+    from transforms.backends import limit_tensorflow_threads
 
-    With one worker process per core, each model must use the cores its
-    process owns; TensorFlow's default (all cores in every process)
-    oversubscribes the machine. Must run before TensorFlow's first op.
-    """
-    import threadpoolctl
-
-    from transforms.crnn import tf
-
-    threadpoolctl.threadpool_limits(threads)
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # TensorFlow already started in this process (another model copy)
+    limit_tensorflow_threads(threads)
 
 
 def _to_example(keyed: tuple[str, FrameFeatures]):
