@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="TensorFlow threads per worker process (default: chosen from the runner's layout)",
+        help="model threads per worker process (default: chosen from the runner's layout)",
     )
     p.add_argument(
         "--segment-frames",
