@@ -7,6 +7,7 @@ a batch of 16 frames is about 8 MB of input.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -58,6 +59,17 @@ class LazyModel:
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         return self.load().predict(melgrams)
 
+    def prefetch(self) -> LazyModel:
+        """Starts loading in the background, so the first batch need not wait for it."""
+
+        def load_quietly() -> None:
+            # on failure the first batch loads again and reports the error as a failed batch
+            with contextlib.suppress(Exception):
+                self.load()
+
+        threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=True).start()
+        return self
+
 
 class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
     """Loads the CRNN from any Beam filesystem path and checks it is the expected file."""
@@ -81,8 +93,10 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
 
     def load_model(self) -> LazyModel:
         # Loading TensorFlow and the CRNN costs seconds per worker; a nightly
-        # run with nothing to classify should not pay it.
-        return LazyModel(self._load)
+        # run with nothing to classify should not pay it. The OpenVINO model
+        # costs a fraction of a second: it compiles while the first file decodes.
+        model = LazyModel(self._load)
+        return model.prefetch() if self.backend == "openvino" else model
 
     def _load(self):
         from transforms.classifier import Model
