@@ -182,3 +182,40 @@ def test_cache_lives_where_the_user_says(tmp_path, monkeypatch):
     monkeypatch.delenv(openvino_model.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert openvino_model.cache_root() == Path(tmp_path / "xdg" / "recogenre")
+
+
+@pytest.mark.parametrize(
+    "beam_args, mode, workers",
+    [
+        ([], "multi_processing", 0),  # the default: one worker process per core
+        (["--direct_num_workers=1"], "in_memory", 1),
+        (["--direct_running_mode=in_memory"], "in_memory", 1),
+        (["--direct_num_workers=3"], "multi_processing", 3),
+        (["--direct_running_mode=multi_threading", "--direct_num_workers=2"], "multi_threading", 2),
+    ],
+)
+def test_run_uses_every_core_unless_told_otherwise(beam_args, mode, workers):
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+    from pipeline.run import default_runner, model_threads
+
+    options = PipelineOptions(beam_args)
+    default_runner(options, beam_args)
+    direct = options.view_as(DirectOptions)
+    assert (direct.direct_running_mode, direct.direct_num_workers) == (mode, workers)
+    cores = os.cpu_count() or 1
+    assert model_threads(options) == (
+        max(1, cores // (workers or cores)) if mode == "multi_processing" else cores
+    )
+
+
+def test_other_runners_keep_their_options():
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+
+    from pipeline.run import default_runner
+
+    args = ["--runner=PortableRunner", "--job_endpoint=embed"]
+    options = PipelineOptions(args)
+    default_runner(options, args)
+    assert options.view_as(StandardOptions).runner == "PortableRunner"
+    assert options.view_as(DirectOptions).direct_running_mode == "in_memory"
