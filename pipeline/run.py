@@ -244,8 +244,11 @@ def run(args: argparse.Namespace) -> int:
 
 def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> int | None:
     """Checks the backend options and converts the model once, before any worker starts."""
-    from transforms.backends import check, prepare
+    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
 
+    # Callers that build their own Namespace (evaluate, other front ends) get the defaults.
+    args.backend = getattr(args, "backend", None) or DEFAULT_BACKEND
+    args.precision = getattr(args, "precision", None) or DEFAULT_PRECISION
     try:
         check(args.backend, args.precision)
     except ValueError as e:
