@@ -1,7 +1,7 @@
 """recogenre's benchmark: the pipeline against this machine's limit and the original.
 
     ./run_local.sh bench            (or: .venv/bin/python benchmarks/benchmark.py)
-    ./run_local.sh bench --sets mp3 --backends openvino     (a subset: ~10 minutes)
+    ./run_local.sh bench --sets mp3 --backends openvino     (a subset: ~5 minutes)
 
 Builds two catalogues from ../shared/audio under benchmarks/work/ (>= 3 h each):
 ``mixed`` (copies in mixed formats plus one 3-hour FLAC) and ``mp3`` (mostly
