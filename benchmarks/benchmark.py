@@ -189,7 +189,7 @@ def bf16_deviation(fp32_out: Path, bf16_out: Path) -> dict:
     delta = np.abs(merged[[f"{r}_a" for r in raw]].to_numpy() - merged[[f"{r}_b" for r in raw]].to_numpy())
     ta = pd.read_parquet(fp32_out / "latest" / "tracks").dropna(subset=["top_genre"]).set_index("track_id")
     tb = pd.read_parquet(bf16_out / "latest" / "tracks").dropna(subset=["top_genre"]).set_index("track_id")
-    both = ta.join(tb, lsuffix="_a", rsuffix="_b", how="inner")
+    both = ta.merge(tb, left_index=True, right_index=True, suffixes=("_a", "_b"))
     frame_top = merged[[f"{r}_a" for r in raw]].to_numpy().argmax(1) == merged[
         [f"{r}_b" for r in raw]
     ].to_numpy().argmax(1)
