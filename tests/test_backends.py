@@ -79,8 +79,12 @@ def test_bf16_gives_fp32s_top_genre_on_the_labelled_clips(model):
 
 
 def test_cache_rebuilds_a_corrupt_or_stale_entry(tmp_path, monkeypatch):
-    monkeypatch.setenv(openvino_model.CACHE_ENV, str(tmp_path / "cache"))
+    import shutil
+
     path, digest = resolve_weights(str(WEIGHTS))
+    warm = openvino_model.ensure_cached(path, digest).parent  # the user's cache (one conversion saved)
+    monkeypatch.setenv(openvino_model.CACHE_ENV, str(tmp_path / "cache"))
+    shutil.copytree(warm, openvino_model.entry_dir(digest))
     xml = openvino_model.ensure_cached(path, digest)
     assert xml.parent.parent == tmp_path / "cache"
     x, expected = reference_batch()
