@@ -6,7 +6,7 @@
 #   ./run_local.sh DIR [OUT] [options]   tag the audio under DIR with the DirectRunner on
 #                                        all cores; results in OUT (default ./output)
 #   ./run_local.sh test [pytest args]    lint (ruff) and run the test suite
-#   ./run_local.sh bench                 the benchmark (figures, no assertions; ~10 minutes)
+#   ./run_local.sh bench [--sets ...]    the benchmark (figures, no assertions; ~15 minutes)
 #   ./run_local.sh recogenre ARGS...     any recogenre command, e.g. classify FILE
 set -euo pipefail
 

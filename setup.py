@@ -12,6 +12,7 @@ INSTALL_REQUIRES = [
     "apache-beam[gcp]==2.77.0",
     "tensorflow-cpu==2.21.0",
     "keras==3.15.1",
+    "openvino==2026.4.1",  # --backend openvino: the CRNN on the CPU's matrix units, no TensorFlow in workers
     "h5py==3.14.0",
     "librosa==0.11.0",
     "soundfile==0.14.0",

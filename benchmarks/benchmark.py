@@ -1,24 +1,34 @@
 """recogenre's benchmark: the pipeline against this machine's limit and the original.
 
     ./run_local.sh bench            (or: .venv/bin/python benchmarks/benchmark.py)
+    ./run_local.sh bench --sets mp3 --backends openvino     (a subset: ~5 minutes)
 
-Builds a catalogue from ../shared/audio (>= 3 h of copies in mixed formats
-plus one 3-hour file) under benchmarks/work/, then in one session measures:
+Builds two catalogues from ../shared/audio under benchmarks/work/ (>= 3 h each):
+``mixed`` (copies in mixed formats plus one 3-hour FLAC) and ``mp3`` (mostly
+copies of a 203 s MP3). For each set, in one session, it measures:
 
 1. each stage alone at its best setting (decode+resample, log-mel, CRNN at the
-   best batch size and thread count) -> the limit for all cores;
+   best batch size and thread count, per backend and precision) -> the limit for all cores;
 2. the pipeline on all cores with the DirectRunner (multi-processing), sampling
-   its progress files and every worker's peak RSS;
-3. the original approach (benchmarks/baseline.py) over the same files.
+   its progress files (start-up to the first classified frame) and every worker's
+   peak RSS, once per backend/precision;
+3. the original approach (benchmarks/baseline.py) over the same files;
+4. bf16's deviation from fp32 on every frame (max |score difference|) and the
+   tracks whose top genre agrees.
 
+Options: ``--sets mixed,mp3``, ``--backends keras,openvino``, ``--precisions fp32,bf16``
+(each a subset of the default: all), ``--hours H`` (size of each set; default 3),
+``--pipeline-only`` (skip the limit and the baseline); anything else goes to ``recogenre run``.
 It prints figures and ratios; it asserts nothing.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,10 +39,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from catalogue import audio_files, build  # noqa: E402
+from catalogue import audio_files, build, build_mp3  # noqa: E402
 
 FRAME_SECONDS = 29.12
 PY = sys.executable
+CONFIGS = (("keras", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"))
+SETS = ("mixed", "mp3")
+GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 
 
 def run_json(*args: str) -> dict:
@@ -78,9 +91,18 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def measure_limit(file_list: Path, cores: int) -> dict:
+def measure_frontend(file_list: Path) -> dict:
     front = run_json("benchmarks/stages.py", "frontend", str(file_list))
-    settings = [run_json("benchmarks/stages.py", "inference", str(t)) for t in sorted({1, cores})]
+    return {
+        "decode": front["decode_cpu_s"] / front["audio_s"] * 3600,
+        "logmel": front["logmel_s_per_frame"] * 3600 / FRAME_SECONDS,
+    }
+
+
+def measure_limit(front: dict, cores: int, backend: str, precision: str) -> dict:
+    settings = [
+        run_json("benchmarks/stages.py", "inference", str(t), backend, precision) for t in sorted({1, cores})
+    ]
     # Core-seconds per frame: a model using T threads for w seconds occupies T cores.
     best = min(
         (
@@ -89,21 +111,18 @@ def measure_limit(file_list: Path, cores: int) -> dict:
             for b, w in s["wall_s_per_frame"].items()
         ),
     )
-    per_hour = {
-        "decode": front["decode_cpu_s"] / front["audio_s"] * 3600,
-        "logmel": front["logmel_s_per_frame"] * 3600 / FRAME_SECONDS,
-        "inference": best[0] * 3600 / FRAME_SECONDS,
-    }
+    per_hour = {**front, "inference": best[0] * 3600 / FRAME_SECONDS}
     return {
         "per_hour": per_hour,
         "best_threads": best[1],
         "best_batch": best[2],
+        "ms_per_frame": best[0] / best[1] * 1000,
         "x_realtime": cores * 3600 / sum(per_hour.values()),
-        "inference_settings": settings,
     }
 
 
-def run_pipeline(catalogue: Path, out: Path, cores: int, extra: list[str]) -> dict:
+def run_pipeline(catalogue: Path, out: Path, extra: list[str]) -> dict:
+    """``recogenre run`` with no runner options: the default, one worker process per core."""
     cmd = [
         PY,
         "-m",
@@ -114,16 +133,15 @@ def run_pipeline(catalogue: Path, out: Path, cores: int, extra: list[str]) -> di
         "--output",
         str(out),
         "--full",
-        "--direct_running_mode=multi_processing",
-        f"--direct_num_workers={cores}",
         "--progress-seconds=3600",
+        *extra,
     ]
     cpu_before = children_cpu()
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=HERE.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples, peak = [], {}
     while proc.poll() is None:
-        time.sleep(0.5)
+        time.sleep(0.1)  # fine enough for the start-up figure
         for pid in [proc.pid, *descendants(proc.pid)]:
             if is_python(pid):  # the launcher and its SDK workers, not helper shells
                 peak[pid] = max(peak.get(pid, 0), status_kb(pid, "VmHWM"))
@@ -158,73 +176,173 @@ def steady_state(samples: list, total_frames: int) -> tuple[float | None, float 
     return first, (hi[1] - lo[1]) / (hi[0] - lo[0])
 
 
-def main(argv: list[str]) -> None:
-    """``--pipeline-only`` skips the limit and the baseline; other arguments go to ``recogenre run``."""
-    pipeline_only = "--pipeline-only" in argv
-    pipeline_args = [a for a in argv if a != "--pipeline-only"]
-    cores = os.cpu_count() or 1
-    work = HERE / "work"
-    t0 = time.monotonic()
-    catalogue = build(work / "catalogue")
-    files = audio_files(catalogue)
-    file_list = work / "files.txt"
-    file_list.write_text("\n".join(map(str, files)) + "\n")
-    print(
-        f"catalogue: {len(files)} files under {catalogue} (built in {time.monotonic() - t0:.0f} s)",
-        flush=True,
-    )
+def bf16_deviation(fp32_out: Path, bf16_out: Path) -> dict:
+    """bf16 against fp32 on every frame (raw sigmoid scores) and every track's top genre."""
+    import numpy as np
+    import pandas as pd
 
-    limit = {"per_hour": {}, "best_threads": None, "best_batch": None, "x_realtime": float("nan")}
-    if not pipeline_only:
-        limit = measure_limit(file_list, cores)
-    print("stages alone, CPU seconds per audio hour:", flush=True)
-    for stage, cost in limit["per_hour"].items():
-        print(f"  {stage:<10} {cost:7.2f}")
-    print(f"  CRNN best setting: {limit['best_threads']} thread(s), batch {limit['best_batch']}")
-    print(f"limit on {cores} cores: {limit['x_realtime']:.0f}x real-time", flush=True)
+    raw = [f"raw_{g}" for g in GENRES]
+    keys = ["track_id", "frame_index"]
+    a = pd.read_parquet(fp32_out / "latest" / "frames").dropna(subset=raw).sort_values(keys)
+    b = pd.read_parquet(bf16_out / "latest" / "frames").dropna(subset=raw).sort_values(keys)
+    merged = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    delta = np.abs(merged[[f"{r}_a" for r in raw]].to_numpy() - merged[[f"{r}_b" for r in raw]].to_numpy())
+    ta = pd.read_parquet(fp32_out / "latest" / "tracks").dropna(subset=["top_genre"]).set_index("track_id")
+    tb = pd.read_parquet(bf16_out / "latest" / "tracks").dropna(subset=["top_genre"]).set_index("track_id")
+    both = ta.merge(tb, left_index=True, right_index=True, suffixes=("_a", "_b"))
+    frame_top = merged[[f"{r}_a" for r in raw]].to_numpy().argmax(1) == merged[
+        [f"{r}_b" for r in raw]
+    ].to_numpy().argmax(1)
+    return {
+        "frames": len(merged),
+        "max_abs": float(delta.max()) if len(delta) else float("nan"),
+        "mean_abs": float(delta.mean()) if len(delta) else float("nan"),
+        "frame_top_agree": int(frame_top.sum()),
+        "tracks": len(both),
+        "track_top_agree": int((both["top_genre_a"] == both["top_genre_b"]).sum()),
+    }
 
-    with tempfile.TemporaryDirectory(dir=work) as tmp:
-        run = run_pipeline(catalogue, Path(tmp) / "out", cores, pipeline_args)
+
+def build_set(name: str, work: Path, hours: float) -> Path:
+    seconds = hours * 3600 + 60
+    tag = f"{hours:g}h"
+    if name == "mp3":
+        return build_mp3(work / f"catalogue-mp3-{tag}", seconds)
+    if hours == 3:
+        return build(work / "catalogue")  # the folder earlier benchmarks built
+    return build(work / f"catalogue-mixed-{tag}", seconds, long_seconds=int(hours * 3600))
+
+
+def report_run(label: str, run: dict, limit: dict | None, base_x: float | None, cores: int) -> dict:
     m = run["manifest"]
-    audio_s, frames, tracks = m["audio_hours"] * 3600, m["counts"]["frames"], m["counts"]["tracks"]
+    audio_s, frames = m["audio_hours"] * 3600, m["counts"]["frames"]
     startup, fps = steady_state(run["samples"], frames)
     steady_x = fps * FRAME_SECONDS if fps else None
+    overall_x = audio_s / run["wall"]
+    peaks = sorted(run["worker_peak_kb"].values(), reverse=True)[: cores + 1]
     stage_cpu = m.get("stage_cpu_seconds", {})
     per_hour = {k: v / m["audio_hours"] for k, v in stage_cpu.items()}
     per_hour["beam overhead"] = (run["cpu"] - sum(stage_cpu.values())) / m["audio_hours"]
+    lim = limit["x_realtime"] if limit else float("nan")
+    print(f"  {label}: {m['counts']['tracks']} tracks, {frames} frames, {m['counts']['errors']} errors")
+    if limit:
+        print(
+            f"    limit {lim:.0f}x real-time (CRNN {limit['ms_per_frame']:.1f} ms/frame at "
+            f"{limit['best_threads']} thread(s), batch {limit['best_batch']})"
+        )
     print(
-        f"pipeline ({m['runner']}, {cores} workers): {tracks} tracks, {frames} frames, "
-        f"{m['counts']['errors']} errors, {m['audio_hours']:.2f} h of audio"
-    )
-    print(f"  wall {run['wall']:.1f} s, start-up to first classified frame {startup:.1f} s")
-    print(
-        f"  overall {audio_s / run['wall']:.0f}x real-time, {frames / run['wall']:.1f} frames/s, "
-        f"{tracks / run['wall']:.2f} tracks/s"
+        f"    wall {run['wall']:.1f} s, overall {overall_x:.0f}x real-time, start-up to first classified "
+        f"frame {startup if startup is not None else float('nan'):.1f} s"
     )
     if steady_x:
         print(
-            f"  steady state {steady_x:.0f}x real-time ({fps:.1f} frames/s) = "
-            f"{steady_x / limit['x_realtime']:.0%} of the limit"
+            f"    steady state {steady_x:.0f}x real-time ({fps:.1f} frames/s) = "
+            f"{steady_x / lim:.0%} of the limit"
         )
-    print("  CPU seconds per audio hour: " + ", ".join(f"{k} {v:.2f}" for k, v in per_hour.items()))
-    peaks = sorted(run["worker_peak_kb"].values(), reverse=True)
+    print("    CPU seconds per audio hour: " + ", ".join(f"{k} {v:.2f}" for k, v in per_hour.items()))
     print(
-        f"  peak RSS per worker: {', '.join(f'{kb / 1024:.0f} MB' for kb in peaks[: cores + 1])} "
-        f"(launcher {run['launcher_peak_kb'] / 1024:.0f} MB)",
-        flush=True,
+        f"    peak RSS per worker: {', '.join(f'{kb / 1024:.0f} MB' for kb in peaks)} "
+        f"(launcher {run['launcher_peak_kb'] / 1024:.0f} MB)"
     )
+    if base_x:
+        print(f"    pipeline / baseline throughput, start-up included: {overall_x / base_x:.2f}x")
+    return {
+        "label": label,
+        "limit": lim,
+        "steady": steady_x,
+        "overall": overall_x,
+        "startup": startup,
+        "rss_mb": max(peaks, default=0) / 1024,
+        "vs_baseline": overall_x / base_x if base_x else None,
+    }
 
-    if pipeline_only:
-        return
-    base = run_json("benchmarks/baseline.py", str(file_list))
-    base_x = base["audio_s"] / base["wall_s"]
-    pipe_x = audio_s / run["wall"]
-    print(
-        f"baseline (sequential librosa.load + predict per track): {base['tracks']} tracks "
-        f"({base['failed']} it could not load), {base['audio_s'] / 3600:.2f} h in {base['wall_s']:.1f} s "
-        f"= {base_x:.0f}x real-time"
-    )
-    print(f"pipeline / baseline throughput, start-up included: {pipe_x / base_x:.2f}x")
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sets", default=",".join(SETS), help="comma-separated subset of mixed,mp3")
+    p.add_argument("--backends", default="keras,openvino", help="comma-separated subset of keras,openvino")
+    p.add_argument("--precisions", default="fp32,bf16", help="comma-separated subset of fp32,bf16")
+    p.add_argument("--hours", type=float, default=3.0, help="hours of audio per set (default 3)")
+    p.add_argument("--pipeline-only", action="store_true", help="skip the limit and the baseline")
+    args, rest = p.parse_known_args(argv)
+    args.sets = [s for s in args.sets.split(",") if s]
+    configs = [
+        (b, q) for b, q in CONFIGS if b in args.backends.split(",") and q in args.precisions.split(",")
+    ]
+    if not configs or not set(args.sets) <= set(SETS):
+        p.error(f"no such set or backend/precision: choose sets from {SETS}, configs from {CONFIGS}")
+    args.configs = configs
+    return args, rest
+
+
+def main(argv: list[str]) -> None:
+    args, pipeline_args = parse(argv)
+    cores = os.cpu_count() or 1
+    work = HERE / "work"
+    summary = []
+    for set_name in args.sets:
+        t0 = time.monotonic()
+        catalogue = build_set(set_name, work, args.hours)
+        files = audio_files(catalogue)
+        file_list = work / f"files-{set_name}.txt"
+        file_list.write_text("\n".join(map(str, files)) + "\n")
+        print(
+            f"== set {set_name}: {len(files)} files under {catalogue} "
+            f"(built in {time.monotonic() - t0:.0f} s)",
+            flush=True,
+        )
+        front = None if args.pipeline_only else measure_frontend(file_list)
+        if front:
+            print(
+                f"  decode {front['decode']:.2f}, log-mel {front['logmel']:.2f} CPU s per audio hour",
+                flush=True,
+            )
+        base_x = None
+        if not args.pipeline_only:
+            base = run_json("benchmarks/baseline.py", str(file_list))
+            base_x = base["audio_s"] / base["wall_s"]
+            print(
+                f"  baseline (sequential librosa.load + keras predict per track): {base['tracks']} tracks "
+                f"({base['failed']} it could not load), {base['audio_s'] / 3600:.2f} h "
+                f"in {base['wall_s']:.1f} s "
+                f"= {base_x:.0f}x real-time, first frame at {base['startup_s']:.1f} s",
+                flush=True,
+            )
+        outs: dict[tuple[str, str], Path] = {}
+        tmp = Path(tempfile.mkdtemp(dir=work))
+        try:
+            for backend, precision in args.configs:
+                label = f"{backend} {precision}"
+                limit = None if front is None else measure_limit(front, cores, backend, precision)
+                out = tmp / f"{backend}-{precision}"
+                run = run_pipeline(
+                    catalogue, out, ["--backend", backend, "--precision", precision, *pipeline_args]
+                )
+                outs[(backend, precision)] = out
+                summary.append({"set": set_name, **report_run(label, run, limit, base_x, cores)})
+                sys.stdout.flush()
+            fp32 = outs.get(("openvino", "fp32")) or outs.get(("keras", "fp32"))
+            if fp32 and ("openvino", "bf16") in outs:
+                d = bf16_deviation(fp32, outs[("openvino", "bf16")])
+                print(
+                    f"  bf16 vs fp32: max |score difference| {d['max_abs']:.4f} (mean {d['mean_abs']:.5f}) "
+                    f"over {d['frames']} frames; top genre agrees on "
+                    f"{d['frame_top_agree']}/{d['frames']} frames, "
+                    f"{d['track_top_agree']}/{d['tracks']} tracks "
+                    f"({d['track_top_agree'] / max(1, d['tracks']):.1%})",
+                    flush=True,
+                )
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("summary (x real-time; start-up s; RSS MB per worker):")
+    for r in summary:
+        ratio = f"{r['vs_baseline']:.2f}x baseline" if r["vs_baseline"] else "no baseline"
+        steady = f"{r['steady']:.0f}" if r["steady"] else "n/a"
+        startup = r["startup"] if r["startup"] is not None else float("nan")
+        print(
+            f"  {r['set']:<5} {r['label']:<13} limit {r['limit']:.0f}, steady {steady}, "
+            f"overall {r['overall']:.0f}, start-up {startup:.1f}, RSS {r['rss_mb']:.0f}, {ratio}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Each stage's cost in isolation, at its best setting: the machine's limit.
 
     python benchmarks/stages.py frontend FILE_LIST  -> decode and log-mel CPU seconds
-    python benchmarks/stages.py inference THREADS   -> seconds per frame by batch size
+    python benchmarks/stages.py inference THREADS [BACKEND PRECISION]
+                                                    -> seconds per frame by batch size
 
 Inference runs in its own process per thread count, because TensorFlow's
 thread pools are fixed when it starts.
@@ -50,14 +51,11 @@ def frontend(list_file: str) -> dict:
     }
 
 
-def inference(threads: int) -> dict:
-    from transforms.inference import limit_threads
-
-    limit_threads(threads)
+def inference(threads: int, backend: str = "keras", precision: str = "fp32") -> dict:
     from transforms.classifier import Model
     from transforms.weights import resolve_weights
 
-    model = Model(*resolve_weights())
+    model = Model(*resolve_weights(), backend=backend, precision=precision, threads=threads)
     rng = np.random.default_rng(0)
     x = rng.normal(-30, 20, size=(32, 96, 1366)).astype(np.float32)
     out = {}
@@ -68,9 +66,9 @@ def inference(threads: int) -> dict:
         for _ in range(reps):
             model.predict(x[:batch])
         out[batch] = (time.perf_counter() - start) / (reps * batch)
-    return {"threads": threads, "wall_s_per_frame": out}
+    return {"threads": threads, "backend": backend, "precision": precision, "wall_s_per_frame": out}
 
 
 if __name__ == "__main__":
     what, arg = sys.argv[1], sys.argv[2]
-    print(json.dumps(frontend(arg) if what == "frontend" else inference(int(arg))))
+    print(json.dumps(frontend(arg) if what == "frontend" else inference(int(arg), *sys.argv[3:5])))

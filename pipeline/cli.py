@@ -50,28 +50,46 @@ def _add_trim(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend(p: argparse.ArgumentParser) -> None:
+    from transforms.backends import BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS
+
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help=f"runtime for the CRNN (default {DEFAULT_BACKEND}; keras is the reference)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=DEFAULT_PRECISION,
+        help=f"arithmetic of the CRNN (default {DEFAULT_PRECISION}; bf16 needs --backend openvino)",
+    )
+
+
 def error(message: str) -> None:
     print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
 
-def load_model(weights_flag: str | None):
-    """The model, or a one-line message and exit status 2 when the weights are wrong."""
+def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):
+    """The model, or a one-line message and exit status 2 when the weights or options are wrong."""
+    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
     from transforms.classifier import Model
-    from transforms.model_check import check_loaded_model, validated_weights
+    from transforms.model_check import validated_weights
     from transforms.weights import WeightsError
 
+    backend, precision = backend or DEFAULT_BACKEND, precision or DEFAULT_PRECISION
     try:
-        path, digest = validated_weights(weights_flag, load_keras=False)  # the model is loaded next
-        try:
-            model = Model(path, digest)
-        except Exception as e:  # a .keras file Keras refuses: one line, no traceback
-            message = " ".join(str(e).split())[:300]
-            raise WeightsError(f"{weights_flag or path}: Keras cannot load this model: {message}") from None
-        check_loaded_model(model.keras_model, weights_flag or path)
-    except WeightsError as e:
+        check(backend, precision)
+        path, digest = validated_weights(weights_flag)  # a .keras archive is also loaded once, safely
+    except (WeightsError, ValueError) as e:
         error(str(e))
         raise SystemExit(2) from None
-    return model
+    try:
+        return Model(path, digest, backend, precision)
+    except Exception as e:
+        error(f"cannot load the {backend} model: {type(e).__name__}: {' '.join(str(e).split())}")
+        raise SystemExit(1) from None
 
 
 def format_text(result) -> str:
@@ -97,7 +115,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from transforms.decode import AudioError
     from transforms.paths import from_os_path
 
-    model = load_model(args.weights)
+    model = load_model(args.weights, args.backend, args.precision)
     failed = 0
     for name in args.files:
         path = from_os_path(name)  # printable even when the name is not UTF-8; opened via to_os_path
@@ -147,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(p)
     _add_trim(p)
     add_max_duration_argument(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_classify)
 
     from pipeline.run import add_arguments
@@ -159,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p)
     _add_weights(p)
     _add_trim(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_run)
 
     _add_service_commands(sub, add_arguments)
@@ -172,7 +192,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"recogenre: {problem}", file=sys.stderr)
         return 2
-    return serve_command(args, load_model(args.weights))
+    return serve_command(args, load_model(args.weights, args.backend, args.precision))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -197,6 +217,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     _add_weights(p)
     _add_trim(p)
     add_max_duration_argument(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="charts and an HTML page from a run's Parquet")
@@ -212,6 +233,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     add_run_arguments(p)  # the same options as run: evaluate is a run plus scoring
     _add_weights(p)
     _add_trim(p)
+    _add_backend(p)
     p.set_defaults(func=cmd_evaluate)
 
 

@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="TensorFlow threads per worker process (default: chosen from the runner's layout)",
+        help="model threads per worker process (default: chosen from the runner's layout)",
     )
     p.add_argument(
         "--segment-frames",
@@ -89,14 +89,19 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def settings(weights_sha256: str, trim_seconds: float) -> dict[str, Any]:
+def settings(
+    weights_sha256: str, trim_seconds: float, backend: str | None = None, precision: str | None = None
+) -> dict[str, Any]:
     """What shapes the numbers: a snapshot made with other settings is not reused."""
+    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
     from transforms.version import RESULTS_VERSION
 
     return {
         "results_version": RESULTS_VERSION,
         "weights_sha256": weights_sha256,
         "trim_seconds": trim_seconds,
+        "backend": backend or DEFAULT_BACKEND,
+        "precision": precision or DEFAULT_PRECISION,
     }
 
 
@@ -260,6 +265,9 @@ def run(args: argparse.Namespace) -> int:
     if n_inputs == 0:
         say(f"recogenre: no audio files in {args.catalogue}")
         return EXIT_USAGE
+    failed = prepare_backend(args, local_weights, digest)
+    if failed is not None:
+        return failed
     # Workers read the weights from where the user pointed (any Beam filesystem);
     # locally that is the resolved file itself.
     worker_weights = args.weights if args.weights and "://" in args.weights else local_weights
@@ -283,6 +291,48 @@ def run(args: argparse.Namespace) -> int:
             lock.release()
 
 
+def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> int | None:
+    """Checks the backend options and converts the model once, before any worker starts."""
+    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
+
+    # Callers that build their own Namespace (evaluate, other front ends) get the defaults.
+    args.backend = getattr(args, "backend", None) or DEFAULT_BACKEND
+    args.precision = getattr(args, "precision", None) or DEFAULT_PRECISION
+    try:
+        check(args.backend, args.precision)
+    except ValueError as e:
+        say(f"recogenre: {e}")
+        return EXIT_USAGE
+    try:
+        prepare(args.backend, local_weights, digest)
+    except Exception as e:
+        say(f"recogenre: cannot prepare the {args.backend} model: {type(e).__name__}: {e}")
+        return EXIT_FAILED
+    return None
+
+
+def default_runner(options, beam_args: list[str]) -> None:
+    """With no runner options: the DirectRunner on all cores (one worker process per core).
+
+    Beam's own default is one in-process worker; ``--direct_num_workers=1`` or
+    ``--direct_running_mode=in_memory`` still choose it.
+    """
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    if options.view_as(StandardOptions).runner is None:
+        options.view_as(StandardOptions).runner = "DirectRunner"
+    if options.view_as(StandardOptions).runner not in ("DirectRunner", "direct"):
+        return
+    direct = options.view_as(DirectOptions)
+    given = {a.split("=", 1)[0] for a in beam_args}
+    if "--direct_running_mode" in given:
+        return
+    if "--direct_num_workers" not in given:
+        direct.direct_num_workers = 0  # one per core
+    if direct.direct_num_workers != 1:
+        direct.direct_running_mode = "multi_processing"
+
+
 def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -297,7 +347,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             f"recogenre: warning: left alone {len(foreign)} folder(s) in {Path(args.output) / 'runs'} "
             f"that recogenre did not create: {', '.join(foreign)}"
         )
-    current = settings(digest, args.trim_seconds)
+    current = settings(digest, args.trim_seconds, args.backend, args.precision)
     previous, mode = previous_snapshot(args, current)
 
     run_id = layout.new_run_id(started_at)
@@ -308,8 +358,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         return EXIT_FAILED
 
     options = PipelineOptions(args.beam_args)
-    if options.view_as(StandardOptions).runner is None:
-        options.view_as(StandardOptions).runner = "DirectRunner"
+    default_runner(options, args.beam_args)
     runner = options.view_as(StandardOptions).runner
 
     progress = printer = None
@@ -343,6 +392,8 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
                 digest,
                 max_batch_size=args.batch_size,
                 threads=args.model_threads or model_threads(options),
+                backend=args.backend,
+                precision=args.precision,
             ),
             trim_seconds=args.trim_seconds,
             progress=progress,
@@ -382,6 +433,8 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             "batch_size": args.batch_size,
             # Not a setting: results of files under the limit do not depend on it.
             "max_duration_h": args.max_duration,
+            "backend": args.backend,
+            "precision": args.precision,
             "weights": worker_weights,
             "beam_args": args.beam_args,
         },

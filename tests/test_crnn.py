@@ -28,6 +28,8 @@ def test_genre_order_is_the_models():
 
 def test_port_reproduces_the_keras1_theano_outputs(model):
     x, expected = reference_batch()
+    # the Keras reference itself, then the model the commands use (the default backend)
+    np.testing.assert_allclose(load_crnn(WEIGHTS).predict_on_batch(x), expected, rtol=0, atol=1e-4)
     got = model.predict(x[..., 0])
     assert got.shape == (4, 10)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)

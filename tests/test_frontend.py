@@ -146,3 +146,20 @@ def test_a_window_decodes_like_the_whole_stream(tmp_path):
         np.testing.assert_allclose(part, whole[start : start + 2 * FRAME_SAMPLES], rtol=0, atol=1e-6)
     with AudioStream(str(path)) as stream, pytest.raises(AudioError, match="ends before"):
         list(stream.window(6 * FRAME_SAMPLES, 2 * FRAME_SAMPLES))
+
+
+@pytest.mark.parametrize("name", ["disco.00000.au", "example_cl.mp3"])
+def test_numpy_log_mel_equals_librosas(name):
+    """melspec.py writes librosa's log-mel out in numpy (start-up); librosa stays the reference."""
+    from transforms.melspec import mel_basis
+
+    basis = librosa.filters.mel(
+        sr=SAMPLE_RATE, n_fft=512, n_mels=96, htk=False, norm="slaney", dtype=np.float32
+    )
+    np.testing.assert_array_equal(mel_basis(), basis)
+    y = np.resize(decode(clip(name))[1], FRAME_SAMPLES).astype(np.float32)
+    stft = librosa.stft(y, n_fft=512, hop_length=256, window="hann", center=True, pad_mode="reflect")
+    want = librosa.power_to_db((basis @ np.abs(stft) ** 2) ** 2, ref=1.0, amin=1e-10, top_db=80)
+    got = log_mel(y)
+    assert got.dtype == np.float32 and got.shape == want.shape == (96, N_STEPS)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-3)

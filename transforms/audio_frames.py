@@ -79,8 +79,8 @@ class AudioToFrames(beam.DoFn):
 
     def process(self, segment: Segment):
         if not self._warm:
-            # librosa imports its spectrum module on first use (about 1.5 s):
-            # paid once per worker, outside the per-stage CPU counters.
+            # builds the cached filter bank and window once per worker,
+            # outside the per-stage CPU counters.
             log_mel(np.zeros(FRAME_SAMPLES, np.float32))
             self._warm = True
         if segment.entry.problem:  # ruled out by the catalogue itself: never opened

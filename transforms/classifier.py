@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from transforms.aggregate import TrackVector, aggregate, normalise
+from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, load_backend
 from transforms.features import FrameFeatures, TrackReader
 from transforms.genres import GENRES
 from transforms.limits import DecodeLimits
@@ -21,18 +22,29 @@ DEFAULT_BATCH_SIZE = 8  # frames per model call: ~4 MB of input
 
 
 class Model:
-    """The CRNN loaded once, applied to batches of log-mel frames."""
+    """The CRNN loaded once on the chosen backend, applied to batches of log-mel frames."""
 
-    def __init__(self, weights_path: str, weights_sha256: str = ""):
-        from transforms.crnn import load_crnn
+    def __init__(
+        self,
+        weights_path: str,
+        weights_sha256: str = "",
+        backend: str = DEFAULT_BACKEND,
+        precision: str = DEFAULT_PRECISION,
+        threads: int | None = None,
+    ):
+        if not weights_sha256:
+            from transforms.weights import sha256_of
 
-        self.keras_model = load_crnn(weights_path)
+            weights_sha256 = sha256_of(weights_path)
         self.weights_sha256 = weights_sha256
+        self.backend = backend
+        self.precision = precision
+        self.runtime = load_backend(backend, precision, weights_path, weights_sha256, threads)
 
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         """Raw sigmoid scores (n, 10) for log-mel frames (n, 96, 1366)."""
         x = np.asarray(melgrams, dtype=np.float32)[..., np.newaxis]
-        return np.asarray(self.keras_model.predict_on_batch(x), dtype=np.float32)
+        return self.runtime.predict(x)
 
 
 class NonFiniteScores(ValueError):

@@ -7,6 +7,7 @@ a batch of 16 frames is about 8 MB of input.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -20,6 +21,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
 from transforms.audio_frames import ErrorRow, FrameScore, one_line
+from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
 from transforms.features import FrameFeatures
 
 DEFAULT_MAX_BATCH = 16
@@ -60,6 +62,17 @@ class LazyModel:
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         return self.load().predict(melgrams)
 
+    def prefetch(self) -> LazyModel:
+        """Starts loading in the background, so the first batch need not wait for it."""
+
+        def load_quietly() -> None:
+            # on failure the first batch loads again and reports the error as a failed batch
+            with contextlib.suppress(Exception):
+                self.load()
+
+        threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=True).start()
+        return self
+
 
 class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
     """Loads the CRNN from any Beam filesystem path and checks it is the expected file."""
@@ -70,34 +83,42 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         weights_sha256: str,
         max_batch_size: int = DEFAULT_MAX_BATCH,
         threads: int | None = None,
+        backend: str = DEFAULT_BACKEND,
+        precision: str = DEFAULT_PRECISION,
     ):
         super().__init__(min_batch_size=1, max_batch_size=max_batch_size)
         self.weights = weights
         self.weights_sha256 = weights_sha256
         self.threads = threads
+        self.backend = backend
+        self.precision = precision
         self.cpu_ms = Metrics.counter("recogenre", "cpu_ms_inference")
 
     def load_model(self) -> LazyModel:
         # Loading TensorFlow and the CRNN costs seconds per worker; a nightly
-        # run with nothing to classify should not pay it.
-        return LazyModel(self._load)
+        # run with nothing to classify should not pay it. The OpenVINO model
+        # costs a fraction of a second: it compiles while the first file decodes.
+        model = LazyModel(self._load)
+        return model.prefetch() if self.backend == "openvino" else model
 
     def _load(self):
         from transforms.classifier import Model
         from transforms.weights import resolve_weights
 
         if self.threads:
-            limit_threads(self.threads)
+            import threadpoolctl
+
+            threadpoolctl.threadpool_limits(self.threads)  # BLAS in the front end
         path, digest = resolve_weights(self.weights)
         if digest != self.weights_sha256:
             raise RuntimeError(f"weights at {self.weights} changed during the run (sha256 {digest})")
-        return Model(path, digest)
+        return Model(path, digest, self.backend, self.precision, self.threads)
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: LazyModel, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         model.load()
-        start = time.process_time()  # TF runs the batch on its own threads: count them all
+        start = time.process_time()  # the runtime uses its own threads: count them all
         scores = model.predict(np.stack(batch))
         self.cpu_ms.inc(round((time.process_time() - start) * 1000))
         return [PredictionResult(x, s) for x, s in zip(batch, scores)]
@@ -110,22 +131,10 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
 
 
 def limit_threads(threads: int) -> None:
-    """Caps TensorFlow and BLAS threads in this process.
+    """Caps TensorFlow and BLAS threads in this process (the keras backend's share of the cores)."""
+    from transforms.backends import limit_tensorflow_threads
 
-    With one worker process per core, each model must use the cores its
-    process owns; TensorFlow's default (all cores in every process)
-    oversubscribes the machine. Must run before TensorFlow's first op.
-    """
-    import threadpoolctl
-
-    from transforms.crnn import tf
-
-    threadpoolctl.threadpool_limits(threads)
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # TensorFlow already started in this process (another model copy)
+    limit_tensorflow_threads(threads)
 
 
 def _to_example(keyed: tuple[str, FrameFeatures]):

@@ -1,0 +1,79 @@
+"""Which runtime executes the CRNN: one place for the backend and precision choices.
+
+* ``keras``: the folded graph (``transforms/crnn_folded.py``) on TensorFlow.
+* ``openvino``: the same graph converted once and cached
+  (``transforms/openvino_model.py``); no TensorFlow in processes that find the
+  cache, a quarter of the start-up and memory, and bf16 on CPUs with bf16/AMX units.
+
+Both give the reference model's scores to float rounding in ``fp32``
+(tests/test_backends.py); ``bf16`` trades about 1e-2 on a score for speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BACKENDS = ("openvino", "keras")
+PRECISIONS = ("fp32", "bf16")
+# Chosen by measurement (README, "Backends"): equal to Keras within 1e-5, faster, no TensorFlow in workers.
+DEFAULT_BACKEND = "openvino"
+DEFAULT_PRECISION = "fp32"
+
+
+class KerasModel:
+    """The folded graph on Keras/TensorFlow (fp32 only: TensorFlow's CPU bf16 is not faster here)."""
+
+    def __init__(self, weights_path: str, threads: int | None = None):
+        if threads:
+            limit_tensorflow_threads(threads)
+        from transforms.crnn import load_crnn
+        from transforms.crnn_folded import fold
+
+        self.keras_model = fold(load_crnn(weights_path))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.keras_model.predict_on_batch(x), dtype=np.float32)
+
+
+def limit_tensorflow_threads(threads: int) -> None:
+    """Caps TensorFlow and BLAS threads in this process; must run before TensorFlow's first op."""
+    import threadpoolctl
+
+    from transforms.crnn import tf
+
+    threadpoolctl.threadpool_limits(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process (another model copy)
+
+
+def check(backend: str, precision: str) -> None:
+    """Raises ValueError for an unknown backend or a precision the backend does not offer."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    if backend == "keras" and precision != "fp32":
+        raise ValueError("--precision bf16 needs --backend openvino (the keras backend runs fp32 only)")
+
+
+def load_backend(
+    backend: str, precision: str, weights_path: str, weights_sha256: str, threads: int | None = None
+):
+    """An object with ``predict(x (n, 96, 1366, 1)) -> (n, 10)`` for this backend and precision."""
+    check(backend, precision)
+    if backend == "keras":
+        return KerasModel(weights_path, threads)
+    from transforms import openvino_model
+
+    return openvino_model.load(weights_path, weights_sha256, precision, threads)
+
+
+def prepare(backend: str, weights_path: str, weights_sha256: str) -> None:
+    """Done once before workers start, so that they only read: the OpenVINO conversion."""
+    if backend == "openvino":
+        from transforms.openvino_model import ensure_cached
+
+        ensure_cached(weights_path, weights_sha256)

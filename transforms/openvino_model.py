@@ -1,0 +1,212 @@
+"""The CRNN on OpenVINO: converted once from the Keras model, cached, and run without TensorFlow.
+
+OpenVINO's CPU plugin uses the matrix units of the CPU (AVX-512, and with
+``bf16`` the AVX512-BF16/AMX units), imports in a fraction of a second and
+costs a tenth of TensorFlow's memory. The Keras model stays the definition:
+the OpenVINO model is the folded graph (``transforms/crnn_folded.py``)
+converted with ``openvino.convert_model``, which needs TensorFlow, so the
+result is cached per weights file and converter:
+
+    $RECOGENRE_CACHE  (default $XDG_CACHE_HOME/recogenre, else ~/.cache/recogenre)
+      crnn-<key>/model.xml, model.bin, model.json
+
+``<key>`` hashes the weights' sha256, the OpenVINO version, the folded
+graph's version and the source of the conversion code, so any of them
+changing gives a new entry. ``model.json`` holds the sha256 of the .xml and
+.bin; an entry that does not match it is rebuilt, never used. Entries are
+written to a temporary folder and renamed into place, so concurrent workers
+see either nothing or a whole entry. Nothing here imports TensorFlow unless
+the entry has to be (re)built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "RECOGENRE_CACHE"
+PRECISIONS = {"fp32": "f32", "bf16": "bf16"}  # ours -> INFERENCE_PRECISION_HINT
+# The files whose code decides what the cached model computes.
+_CONVERSION_SOURCES = ("openvino_model.py", "crnn_folded.py", "crnn.py")
+
+
+class CacheError(RuntimeError):
+    """A cache entry is missing, incomplete or does not match its checksums."""
+
+
+def cache_root() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "recogenre"
+
+
+def _openvino_version() -> str:
+    import openvino
+
+    return openvino.__version__
+
+
+def _code_digest() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in _CONVERSION_SOURCES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(weights_sha256: str) -> dict[str, str]:
+    """What the converted model depends on (precision is applied when compiling, not here)."""
+    from transforms.version import RESULTS_VERSION
+
+    return {
+        "weights_sha256": weights_sha256,
+        "openvino": _openvino_version(),
+        "graph": f"folded-{_graph_version()}-results-{RESULTS_VERSION}",
+        "code_sha256": _code_digest(),
+    }
+
+
+def _graph_version() -> str:
+    # Read without importing crnn_folded (which imports Keras and TensorFlow).
+    source = (Path(__file__).resolve().parent / "crnn_folded.py").read_text()
+    line = next(line for line in source.splitlines() if line.startswith("GRAPH_VERSION ="))
+    return line.split("=", 1)[1].split("#")[0].strip()
+
+
+def entry_dir(weights_sha256: str) -> Path:
+    key = cache_key(weights_sha256)
+    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    return cache_root() / f"crnn-{name}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(entry: Path, weights_sha256: str) -> Path:
+    """The entry's model.xml if its key and checksums match; raises CacheError otherwise."""
+    try:
+        meta = json.loads((entry / "model.json").read_text())
+    except (OSError, ValueError) as e:
+        raise CacheError(f"{entry}: no readable model.json ({e})") from None
+    if meta.get("key") != cache_key(weights_sha256):
+        raise CacheError(f"{entry}: made for other weights or another converter")
+    for name in ("model.xml", "model.bin"):
+        try:
+            digest = _sha256(entry / name)
+        except OSError as e:
+            raise CacheError(f"{entry}: {name} unreadable ({e})") from None
+        if digest != meta.get("sha256", {}).get(name):
+            raise CacheError(f"{entry}: {name} does not match its checksum")
+    return entry / "model.xml"
+
+
+def convert(weights_path: str, target: Path) -> None:
+    """Writes model.xml/.bin of the folded graph to ``target`` (imports TensorFlow)."""
+    import warnings
+
+    import openvino as ov
+
+    from transforms.crnn import load_crnn
+    from transforms.crnn_folded import fold
+    from transforms.frames import N_MELS, N_STEPS
+
+    folded = fold(load_crnn(weights_path))
+    example = np.zeros((1, N_MELS, N_STEPS, 1), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # keras' input-structure notice during tracing
+        model = ov.convert_model(folded, example_input=example)
+    model.reshape([-1, N_MELS, N_STEPS, 1])
+    ov.save_model(model, str(target / "model.xml"), compress_to_fp16=False)
+
+
+def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
+    """The verified model.xml for these weights, converting (once, atomically) when needed."""
+    entry = entry_dir(weights_sha256)
+    try:
+        return verify(entry, weights_sha256)
+    except CacheError as e:
+        if entry.exists():
+            log.warning("rebuilding the OpenVINO model cache: %s", e)
+    root = entry.parent
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    try:
+        convert(weights_path, tmp)
+        meta = {
+            "key": cache_key(weights_sha256),
+            "sha256": {n: _sha256(tmp / n) for n in ("model.xml", "model.bin")},
+        }
+        (tmp / "model.json").write_text(json.dumps(meta, indent=1))
+        if entry.exists():  # stale or corrupt: move it aside first, then remove it
+            aside = Path(tempfile.mkdtemp(prefix=".old-", dir=root))
+            with contextlib.suppress(OSError):  # another process moved it already
+                os.rename(entry, aside / "entry")
+            shutil.rmtree(aside, ignore_errors=True)
+        with contextlib.suppress(OSError):  # another process published first: theirs must verify
+            os.rename(tmp, entry)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return verify(entry, weights_sha256)
+
+
+_bf16_notice = threading.Lock()
+_bf16_noticed = False
+
+
+def _hint(core, precision: str) -> str:
+    """The INFERENCE_PRECISION_HINT for ``precision`` on this CPU (bf16 falls back to f32, said once)."""
+    global _bf16_noticed
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        with _bf16_notice:
+            if not _bf16_noticed:
+                log.warning("this CPU has no bf16 units: running the CRNN in fp32 instead")
+                _bf16_noticed = True
+        return "f32"
+    return PRECISIONS[precision]
+
+
+class OpenVinoModel:
+    """The compiled CRNN; one per process (compiling costs a fraction of a second)."""
+
+    def __init__(self, xml_path: str | Path, precision: str = "fp32", threads: int | None = None):
+        import openvino as ov
+
+        core = ov.Core()
+        # fp32 must be asked for: on bf16-capable CPUs OpenVINO defaults to bf16.
+        config = {"INFERENCE_PRECISION_HINT": _hint(core, precision), "NUM_STREAMS": 1}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self.compiled = core.compile_model(core.read_model(str(xml_path)), "CPU", config)
+        self.precision = precision
+        self._request = self.compiled.create_infer_request()
+        self._lock = threading.Lock()  # one infer request: callers from several threads take turns
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Raw sigmoid scores (n, 10) for channels-last log-mel frames (n, 96, 1366, 1)."""
+        with self._lock:
+            result = self._request.infer({0: np.ascontiguousarray(x, dtype=np.float32)})
+            return np.array(result[0], dtype=np.float32)  # a copy: the request reuses its buffers
+
+
+def load(weights_path: str, weights_sha256: str, precision: str = "fp32", threads: int | None = None):
+    """The OpenVINO model for these weights, from the cache (built first if needed)."""
+    return OpenVinoModel(ensure_cached(weights_path, weights_sha256), precision, threads)
