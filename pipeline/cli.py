@@ -87,6 +87,9 @@ def load_model(weights_flag: str | None, backend: str | None = None, precision: 
         raise SystemExit(2) from None
     try:
         return Model(path, digest, backend, precision)
+    except WeightsError as e:
+        error(f"{weights_flag or path}: {e}")
+        raise SystemExit(2) from None
     except Exception as e:
         error(f"cannot load the {backend} model: {type(e).__name__}: {' '.join(str(e).split())}")
         raise SystemExit(1) from None

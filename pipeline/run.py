@@ -303,8 +303,13 @@ def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -
     except ValueError as e:
         say(f"recogenre: {e}")
         return EXIT_USAGE
+    from transforms.weights import WeightsError
+
     try:
         prepare(args.backend, local_weights, digest)
+    except WeightsError as e:  # weights the converted model cannot be proven equal for
+        say(f"recogenre: {args.weights or local_weights}: {e}")
+        return EXIT_USAGE
     except Exception as e:
         say(f"recogenre: cannot prepare the {args.backend} model: {type(e).__name__}: {e}")
         return EXIT_FAILED

@@ -127,13 +127,43 @@ def convert(weights_path: str, target: Path) -> None:
     from transforms.crnn_folded import fold
     from transforms.frames import N_MELS, N_STEPS
 
-    folded = fold(load_crnn(weights_path))
+    reference = load_crnn(weights_path)
+    folded = fold(reference)
     example = np.zeros((1, N_MELS, N_STEPS, 1), np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # keras' input-structure notice during tracing
         model = ov.convert_model(folded, example_input=example)
     model.reshape([-1, N_MELS, N_STEPS, 1])
+    _prove_equal(reference, ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}))
     ov.save_model(model, str(target / "model.xml"), compress_to_fp16=False)
+
+
+PROBE_TOLERANCE = 1e-4
+
+
+def _prove_equal(reference, compiled) -> None:
+    """The converted model must give the reference's scores on a probe frame before it is cached.
+
+    Weights that make the Keras reference answer NaN (diverged training, say) do not
+    make OpenVINO's CPU kernels answer NaN: they give finite nonsense. So every
+    conversion is checked against the definition once, and weights the reference
+    cannot score are refused before any file is classified.
+    """
+    from transforms.frames import N_MELS, N_STEPS
+    from transforms.model_check import ModelCheckError
+
+    probe = np.random.default_rng(2016).normal(-20.0, 15.0, (1, N_MELS, N_STEPS, 1)).astype(np.float32)
+    expected = np.asarray(reference.predict_on_batch(probe), np.float64)
+    if not np.isfinite(expected).all():
+        raise ModelCheckError(
+            "these weights give NaN or infinite scores (the Keras reference on a probe frame)"
+        )
+    got = np.asarray(compiled(probe)[0], np.float64)
+    worst = float(np.max(np.abs(got - expected)))
+    if not worst <= PROBE_TOLERANCE:
+        raise ModelCheckError(
+            f"the OpenVINO model differs from the Keras reference by {worst:.2g} on a probe frame"
+        )
 
 
 def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
