@@ -47,7 +47,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A scheduler and two single-threaded worker processes, stopped by pid at the end."""
-    from distributed import Client
+    from distributed import Client, default_client
 
     d = tmp_path_factory.mktemp("dask")
     scheduler_file = d / "scheduler.json"
@@ -90,8 +90,12 @@ def cluster(tmp_path_factory):
         client = Client(scheduler_file=str(scheduler_file), timeout=60)
         client.wait_for_workers(2, timeout=120)
         yield {"scheduler_file": str(scheduler_file), "client": client, "folder": d}
-        client.close()
     finally:
+        while True:  # every client of this process, also one a failed stock-runner probe left open
+            try:
+                default_client().close()
+            except ValueError:
+                break
         _stop(procs)
         for log in logs:
             log.close()
@@ -206,7 +210,10 @@ def run_probe(probe, runner, cluster, tmp_path) -> None:
     steps = probe(p, tmp_path / "out")
     next(steps)
     result = p.run()
-    result.wait_until_finish()
+    try:
+        result.wait_until_finish()
+    finally:
+        result.client.close()  # Beam's runner leaves its client open
     with contextlib.suppress(StopIteration):
         steps.send(result)
 
@@ -221,7 +228,8 @@ def test_stock_runner_has_the_bug(probe, cluster, tmp_path):
     """Beam's DaskRunner fails each probe; when one passes, Beam fixed that bug (drop the work-around)."""
     from apache_beam.runners.dask.dask_runner import DaskRunner
 
-    with pytest.raises(Exception):  # noqa: B017 -- a wrong result or a crash: both are the bug
+    # A wrong result, except for Read, which crashes the stock runner.
+    with pytest.raises(Exception if probe is probe_read_parquet else AssertionError):
         run_probe(probe, DaskRunner(), cluster, tmp_path)
 
 
@@ -245,7 +253,10 @@ def test_dask_options_without_the_dask_runner_are_a_usage_error(tmp_path):
 def tables(out: Path) -> dict[str, pd.DataFrame]:
     latest = out / "latest"
     return {
-        name: pd.read_parquet(latest / name).drop(columns="run_id").sort_values(keys).reset_index(drop=True)
+        name: pd.read_parquet(latest / name)
+        .drop(columns="run_id", errors="ignore")
+        .sort_values(keys)
+        .reset_index(drop=True)
         for name, keys in (
             ("tracks", ["path"]),
             ("frames", ["track_id", "frame_index"]),
