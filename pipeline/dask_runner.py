@@ -182,9 +182,7 @@ def _run_bundle(items, spec: _DoFnSpec, *side_values) -> _Bundle:
     finally:
         statesampler.set_current_tracker(None)
     updates = container.get_cumulative()
-    has_metrics = any(
-        (updates.counters, updates.distributions, updates.gauges, updates.string_sets)
-    )
+    has_metrics = any((updates.counters, updates.distributions, updates.gauges, updates.string_sets))
     return _Bundle(receivers.lists, (spec.label, updates) if has_metrics else None)
 
 
@@ -280,6 +278,8 @@ class _Translator(beam.pipeline.PipelineVisitor):
         elif isinstance(transform, o._Flatten):
             parts = [self.bags[p] for p in inputs]
             merged = self.db.concat(parts) if parts else self._empty()
+            if merged.npartitions > self.n:  # concat adds partitions up; every later step pays per task
+                merged = merged.repartition(npartitions=self.n)
             bags = {tag: merged for tag in outputs}
         elif isinstance(transform, o._GroupByKeyOnly):
             grouped = self._group(self.bags[inputs[0]])
