@@ -225,11 +225,12 @@ def _token(label: str) -> str:
 class _Translator(beam.pipeline.PipelineVisitor):
     """Beam graph (after Beam's dask overrides) -> dask bags, one bag per PCollection."""
 
-    def __init__(self, n_partitions: int):
+    def __init__(self, n_partitions: int, workers: list[str] | None = None):
         import dask.bag as db
 
         self.db = db
         self.n = n_partitions
+        self.workers = sorted(workers or [])
         self.bags: dict[pvalue.PCollection, t.Any] = {}
         self.consumed: set = set()
         self.side_items: dict[pvalue.PCollection, t.Any] = {}
@@ -323,13 +324,22 @@ class _Translator(beam.pipeline.PipelineVisitor):
     def _reshuffle(self, bag, token: str):
         # BEAM-DASK-6: deal the elements round-robin into n partitions. One task
         # holds them all for a moment; the elements are paths and segment plans.
+        import dask
         from dask.base import tokenize
         from dask.highlevelgraph import HighLevelGraph
 
         everything = bag.reduction(list, _concat, split_every=64, name=f"gather-{bag.name}")
         name = f"{token}-{tokenize(bag.name, self.n)}"
         dsk = {(name, j): (_deal, everything.key, j, self.n) for j in range(self.n)}
-        graph = HighLevelGraph.from_collections(name, dsk, dependencies=[everything])
+        # Partition j goes to worker j mod W (a preference: another worker takes it if that
+        # one is gone). Left to itself, dask runs every partition where the gathered list
+        # lies, and the decode and CRNN steps after it follow their input there.
+        workers = self.workers
+        with dask.annotate(
+            workers=(lambda key: [workers[key[1] % len(workers)]]) if workers else None,
+            allow_other_workers=True,
+        ):
+            graph = HighLevelGraph.from_collections(name, dsk, dependencies=[everything])
         return self.db.Bag(graph, name, self.n)
 
     def _group(self, bag):
@@ -451,7 +461,7 @@ class FixedDaskRunner(DaskRunner):
             if bag_kwargs.get("partition_size"):
                 n = max(1, math.ceil(n / bag_kwargs["partition_size"]))
             pipeline.replace_all(dask_overrides())
-            translator = _Translator(n)
+            translator = _Translator(n, list(client.scheduler_info()["workers"]))
             pipeline.visit(translator)
             metrics = (
                 db.concat(translator.metric_bags).reduction(list, _concat, split_every=64, name="metrics")
