@@ -198,7 +198,8 @@ def dask_runner(args: argparse.Namespace):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     runner = PipelineOptions(args.beam_args).view_as(StandardOptions).runner or ""
-    wants_address = bool(args.dask_address or args.dask_scheduler_file)
+    address, scheduler_file = getattr(args, "dask_address", None), getattr(args, "dask_scheduler_file", None)
+    wants_address = bool(address or scheduler_file)
     if "dask" not in runner.lower():
         if wants_address and runner:
             raise ValueError(f"--dask_address/--dask_scheduler_file need --runner dask, not {runner}")
@@ -215,8 +216,7 @@ def dask_runner(args: argparse.Namespace):
             skip = True
         else:
             kept.append(a)
-    address = dr.dask_client_args(args.dask_address, args.dask_scheduler_file)
-    args.beam_args = [*kept, "--runner=dask", *address]
+    args.beam_args = [*kept, "--runner=dask", *dr.dask_client_args(address, scheduler_file)]
     return dr.FixedDaskRunner()
 
 
