@@ -27,7 +27,8 @@ BEAM-DASK-5  ``beam.io.Read`` becomes a no-op returning None (overrides.py
 BEAM-DASK-6  no scale-out: ``Reshuffle`` does nothing (overrides.py ~117) and
              ``Create`` puts up to 128 items in one partition (~169). Here
              ``Reshuffle`` deals elements round-robin into as many partitions
-             as the cluster has threads (x ``PARTITIONS_PER_THREAD``) and
+             as the cluster has threads (x ``PARTITIONS_PER_THREAD``), partition
+             j preferring worker j mod W, and
              ``Create`` spreads its items the same way. ``metrics()`` raised
              NotImplementedError; here each bundle runs in a Beam metrics
              container and the launcher sums them, so Beam counters (the
