@@ -76,6 +76,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="do not publish a run in which the model failed for more than this fraction of the files "
         "it classified (default 0.5), nor one in which it failed for every file",
     )
+    p.add_argument(
+        "--dask_address",
+        metavar="URL",
+        help="with --runner dask: the scheduler, e.g. tcp://HOST:8786 (default: a local cluster)",
+    )
+    p.add_argument(
+        "--dask_scheduler_file",
+        metavar="PATH",
+        help="with --runner dask: the scheduler file written by `dask scheduler --scheduler-file`",
+    )
 
 
 def decode_limits(args: argparse.Namespace):
@@ -235,6 +245,34 @@ def stage_cpu_seconds(result) -> dict[str, float]:
     return totals
 
 
+def dask_runner(args: argparse.Namespace):
+    """The fixed Dask runner when the run asks for Dask (any --runner naming dask, or a dask
+    address), None otherwise; UnsupportedBeam/ValueError carry a one-line usage message."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    runner = PipelineOptions(args.beam_args).view_as(StandardOptions).runner or ""
+    address, scheduler_file = getattr(args, "dask_address", None), getattr(args, "dask_scheduler_file", None)
+    wants_address = bool(address or scheduler_file)
+    if "dask" not in runner.lower():
+        if wants_address and runner:
+            raise ValueError(f"--dask_address/--dask_scheduler_file need --runner dask, not {runner}")
+        if not wants_address:
+            return None
+    from pipeline import dask_runner as dr
+
+    dr.check_beam_version()
+    kept, skip = [], False
+    for a in args.beam_args:  # drop "--runner X" / "--runner=X": the runner object replaces it
+        if skip or a.startswith("--runner="):
+            skip = False
+        elif a == "--runner":
+            skip = True
+        else:
+            kept.append(a)
+    args.beam_args = [*kept, "--runner=dask", *dr.dask_client_args(address, scheduler_file)]
+    return dr.FixedDaskRunner()
+
+
 def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tuple[str | None, str]:
     """The snapshot to start from, or None with the reason for a full run."""
     if args.full:
@@ -256,6 +294,11 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
+    try:
+        args.runner_object = dask_runner(args)
+    except (RuntimeError, ValueError) as e:  # a Beam the Dask fixes do not know; misused options
+        say(f"recogenre: {e}")
+        return EXIT_USAGE
     try:
         local_weights, digest = validated_weights(args.weights)
         n_inputs = count_inputs(args.catalogue)
@@ -386,7 +429,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     try:
         if printer:
             printer.start()
-        p = beam.Pipeline(options=options)
+        p = beam.Pipeline(runner=getattr(args, "runner_object", None), options=options)
         build(
             p,
             args.catalogue,
