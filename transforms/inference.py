@@ -48,16 +48,22 @@ class LazyModel:
     """The per-worker model, loaded on its first batch (once per process, as RunInference shares it)."""
 
     def __init__(self, load):
-        self._load = load
+        self._load = load  # () -> (model, CPU ms spent loading it; 0 when it came from the process cache)
         self._model = None
+        self._load_ms = 0
         self._lock = threading.Lock()
 
     def load(self):
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = self._load()
+                    self._model, self._load_ms = self._load()
         return self._model
+
+    def take_load_ms(self) -> int:
+        """The load's CPU ms, once: Beam counters only count on the DoFn's thread, not the prefetch's."""
+        ms, self._load_ms = self._load_ms, 0
+        return ms
 
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         return self.load().predict(melgrams)
@@ -125,16 +131,19 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         key = (digest, self.backend, self.precision)
         with _PROCESS_MODELS_LOCK:
             model = _PROCESS_MODELS.get(key)
-            if model is None:
-                start = time.process_time()
-                model = _PROCESS_MODELS[key] = Model(path, digest, self.backend, self.precision, self.threads)
-                self.load_cpu_ms.inc(round((time.process_time() - start) * 1000))
-        return model
+            if model is not None:
+                return model, 0
+            start = time.process_time()
+            model = _PROCESS_MODELS[key] = Model(path, digest, self.backend, self.precision, self.threads)
+            return model, round((time.process_time() - start) * 1000)
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: LazyModel, inference_args: dict[str, Any] | None = None
     ) -> Iterable[PredictionResult]:
         model.load()
+        load_ms = model.take_load_ms()
+        if load_ms:
+            self.load_cpu_ms.inc(load_ms)
         start = time.process_time()  # the runtime uses its own threads: count them all
         scores = model.predict(np.stack(batch))
         self.cpu_ms.inc(round((time.process_time() - start) * 1000))
