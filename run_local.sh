@@ -39,8 +39,12 @@ usage() {
 }
 
 case "${1:-}" in
-  "" | -h | --help)
+  -h | --help)
     usage
+    exit 0
+    ;;
+  "")
+    usage >&2
     exit 2
     ;;
   test)

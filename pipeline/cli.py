@@ -11,6 +11,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from pipeline import __version__
+from pipeline.helpformat import Parser
 from pipeline.logs import configure_logging
 from transforms.genres import GENRES
 
@@ -72,7 +74,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     model = load_model(args.weights)
     failed = 0
-    for path in args.files:
+    for index, path in enumerate(args.files):  # by position: a file named twice gets two charts
         try:
             result = classify_file(path, model, trim_seconds=args.trim_seconds)
         except AudioError as e:
@@ -90,7 +92,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         if args.plot:
             from apps.charts import plot_result
 
-            plot_result(result, args.plot, args.files.index(path), len(args.files))
+            chart = plot_result(result, args.plot, index, len(args.files))
+            error(f"chart for {path}: {chart}")
     return 1 if failed else 0
 
 
@@ -101,8 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="recogenre", description="Music genre tagging with the GTZAN CRNN.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="recogenre", description="Music genre tagging with the GTZAN CRNN.")
+    parser.add_argument("--version", action="version", version=f"recogenre {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("classify", help="classify audio files and print their genres")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -179,6 +183,11 @@ def _add_service_commands(sub, add_run_arguments) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    if words[:1] in (["run"], ["evaluate"]):  # before Beam is imported: see pipeline/interrupt.py
+        from pipeline.interrupt import shield_workers_from_sigint
+
+        shield_workers_from_sigint()
     args, rest = build_parser().parse_known_args(argv)
     if rest and args.command not in ("run", "evaluate"):
         build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
