@@ -61,14 +61,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--progress-seconds",
         type=float,
-        default=10.0,
+        default=None,
         metavar="S",
-        help="seconds between progress lines on stderr (0: none)",
+        help="seconds between progress lines on stderr (0: none; default: 10 on a terminal, "
+        "otherwise 60 plus a line per 10%% of tracks)",
     )
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    from pipeline.logs import stamped
+
+    print(stamped(message), file=sys.stderr, flush=True)
 
 
 def settings(weights_sha256: str, trim_seconds: float) -> dict[str, Any]:
@@ -276,12 +279,15 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     progress = printer = None
     folder = Path(run_path) / ".progress"
-    if layout.is_local(run_path) and args.progress_seconds > 0:
+    from transforms.progress import schedule
+
+    every, steps = schedule(args.progress_seconds, sys.stderr.isatty())
+    if layout.is_local(run_path) and every > 0:
         from transforms.progress import ProgressPrinter, ProgressWriter
 
         folder.mkdir()
         progress = ProgressWriter(str(folder))
-        printer = ProgressPrinter(str(folder), n_inputs, say, every=args.progress_seconds)
+        printer = ProgressPrinter(str(folder), n_inputs, say, every=every, steps=steps)
 
     import apache_beam as beam
 
