@@ -338,7 +338,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         "run_id": run_id,
         "started_at": started_at.isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "catalogue": args.catalogue,
+        "catalogue": getattr(args, "catalogue_shown", None) or args.catalogue,  # evaluate: the user's
         "output": args.output,
         "runner": runner,
         "mode": "incremental" if previous else mode,
