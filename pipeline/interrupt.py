@@ -7,39 +7,32 @@ How: before Beam is even imported (``shield_workers_from_sigint``, called by the
 command line for ``run`` and ``evaluate``), SIGINT is set to "ignore" and blocked.
 The DirectRunner's worker processes inherit "ignore" (Beam starts them through
 ``/bin/sh``, which clears the signal mask but keeps ignored signals ignored), so a
-Ctrl-C on the terminal does not kill them mid-bundle. In the launcher the blocked
-signal stays pending (Linux never discards a blocked signal) until a small thread
-takes it with ``sigwait`` and wakes the main thread with SIGTERM, whose handler
-raises ``Interrupted`` (a BaseException, so the pipeline's ``except Exception``
-blocks let it through). Beam's runner then closes its workers in its own
-``finally`` and the launcher's ``finally`` releases the run lock, as on a failed
-run. ``latest`` is only switched after a complete run, so it still points at the
-previous one. Once interrupted, the noise of workers going away (thread
-exceptions, Beam's worker log) is silenced: the one line says what happened.
+Ctrl-C on the terminal does not make them print tracebacks. In the launcher the
+blocked signal stays pending (Linux never discards a blocked signal) until a small
+thread takes it with ``sigwait``; SIGTERM gets a handler in the main thread.
+
+Either way the launcher then stops at once, deliberately without unwinding Beam:
+an exception raised asynchronously inside the runner can leave it waiting forever
+for workers (seen with the multi-process DirectRunner). Instead it kills its own
+worker processes, removes the run lock it holds, prints one line and exits with
+``os._exit``. Nothing is lost: ``latest`` is only switched after a complete run,
+so it still points at the previous one, and the next run deletes the unfinished
+run folder.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import json
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 EXIT_SIGINT = 128 + signal.SIGINT  # 130
 EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
-
-
-class Interrupted(BaseException):
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-class _State:
-    def __init__(self) -> None:
-        self.signum: int | None = None  # the signal the user sent
-        self.done = False
 
 
 def latest_target(out: str) -> str:
@@ -47,6 +40,58 @@ def latest_target(out: str) -> str:
 
     run = layout.latest_run(out)
     return run if run else "nothing (no run has finished in this output folder yet)"
+
+
+def _descendants(pid: int) -> list[int]:
+    """Our child processes and theirs (Beam's ``sh -c`` and its Python workers), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for child, pp in parents.items():
+            if pp == parent and child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def _release_lock(out: str) -> None:
+    from pipeline.lock import LOCK_NAME
+
+    path = Path(out) / LOCK_NAME
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def stop_now(signum: int, out: str) -> None:
+    """Kill our workers, drop our lock, say one line, exit 128 + signum. Never returns."""
+    for s in (signal.SIGINT, signal.SIGTERM):  # a second signal must not interrupt this
+        with contextlib.suppress(ValueError):  # not the main thread: its handler ignores repeats
+            signal.signal(s, signal.SIG_IGN)
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if "://" not in out:
+        _release_lock(out)
+    try:
+        message = f"recogenre: interrupted; latest still points at {latest_target(out)}"
+    except Exception:
+        message = "recogenre: interrupted; latest still points at the previous run"
+    from pipeline.logs import stamped
+
+    sys.stderr.write(stamped(message) + "\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 def shield_workers_from_sigint() -> None:
@@ -61,52 +106,27 @@ def shield_workers_from_sigint() -> None:
 
 
 def exit_on_signal(body: Callable[[], int], out: str) -> int:
-    """``body()``, or 130 (SIGINT) / 143 (SIGTERM) after one line on stderr."""
+    """``body()``; on SIGINT or SIGTERM, one line on stderr and exit 130 / 143 (see above)."""
     if threading.current_thread() is not threading.main_thread():
         return body()  # signal handlers can only be set from the main thread
-    state = _State()
-    main_ident = threading.main_thread().ident
+    lock = threading.Lock()  # one signal does the stopping
 
-    def on_signal(signum, frame):
-        state.signum = state.signum or signum
-        for s in (signal.SIGINT, signal.SIGTERM):  # a second signal must not start a second traceback
-            signal.signal(s, signal.SIG_IGN)
-        logging.getLogger("apache_beam").setLevel(logging.CRITICAL + 1)
-        raise Interrupted(state.signum)
+    def stop(signum: int) -> None:
+        if lock.acquire(blocking=False):
+            stop_now(signum, out)
 
     def forward_sigint():
-        while True:
-            signal.sigwait({signal.SIGINT})
-            if state.done:
-                return
-            state.signum = state.signum or signal.SIGINT
-            signal.pthread_kill(main_ident, signal.SIGTERM)
-
-    def quiet_threads(args):
-        if state.signum is None:
-            previous_hook(args)
+        signal.sigwait({signal.SIGINT})
+        stop(signal.SIGINT)
 
     shielded = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
-    previous_handlers = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_signal)}
-    if not shielded:  # called in-process: a plain handler (workers started now get Ctrl-C too)
-        previous_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, on_signal)
-    previous_hook = threading.excepthook
-    threading.excepthook = quiet_threads
-    forwarder = threading.Thread(target=forward_sigint, name="recogenre-sigint", daemon=True)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop(signum))}
     if shielded:
-        forwarder.start()
+        threading.Thread(target=forward_sigint, name="recogenre-sigint", daemon=True).start()
+    else:  # called in-process without the shield: a plain handler
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, lambda signum, frame: stop(signum))
     try:
         return body()
-    except Interrupted as e:
-        message = f"recogenre: interrupted; latest still points at {latest_target(out)}"
-        print(message, file=sys.stderr, flush=True)
-        return 128 + e.signum
     finally:
-        state.done = True
-        if shielded:
-            signal.pthread_kill(forwarder.ident, signal.SIGINT)  # ends its sigwait
-            forwarder.join(timeout=5)
-        for s, handler in previous_handlers.items():
+        for s, handler in previous.items():
             signal.signal(s, handler)
-        if state.signum is None:
-            threading.excepthook = previous_hook

@@ -98,15 +98,15 @@ class ProgressPrinter(threading.Thread):
         super().__init__(daemon=True, name="recogenre-progress")
         self.folder, self.total, self.emit, self.every, self.steps = folder, total, emit, every, steps
         self.started = time.monotonic()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
         if not self.steps:
-            while not self._stop.wait(self.every):
+            while not self._stopping.wait(self.every):
                 self.emit(self.line())
             return
         last_line, last_step = time.monotonic(), 0
-        while not self._stop.wait(min(self.every, 2.0)):
+        while not self._stopping.wait(min(self.every, 2.0)):
             totals = read_totals(self.folder)
             step = int(totals.get("tracks", 0)) * self.steps // max(self.total, 1)
             if step > last_step or time.monotonic() - last_line >= self.every:
@@ -127,4 +127,4 @@ class ProgressPrinter(threading.Thread):
         return f"progress: {done}/{self.total} tracks, {frames} frames, {rate:.1f} frames/s, ~{left} left"
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
