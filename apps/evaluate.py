@@ -47,7 +47,9 @@ class EvaluationError(Exception):
 
 
 def say(message: str) -> None:
-    print(f"recogenre: {message}", file=sys.stderr, flush=True)
+    from pipeline.logs import stamped
+
+    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
 
 def genre_of(label: Any) -> str | None:

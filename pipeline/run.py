@@ -296,7 +296,8 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     from transforms.track_rows import RunInfo
 
     basis = f"from {Path(previous).name}" if previous else mode
-    say(f"recogenre: run {run_id}: {n_inputs} files from {args.catalogue} with {runner}, {basis}")
+    shown = getattr(args, "catalogue_shown", None) or args.catalogue
+    say(f"recogenre: run {run_id}: {n_inputs} files from {shown} with {runner}, {basis}")
     try:
         if printer:
             printer.start()

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from apps.evaluate import SILENT, genre_of, scores
-from tests.conftest import LABELLED, ROOT, WEIGHTS, clip
+from tests.conftest import LABELLED, ROOT, WEIGHTS, clip, unstamped
 from transforms.genres import GENRES
 
 
@@ -121,7 +121,7 @@ def test_missing_catalogue_says_it_does_not_exist(tmp_path):
     missing = tmp_path / "GTZAN" / "genres_original"
     proc = evaluate(missing, tmp_path / "out")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = unstamped(proc.stderr).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"recogenre: {missing} does not exist")
     assert not (tmp_path / "out").exists()
 
