@@ -172,6 +172,7 @@ def run_block(work: Path, number: int, lines: list[str], done: set[str]) -> None
             if port:
                 command = command.replace("8080", str(port))
             if re.search(r"recogenre serve\b", command):
+                command = command.split(" #")[0]  # its trailing comment, so that --port is an argument
                 command = f"exec {command} --port {port}" if "--port" not in command else f"exec {command}"
                 server = subprocess.Popen(
                     ["bash", "-c", command], cwd=work, env=env, stderr=subprocess.PIPE, text=True
