@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -78,6 +79,9 @@ def stop_now(signum: int, out: str) -> None:
     for s in (signal.SIGINT, signal.SIGTERM):  # a second signal must not interrupt this
         with contextlib.suppress(ValueError):  # not the main thread: its handler ignores repeats
             signal.signal(s, signal.SIG_IGN)
+    # Beam's threads notice their workers die before we exit: keep their tracebacks and logs quiet.
+    threading.excepthook = lambda args: None
+    logging.disable(logging.CRITICAL)
     for pid in _descendants(os.getpid()):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
