@@ -43,7 +43,7 @@ def configure_logging(level: int = logging.WARNING, fmt: str = "%(levelname)s %(
     service's access log, for one) silently stop applying.
     """
     handler = logging.StreamHandler()
-    if not to_terminal(handler.stream):  # cron, systemd, Airflow: every line says when
+    if not to_terminal(handler.stream) and "%(asctime)" not in fmt:  # cron, systemd, Airflow: say when
         fmt = "%(asctime)s " + fmt
     handler.setFormatter(logging.Formatter(fmt, datefmt=TIME_FORMAT))
     handler.addFilter(_not_beam_import_noise)

@@ -96,6 +96,15 @@ def test_launcher_lines_are_stamped_in_logs_and_plain_on_a_terminal(tmp_path):
     assert proc.returncode == 2 and text.decode().startswith("recogenre: cannot read catalogue")
 
 
+def test_logging_lines_in_a_log_carry_a_timestamp():
+    code = (
+        "import logging; from pipeline.logs import configure_logging; configure_logging(); "
+        "logging.getLogger('apache_beam.x').warning('worker said something')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert STAMP.match(proc.stderr) and "WARNING apache_beam.x: worker said something" in proc.stderr
+
+
 def test_progress_schedule_depends_on_where_the_lines_go():
     assert schedule(None, terminal=True) == (10.0, 0)
     assert schedule(None, terminal=False) == (60.0, 10)
