@@ -18,7 +18,7 @@ How it runs, to stay within a minute or two: in a scratch checkout beside a scra
 where ``run_local.sh``, ``.venv``, ``setup.py``, ``requirements.lock`` and the source
 folders are links to this checkout, and ``../shared/audio`` holds only the short
 clips (die.au, disco.00000.au, metal.00000.au) plus any other clip a command names.
-A command identical to one already run is not run again. ``serve`` is started in the
+A command identical to one already run (comments aside) is not run again. ``serve`` is started in the
 background on a free port (the block's ``8080`` is replaced by it), waited for on
 ``/healthz`` and stopped by its pid when the block ends.
 """
@@ -166,9 +166,10 @@ def run_block(work: Path, number: int, lines: list[str], done: set[str]) -> None
     port = free_port() if any(" serve" in c for c in block) else None
     try:
         for command in block:
-            if command_needs(command) or command in done:
+            same = command.split(" #")[0].strip()  # the same command with another comment
+            if command_needs(command) or same in done:
                 continue
-            done.add(command)
+            done.add(same)
             if port:
                 command = command.replace("8080", str(port))
             if re.search(r"recogenre serve\b", command):
