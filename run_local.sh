@@ -8,6 +8,7 @@
 #   ./run_local.sh test [pytest args]    lint (ruff) and run the test suite
 #   ./run_local.sh bench [--sets ...]    the benchmark (figures, no assertions; ~15 minutes)
 #   ./run_local.sh recogenre ARGS...     any recogenre command, e.g. classify FILE
+# Schedulers (cron, systemd) should call .venv/bin/recogenre directly: it never installs.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,12 +36,16 @@ setup() {
 }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
-  "" | -h | --help)
+  -h | --help)
     usage
+    exit 0
+    ;;
+  "")
+    usage >&2
     exit 2
     ;;
   test)

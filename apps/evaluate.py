@@ -47,7 +47,9 @@ class EvaluationError(Exception):
 
 
 def say(message: str) -> None:
-    print(f"recogenre: {message}", file=sys.stderr, flush=True)
+    from pipeline.logs import stamped
+
+    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
 
 def genre_of(label: Any) -> str | None:
@@ -283,6 +285,11 @@ def main(args: argparse.Namespace) -> int:
     source = args.catalogue
     with tempfile.TemporaryDirectory(prefix="recogenre-evaluate-") as tmp:
         try:
+            if not os.path.exists(source):
+                raise EvaluationError(
+                    f"{source} does not exist (expected a folder SRC/<genre>/<file> "
+                    "or a catalogue file with a label column)"
+                )
             if os.path.isdir(source):
                 catalogue = os.path.join(tmp, "catalogue.csv")
                 labels = tree_catalogue(source, catalogue)
@@ -298,12 +305,15 @@ def main(args: argparse.Namespace) -> int:
         say(f"evaluating {len(labels)} labelled files from {source}")
         run_args = copy.copy(args)
         run_args.catalogue = catalogue
+        # The manifest records what the user gave, not the temporary CSV built from a tree
+        # (deleted when evaluate ends); the CSV itself is kept as evaluation/catalogue.csv.
+        run_args.catalogue_shown = source
         status = run_main(run_args)
         if status != 0:
             return status
         run_path = layout.latest_run(args.output)
         manifest = _manifest(run_path)
-        if manifest.get("catalogue") != catalogue:
+        if manifest.get("catalogue") != source:
             say(f"{args.output}/{layout.LATEST} is not the run just made (another run finished since)")
             return 1
         tables = read_tables(run_path)

@@ -11,14 +11,17 @@ import json
 import sys
 from collections.abc import Sequence
 
+from pipeline import __version__
+from pipeline.helpformat import Parser
 from pipeline.logs import configure_logging
 from pipeline.options_check import UsageError, check_beam_args, check_numbers
 from transforms.genres import GENRES
 from transforms.limits import DecodeLimits, add_max_duration_argument
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse without prefix matching (``--ful`` is not ``--full``) and with one-line errors."""
+class OneLineParser(Parser):
+    """argparse without prefix matching (``--ful`` is not ``--full``), with one-line errors and
+    defaults in ``--help``; sub-commands use it too."""
 
     def __init__(self, *args, allow_abbrev: bool = False, **kwargs):
         super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
@@ -120,7 +123,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     model = load_model(args.weights, args.backend, args.precision)
     failed = 0
-    for name in args.files:
+    for index, name in enumerate(args.files):  # by position: a file named twice gets two charts
         path = from_os_path(name)  # printable even when the name is not UTF-8; opened via to_os_path
         try:
             result = classify_file(
@@ -141,7 +144,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         if args.plot:
             from apps.charts import plot_result
 
-            plot_result(result, args.plot, args.files.index(name), len(args.files))
+            chart = plot_result(result, args.plot, index, len(args.files))
+            error(f"chart for {path}: {chart}")
     return 1 if failed else 0
 
 
@@ -152,10 +156,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="recogenre", description="Music genre tagging with the GTZAN CRNN.", allow_abbrev=False
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="recogenre", description="Music genre tagging with the GTZAN CRNN.")
+    parser.add_argument("--version", action="version", version=f"recogenre {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     p = sub.add_parser("classify", help="classify audio files and print their genres")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -251,6 +254,11 @@ def check_options(args: argparse.Namespace, rest: list[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    if words[:1] in (["run"], ["evaluate"]):  # before Beam is imported: see pipeline/interrupt.py
+        from pipeline.interrupt import shield_workers_from_sigint
+
+        shield_workers_from_sigint()
     args, rest = build_parser().parse_known_args(argv)
     try:
         check_options(args, rest)

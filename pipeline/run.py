@@ -64,9 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--progress-seconds",
         type=float,
-        default=10.0,
+        default=None,
         metavar="S",
-        help="seconds between progress lines on stderr (0: none)",
+        help="seconds between progress lines on stderr (0: none; default: 10 on a terminal, "
+        "otherwise 60 plus a line per 10%% of tracks)",
     )
     p.add_argument(
         "--max-error-rate",
@@ -96,7 +97,9 @@ def decode_limits(args: argparse.Namespace):
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    from pipeline.logs import stamped
+
+    print(stamped(message), file=sys.stderr, flush=True)
 
 
 def settings(
@@ -141,6 +144,10 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
 
     tracks, frames, errors, changes = tables["tracks"], tables["frames"], tables["errors"], tables["changes"]
     by_change = collections.Counter(changes["change"])
+    # Throughput and "decoded" count only the tracks this run decoded and classified: carried-over
+    # tracks cost nothing, and a file that failed to decode is an error row, not a decoded file.
+    fresh = set(changes.loc[changes["change"].isin(("new", "changed", "retried")), "path"])
+    decoded = tracks[tracks["path"].isin(fresh)] if len(changes) else tracks
     return {
         "tracks": len(tracks),
         "frames": len(frames),
@@ -150,9 +157,10 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         "errors_by_type": dict(collections.Counter(errors["error_type"])),
         "genres": dict(collections.Counter(tracks["top_genre"].dropna())),
         **{k: by_change.get(k, 0) for k in CHANGE_KINDS},
-        "decoded": sum(by_change.get(k, 0) for k in ("new", "changed", "retried")),
+        "decoded": len(decoded),
         "failed": len(errors),
         "audio_seconds": float(tracks["duration_s"].sum()) if len(tracks) else 0.0,
+        "decoded_audio_seconds": float(decoded["duration_s"].sum()) if len(decoded) else 0.0,
     }
 
 
@@ -172,9 +180,8 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
     if counts["genres"]:
         ranked = sorted(counts["genres"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in ranked))
-    speed = counts["audio_seconds"] / wall if wall > 0 else 0.0
     lines.append(
-        f"wall time {wall:.1f} s; the snapshot holds {audio_h:.2f} h of audio ({speed:.1f}x real-time)"
+        f"wall time {wall:.1f} s; {throughput(counts, wall)}; the snapshot holds {audio_h:.2f} h of audio"
     )
     lines.append(f"results: {run_path}  (latest: {layout.FileSystems.join(out, layout.LATEST)})")
     return "\n".join(lines)
@@ -204,6 +211,19 @@ def classify_failure(tables: dict[str, Any], max_error_rate: float) -> str | Non
             f"--max-error-rate {max_error_rate:g})"
         )
     return None
+
+
+def realtime_factor(counts: dict, wall: float) -> float | None:
+    """Seconds of audio decoded and classified per wall second; None when nothing was decoded."""
+    decoded = counts.get("decoded_audio_seconds", 0.0)
+    return decoded / wall if decoded > 0 and wall > 0 else None
+
+
+def throughput(counts: dict, wall: float) -> str:
+    speed = realtime_factor(counts, wall)
+    if speed is None:
+        return "nothing decoded (every track carried over)" if counts["tracks"] else "nothing decoded"
+    return f"decoded {counts['decoded_audio_seconds'] / 3600:.2f} h of audio at {speed:.1f}x real-time"
 
 
 def model_threads(options) -> int | None:
@@ -411,12 +431,15 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     progress = printer = None
     folder = Path(run_path) / ".progress"
-    if layout.is_local(run_path) and args.progress_seconds > 0:
+    from transforms.progress import schedule
+
+    every, steps = schedule(args.progress_seconds, sys.stderr.isatty())
+    if layout.is_local(run_path) and every > 0:
         from transforms.progress import ProgressPrinter, ProgressWriter
 
         folder.mkdir()
         progress = ProgressWriter(str(folder))
-        printer = ProgressPrinter(str(folder), n_inputs, say, every=args.progress_seconds)
+        printer = ProgressPrinter(str(folder), n_inputs, say, every=every, steps=steps)
 
     import apache_beam as beam
 
@@ -425,7 +448,8 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     from transforms.track_rows import RunInfo
 
     basis = f"from {Path(previous).name}" if previous else mode
-    say(f"recogenre: run {run_id}: {n_inputs} files from {args.catalogue} with {runner}, {basis}")
+    shown = getattr(args, "catalogue_shown", None) or args.catalogue
+    say(f"recogenre: run {run_id}: {n_inputs} files from {shown} with {runner}, {basis}")
     try:
         if printer:
             printer.start()
@@ -470,7 +494,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         "run_id": run_id,
         "started_at": started_at.isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "catalogue": args.catalogue,
+        "catalogue": getattr(args, "catalogue_shown", None) or args.catalogue,  # evaluate: the user's
         "output": args.output,
         "runner": runner,
         "mode": "incremental" if previous else mode,
@@ -495,12 +519,16 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             "n_mels": N_MELS,
             "frame_seconds": FRAME_SECONDS,
         },
-        "counts": {"inputs": n_inputs, **{k: v for k, v in counts.items() if k != "audio_seconds"}},
+        "counts": {
+            "inputs": n_inputs,
+            **{k: v for k, v in counts.items() if k not in ("audio_seconds", "decoded_audio_seconds")},
+        },
         "removed": sorted(changes.loc[changes["change"] == "removed", "path"]),
         "stage_cpu_seconds": stage_cpu,
         "wall_time_s": round(wall, 3),
         "audio_hours": counts["audio_seconds"] / 3600,
-        "x_realtime": counts["audio_seconds"] / wall if wall > 0 else None,
+        "decoded_audio_hours": counts["decoded_audio_seconds"] / 3600,
+        "x_realtime": realtime_factor(counts, wall),
     }
     rejection = classify_failure(tables, args.max_error_rate)
     if rejection:
@@ -530,4 +558,6 @@ def main(args: argparse.Namespace) -> int:
     # The DirectRunner forwards every worker's start-up warnings (semi-persistent
     # directory, unparsed options) through this logger; worker errors still show.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
-    return run(args)
+    from pipeline.interrupt import exit_on_signal
+
+    return exit_on_signal(lambda: run(args), args.output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -25,6 +26,14 @@ LABELLED = {
     "example_cl.mp3": "classical",
     "1546464360295.3gp": "classical",
 }
+
+
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ", re.M)
+
+
+def unstamped(text: str) -> str:
+    """Log text without the timestamps a command puts in front of each line when stderr is not a terminal."""
+    return STAMP.sub("", text)
 
 
 def clip(name: str) -> str:

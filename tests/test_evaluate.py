@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from apps.evaluate import SILENT, genre_of, scores
-from tests.conftest import LABELLED, ROOT, WEIGHTS, clip
+from tests.conftest import LABELLED, ROOT, WEIGHTS, clip, unstamped
 from transforms.genres import GENRES
 
 
@@ -59,8 +59,10 @@ def tree_run(gtzan_tree, tmp_path_factory):
     return proc, out / "latest" / "evaluation"
 
 
-def test_labelled_clips_score_five_out_of_five(tree_run):
+def test_labelled_clips_score_five_out_of_five(tree_run, gtzan_tree):
     proc, folder = tree_run
+    manifest = json.loads((folder.parent / "manifest.json").read_text())
+    assert manifest["catalogue"] == str(gtzan_tree)  # what the user gave, not evaluate's temporary CSV
     assert "5/5 correct, accuracy 100.0%" in proc.stdout
     assert "ignoring folders that are not GTZAN genres: not-a-genre" in proc.stderr
     summary = json.loads((folder / "summary.json").read_text())
@@ -113,6 +115,15 @@ def test_catalogue_file_with_labels_lists_what_it_got_wrong(tmp_path):
         wrong.loc[0, "predicted"] == "metal" and 0 < wrong.loc[0, "label_score"] < wrong.loc[0, "top_score"]
     )
     assert not (folder / "catalogue.csv").exists()  # the user's own catalogue was run as it is
+
+
+def test_missing_catalogue_says_it_does_not_exist(tmp_path):
+    missing = tmp_path / "GTZAN" / "genres_original"
+    proc = evaluate(missing, tmp_path / "out")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = unstamped(proc.stderr).strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"recogenre: {missing} does not exist")
+    assert not (tmp_path / "out").exists()
 
 
 def test_unlabelled_catalogue_is_refused(tmp_path):

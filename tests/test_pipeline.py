@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import AUDIO, LABELLED, clip, run_command
+from tests.conftest import AUDIO, LABELLED, clip, run_command, unstamped
 from transforms.classifier import classify_file
 from transforms.genres import GENRES
 from transforms.schemas import RAW_PREFIX
@@ -71,7 +71,7 @@ def test_progress_lines_come_from_the_workers(runs):
     """Multi-process workers report; the launcher prints done/total, rate and time left."""
     lines = [
         ln
-        for ln in (runs["multi-process"] / "stderr.txt").read_text().splitlines()
+        for ln in unstamped((runs["multi-process"] / "stderr.txt").read_text()).splitlines()
         if ln.startswith("progress: ")
     ]
     assert lines, "no progress line"
@@ -218,7 +218,7 @@ def test_failed_run_leaves_latest_alone(messy):
     finally:
         (out / "runs").chmod(0o755)
     assert proc.returncode != 0
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in unstamped(proc.stderr).splitlines() if ln.strip()]
     assert lines == [f"recogenre: cannot write to output folder {out}: Permission denied"]
     assert os.readlink(out / "latest") == before
 
@@ -226,7 +226,7 @@ def test_failed_run_leaves_latest_alone(messy):
 def test_missing_catalogue_is_one_clear_message(tmp_path):
     proc = run(str(tmp_path / "nowhere.csv"), tmp_path / "out")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().startswith("recogenre: cannot read catalogue")
+    assert unstamped(proc.stderr).strip().startswith("recogenre: cannot read catalogue")
     assert not (tmp_path / "out").exists()
 
 

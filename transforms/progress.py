@@ -70,21 +70,51 @@ def read_totals(folder: str) -> dict[str, float]:
     return totals
 
 
-class ProgressPrinter(threading.Thread):
-    """Prints ``tracks done/total, frames/s, time left`` every ``every`` seconds."""
+TERMINAL_SECONDS = 10.0
+LOG_SECONDS = 60.0
+LOG_STEPS = 10  # a line per 10 % of tracks in a log
 
-    def __init__(self, folder: str, total: int, emit: Callable[[str], None], every: float = 10.0):
+
+def schedule(seconds: float | None, terminal: bool) -> tuple[float, int]:
+    """(seconds between lines, lines per run by tracks done) for ``--progress-seconds``.
+
+    Someone watching a terminal wants a line every 10 s; a log file written by
+    cron, systemd or Airflow over a night-long run would drown in them, so there
+    a line comes every minute and at each tenth of the tracks. An explicit value
+    is taken as given (0: no progress lines).
+    """
+    if seconds is None:
+        return (TERMINAL_SECONDS, 0) if terminal else (LOG_SECONDS, LOG_STEPS)
+    return seconds, 0
+
+
+class ProgressPrinter(threading.Thread):
+    """Prints ``tracks done/total, frames/s, time left`` every ``every`` seconds,
+    and with ``steps`` also each time another 1/steps of the tracks is done."""
+
+    def __init__(
+        self, folder: str, total: int, emit: Callable[[str], None], every: float = 10.0, steps: int = 0
+    ):
         super().__init__(daemon=True, name="recogenre-progress")
-        self.folder, self.total, self.emit, self.every = folder, total, emit, every
+        self.folder, self.total, self.emit, self.every, self.steps = folder, total, emit, every, steps
         self.started = time.monotonic()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.emit(self.line())
+        if not self.steps:
+            while not self._stopping.wait(self.every):
+                self.emit(self.line())
+            return
+        last_line, last_step = time.monotonic(), 0
+        while not self._stopping.wait(min(self.every, 2.0)):
+            totals = read_totals(self.folder)
+            step = int(totals.get("tracks", 0)) * self.steps // max(self.total, 1)
+            if step > last_step or time.monotonic() - last_line >= self.every:
+                self.emit(self.line(totals))
+                last_line, last_step = time.monotonic(), step
 
-    def line(self) -> str:
-        totals = read_totals(self.folder)
+    def line(self, totals: dict[str, float] | None = None) -> str:
+        totals = read_totals(self.folder) if totals is None else totals
         done = int(totals.get("tracks", 0))
         frames = int(totals.get("frames", 0))
         elapsed = time.monotonic() - self.started
@@ -97,4 +127,4 @@ class ProgressPrinter(threading.Thread):
         return f"progress: {done}/{self.total} tracks, {frames} frames, {rate:.1f} frames/s, ~{left} left"
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()

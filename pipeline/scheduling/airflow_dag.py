@@ -6,6 +6,16 @@ with ``./run_local.sh``), RECOGENRE_CATALOGUE and RECOGENRE_OUTPUT in the
 scheduler's environment. The task fails only when the run fails (exit status
 1 or 2); bad audio files are rows in ``errors/`` of a successful run.
 
+The ``RECOGENRE_*`` variables must exist on the Airflow *workers* too, not only on
+the scheduler: a worker parses this file again before it runs the task, and
+without them it would silently fall back to the defaults below (/opt/recogenre,
+/srv/music, /srv/recogenre). Set them in the workers' environment (or in the
+executor's pod template / systemd unit), or replace the defaults here.
+
+The interpreter is the checkout's ``.venv/bin/python``: nothing is installed at
+run time (``./run_local.sh`` would reinstall with pip after ``setup.py`` or
+``requirements.lock`` changed, which needs the network in the middle of the night).
+
 The settings are plain module constants so that they can be checked without
 Airflow (tests/test_scheduling.py runs exactly the command the operator runs).
 """
@@ -22,7 +32,7 @@ PIPELINE_OPTIONS = {
     "output": os.environ.get("RECOGENRE_OUTPUT", "/srv/recogenre"),
     "direct_running_mode": "multi_processing",
     "direct_num_workers": 0,  # one worker per core
-    "progress-seconds": 60,
+    # Progress: stderr is not a terminal here, so a timestamped line every minute and per 10 %.
 }
 
 try:

@@ -1,0 +1,136 @@
+"""Ctrl-C and SIGTERM during ``recogenre run``: one line and the conventional exit status.
+
+Without this, Ctrl-C surfaces as gRPC ``_MultiThreadedRendezvous`` and worker
+``KeyboardInterrupt`` tracebacks, and SIGTERM kills the launcher without a word.
+
+How: before Beam is even imported (``shield_workers_from_sigint``, called by the
+command line for ``run`` and ``evaluate``), SIGINT is set to "ignore" and blocked.
+The DirectRunner's worker processes inherit "ignore" (Beam starts them through
+``/bin/sh``, which clears the signal mask but keeps ignored signals ignored), so a
+Ctrl-C on the terminal does not make them print tracebacks. In the launcher the
+blocked signal stays pending (Linux never discards a blocked signal) until a small
+thread takes it with ``sigwait``; SIGTERM gets a handler in the main thread.
+
+Either way the launcher then stops at once, deliberately without unwinding Beam:
+an exception raised asynchronously inside the runner can leave it waiting forever
+for workers (seen with the multi-process DirectRunner). Instead it kills its own
+worker processes, removes the run lock it holds, prints one line and exits with
+``os._exit``. Nothing is lost: ``latest`` is only switched after a complete run,
+so it still points at the previous one, and the next run deletes the unfinished
+run folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+EXIT_SIGINT = 128 + signal.SIGINT  # 130
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+
+
+def latest_target(out: str) -> str:
+    from pipeline import layout
+
+    run = layout.latest_run(out)
+    return run if run else "nothing (no run has finished in this output folder yet)"
+
+
+def _descendants(pid: int) -> list[int]:
+    """Our child processes and theirs (Beam's ``sh -c`` and its Python workers), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for child, pp in parents.items():
+            if pp == parent and child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def _release_lock(out: str) -> None:
+    from pipeline.lock import LOCK_NAME
+
+    path = Path(out) / LOCK_NAME
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def stop_now(signum: int, out: str) -> None:
+    """Kill our workers, drop our lock, say one line, exit 128 + signum. Never returns."""
+    for s in (signal.SIGINT, signal.SIGTERM):  # a second signal must not interrupt this
+        with contextlib.suppress(ValueError):  # not the main thread: its handler ignores repeats
+            signal.signal(s, signal.SIG_IGN)
+    # Beam's threads notice their workers die before we exit: keep their tracebacks and logs quiet.
+    threading.excepthook = lambda args: None
+    logging.disable(logging.CRITICAL)
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if "://" not in out:
+        _release_lock(out)
+    try:
+        message = f"recogenre: interrupted; latest still points at {latest_target(out)}"
+    except Exception:
+        message = "recogenre: interrupted; latest still points at the previous run"
+    from pipeline.logs import stamped
+
+    sys.stderr.write(stamped(message) + "\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+def shield_workers_from_sigint() -> None:
+    """Ignore and block SIGINT in this process and every thread and worker it starts from now on.
+
+    Main thread only, and before the imports that start threads (Beam, numpy's BLAS):
+    a thread created earlier would keep SIGINT unblocked and swallow it.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def exit_on_signal(body: Callable[[], int], out: str) -> int:
+    """``body()``; on SIGINT or SIGTERM, one line on stderr and exit 130 / 143 (see above)."""
+    if threading.current_thread() is not threading.main_thread():
+        return body()  # signal handlers can only be set from the main thread
+    lock = threading.Lock()  # one signal does the stopping
+
+    def stop(signum: int) -> None:
+        if lock.acquire(blocking=False):
+            stop_now(signum, out)
+
+    def forward_sigint():
+        signal.sigwait({signal.SIGINT})
+        stop(signal.SIGINT)
+
+    shielded = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: stop(signum))}
+    if shielded:
+        threading.Thread(target=forward_sigint, name="recogenre-sigint", daemon=True).start()
+    else:  # called in-process without the shield: a plain handler
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, lambda signum, frame: stop(signum))
+    try:
+        return body()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
