@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -253,6 +254,9 @@ def check_options(args: argparse.Namespace, rest: list[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # gRPC's C core (Beam's runner API) otherwise logs INFO lines such as "skipping fork()
+    # handlers" straight to stderr, between recogenre's own one-line messages.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     configure_logging()
     words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
     if words[:1] in (["run"], ["evaluate"]):  # before Beam is imported: see pipeline/interrupt.py

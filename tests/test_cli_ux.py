@@ -47,7 +47,7 @@ def test_version():
         ("evaluate", "--segment-frames", "16"),
         ("classify", "--trim-seconds", "0.0"),
         ("serve", "--port", "8080"),
-        ("report", "--max-track-charts", "100"),
+        ("report", "--max-track-charts", "0"),
     ],
 )
 def test_every_subcommand_help_shows_defaults(command, option, default):

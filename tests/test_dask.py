@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.dask_runner import BEAM_VERSION, FixedDaskRunner, UnsupportedBeam, check_beam_version
-from tests.conftest import AUDIO, ROOT, run_command
+from tests.conftest import AUDIO, ROOT, run_command, unstamped
 
 # ------------------------------------------------------------------ the cluster
 
@@ -242,7 +242,7 @@ def test_other_beam_versions_are_refused(tmp_path):
 def test_dask_options_without_the_dask_runner_are_a_usage_error(tmp_path):
     cmd = run_command(AUDIO, tmp_path / "out", "--runner=DirectRunner", "--dask_address=tcp://127.0.0.1:1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+    assert proc.returncode == 2 and unstamped(proc.stderr).strip().splitlines() == [
         "recogenre: --dask_address/--dask_scheduler_file need --runner dask, not DirectRunner"
     ]
 

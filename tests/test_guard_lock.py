@@ -14,7 +14,7 @@ import time
 import pytest
 
 from pipeline.lock import LOCK_NAME, LockHeld, RunLock
-from tests.conftest import ROOT, clip, run_command
+from tests.conftest import ROOT, clip, run_command, unstamped
 
 # A process that waits for a common start instant, tries the lock, says what happened, and holds
 # what it got for a while, so every racer of a round overlaps with the winner.
@@ -128,7 +128,7 @@ def test_run_refuses_while_another_holds_the_lock_and_leaves_everything(tmp_path
             run_command(clip("die.au"), out), cwd=ROOT, capture_output=True, text=True, timeout=120
         )
         assert proc.returncode == 1
-        lines = proc.stderr.strip().splitlines()
+        lines = unstamped(proc.stderr).strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("recogenre: another run is using this output folder")
         assert f"pid {holder.pid}" in lines[0]
         assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]  # no run folder made

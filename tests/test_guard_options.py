@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from pipeline.lock import LOCK_NAME
-from tests.conftest import ROOT, WEIGHTS, clip, run_command
+from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
 from transforms.model_check import ModelCheckError, check_weights_file
 
 OLD_RUN = "20250101T000000Z-abcd"
@@ -155,7 +155,7 @@ def with_models(args: list[str], models: dict[str, Path]) -> list[str]:
 
 
 def one_line_exit_2(proc: subprocess.CompletedProcess, words: str) -> None:
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in unstamped(proc.stderr).splitlines() if ln.strip()]
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert len(lines) == 1, proc.stderr[-2000:]
     assert lines[0].startswith("recogenre: ") and words in lines[0], lines[0]

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from pipeline import layout
-from tests.conftest import ROOT, clip, run_command
+from tests.conftest import ROOT, clip, run_command, unstamped
 
 
 def own_run(out: Path, run_id: str, complete: bool = True) -> Path:
@@ -90,7 +90,7 @@ def test_a_run_removes_its_killed_runs_and_prunes_only_its_own(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"recogenre: removed 1 unfinished run(s): {killed.name}" in proc.stderr
-    warnings = [ln for ln in proc.stderr.splitlines() if "did not create" in ln]
+    warnings = [ln for ln in unstamped(proc.stderr).splitlines() if "did not create" in ln]
     assert len(warnings) == 1 and warnings[0].startswith("recogenre: warning: left alone 4 folder(s)")
     assert all(p.name in warnings[0] for p in things.values())
     assert "pruned 1 old run(s)" in proc.stderr

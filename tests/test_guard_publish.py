@@ -23,7 +23,7 @@ import pytest
 
 from pipeline import layout
 from pipeline.run import classify_failure
-from tests.conftest import ROOT, WEIGHTS, clip, run_command
+from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
 from transforms.model_check import check_weights_file
 from transforms.schemas import CHANGES, ERRORS, TRACKS
 
@@ -109,7 +109,7 @@ def test_openvino_refuses_weights_the_reference_cannot_score(absurd_weights, tmp
     ):
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 2, proc.stderr[-2000:]
-        (line,) = proc.stderr.strip().splitlines()
+        (line,) = unstamped(proc.stderr).strip().splitlines()
         assert line.startswith(f"recogenre: {absurd_weights}: ") and line.endswith("on a probe frame)"[:-1])
         assert "NaN or infinite scores" in line or "differs from the Keras reference" in line
         assert proc.stdout == ""

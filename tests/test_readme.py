@@ -159,50 +159,55 @@ def wait_healthy(port: int, server: subprocess.Popen, timeout: float = 180) -> N
     raise AssertionError("serve did not answer /healthz")
 
 
-def run_block(work: Path, number: int, lines: list[str], done: set[str]) -> None:
+def run_block(work: Path, number: int, lines: list[str], done: set[str], port: int, servers: list) -> None:
+    """Runs a block's commands; a ``serve`` it starts keeps running for the blocks after it
+    ("in another terminal"), on ``port`` instead of 8080, until the test stops it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECOGENRE_")}
-    server = None
-    block = commands(lines)
-    port = free_port() if any(" serve" in c for c in block) else None
-    try:
-        for command in block:
-            same = command.split(" #")[0].strip()  # the same command with another comment
-            if command_needs(command) or same in done:
-                continue
-            done.add(same)
-            if port:
-                command = command.replace("8080", str(port))
-            if re.search(r"recogenre serve\b", command):
-                command = command.split(" #")[0]  # its trailing comment, so that --port is an argument
-                command = f"exec {command} --port {port}" if "--port" not in command else f"exec {command}"
-                server = subprocess.Popen(
-                    ["bash", "-c", command], cwd=work, env=env, stderr=subprocess.PIPE, text=True
-                )
-                wait_healthy(port, server)
-                continue
-            proc = subprocess.run(
-                ["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=600
+    for command in commands(lines):
+        same = command.split(" #")[0].strip()  # the same command with another comment
+        if command_needs(command) or same in done:
+            continue
+        done.add(same)
+        command = command.replace("8080", str(port))
+        if re.search(r"recogenre serve\b", command):
+            command = command.split(" #")[0]  # its trailing comment, so that --port is an argument
+            command = f"exec {command} --port {port}" if "--port" not in command else f"exec {command}"
+            server = subprocess.Popen(
+                ["bash", "-c", command], cwd=work, env=env, stderr=subprocess.DEVNULL, text=True
             )
-            assert proc.returncode == 0, (
-                f"README line {number}: `{command}` exited {proc.returncode}\n"
-                f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-            )
-    finally:
-        if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            servers.append(server)
+            wait_healthy(port, server)
+            continue
+        proc = subprocess.run(
+            ["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, (
+            f"README line {number}: `{command}` exited {proc.returncode}\n"
+            f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+        )
+
+
+def stop(servers: list) -> None:
+    for server in servers:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def test_readme_commands_run_as_written(checkout):
     done: set[str] = set()
+    servers: list[subprocess.Popen] = []
+    port = free_port()
     ran = 0
-    for number, lines in BLOCKS:
-        if block_needs(lines):
-            continue
-        run_block(checkout, number, lines, done)
-        ran += 1
+    try:
+        for number, lines in BLOCKS:
+            if block_needs(lines):
+                continue
+            run_block(checkout, number, lines, done, port, servers)
+            ran += 1
+    finally:
+        stop(servers)
     assert ran >= 3
