@@ -77,7 +77,11 @@ def main() -> None:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGTERM)
         for proc in procs:
-            proc.wait()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a worker whose scheduler went first may not exit
+                proc.kill()
+                proc.wait()
     print(f"catalogue {catalogue}; load average before/after: {os.getloadavg()[0]:.1f}")
     for name, wall, m in rows:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in sorted(m["stage_cpu_seconds"].items()))
