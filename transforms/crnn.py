@@ -84,6 +84,15 @@ def build_crnn() -> keras.Model:
         x = layers.BatchNormalization(axis=3, epsilon=KERAS1_BN_EPSILON, name=f"bn{i}")(x)
         x = layers.ELU(name=f"elu{i}")(x)
         x = layers.MaxPooling2D(pool_size=pool, strides=pool, name=f"pool{i}")(x)
+    return keras.Model(melgram, recurrent_head(x), name="crnn_gtzan")
+
+
+def recurrent_head(x):
+    """The convolutional features (batch, 1, 15, 128) -> two GRUs -> ten sigmoid scores.
+
+    Shared by the reference graph and the folded inference graph, which differ only
+    before it.
+    """
     x = layers.Reshape((-1, FILTERS[-1]), name="to_sequence")(x)  # (1, 15, 128) -> (15, 128)
     for i, return_sequences in ((1, True), (2, False)):
         x = layers.GRU(
@@ -94,8 +103,7 @@ def build_crnn() -> keras.Model:
             return_sequences=return_sequences,
             name=f"gru{i}",
         )(x)
-    scores = layers.Dense(len(GENRES), activation="sigmoid", name="preds")(x)
-    return keras.Model(melgram, scores, name="crnn_gtzan")
+    return layers.Dense(len(GENRES), activation="sigmoid", name="preds")(x)
 
 
 def _keras1_weights(h5: h5py.File) -> dict[str, list[np.ndarray]]:

@@ -22,17 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from transforms.crnn import (
-    FILTERS,
-    GRU_UNITS,
-    POOLS,
-    TIME_PADDING,
-    keras,
-    keras1_hard_sigmoid,
-    layers,
-)
+from transforms.crnn import FILTERS, POOLS, TIME_PADDING, keras, layers, recurrent_head
 from transforms.frames import N_MELS, N_STEPS
-from transforms.genres import GENRES
 
 # Bump when the folded graph's structure changes: part of the OpenVINO cache key.
 GRAPH_VERSION = 1
@@ -88,18 +79,7 @@ def build_folded() -> keras.Model:
         x = layers.Conv2D(filters, 3, padding="same", name=f"conv{i}")(x)
         x = layers.MaxPooling2D(pool_size=pool, strides=pool, name=f"pool{i}")(x)
         x = layers.ELU(name=f"elu{i}")(x)
-    x = layers.Reshape((-1, FILTERS[-1]), name="to_sequence")(x)
-    for i, return_sequences in ((1, True), (2, False)):
-        x = layers.GRU(
-            GRU_UNITS,
-            activation="tanh",
-            recurrent_activation=keras1_hard_sigmoid,
-            reset_after=False,
-            return_sequences=return_sequences,
-            name=f"gru{i}",
-        )(x)
-    scores = layers.Dense(len(GENRES), activation="sigmoid", name="preds")(x)
-    return keras.Model(melgram, scores, name="crnn_gtzan_folded")
+    return keras.Model(melgram, recurrent_head(x), name="crnn_gtzan_folded")
 
 
 def fold(reference: keras.Model) -> keras.Model:

@@ -286,25 +286,7 @@ class AudioStream:
         if self._sf is None:
             yield from self._ffmpeg_blocks()
             return
-        block = self._block_frames()
-        done = 0
-        while True:
-            # Not SoundFile.blocks(): it trusts the header's frame count, which
-            # libsndfile only estimates for VBR MP3, and pads past the real end.
-            with native_stderr.captured() as chatter:
-                try:
-                    b = self._sf.read(block, dtype="float32", always_2d=True)
-                    failure = None
-                except (sf.LibsndfileError, RuntimeError) as e:
-                    failure = _one_line(e)
-            self._library_lines += chatter
-            if failure is not None:
-                yield from self._ffmpeg_takes_over(done, failure)
-                return
-            if not len(b):
-                return
-            done += len(b)
-            yield b.mean(axis=1, dtype=np.float32) if b.shape[1] > 1 else b[:, 0]
+        yield from self._window_blocks(0)
 
     def _ffmpeg_takes_over(self, done: int, failure: str) -> Iterator[np.ndarray]:
         """After libsndfile gave up at sample ``done``, FFmpeg decodes the rest of the file.
@@ -466,7 +448,11 @@ class AudioStream:
             raise AudioError("the file ends before the length its header gives", "corrupt")
 
     def _window_blocks(self, position: int) -> Iterator[np.ndarray]:
-        """libsndfile's blocks from source sample ``position``; FFmpeg takes over where it fails."""
+        """libsndfile's blocks from source sample ``position``; FFmpeg takes over where it fails.
+
+        Not SoundFile.blocks(): it trusts the header's frame count, which libsndfile only
+        estimates for VBR MP3, and pads past the real end.
+        """
         block = self._block_frames()
         while True:
             with native_stderr.captured() as chatter:
