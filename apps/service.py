@@ -540,15 +540,11 @@ def argument_problem(args) -> str | None:
 
 
 def serve_command(args, model) -> int:
-    """``recogenre serve`` once the model is loaded: checks the options, then serves."""
+    """``recogenre serve`` once the model is loaded (``argument_problem`` was checked before it)."""
 
     def say(message: str) -> None:
         print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
-    problem = argument_problem(args)
-    if problem:
-        say(problem)
-        return 2
     limits = ConnectionLimits(args.connection_limit, args.timeout)
     from pipeline.logs import configure_logging
     from transforms.limits import DecodeLimits

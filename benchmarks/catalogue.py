@@ -32,14 +32,19 @@ def clip_seconds(path: Path) -> float:
     return sf.info(path).duration if path.suffix != ".3gp" else 69.12  # libsndfile cannot read 3GP
 
 
+def _start(folder: Path) -> list[Path]:
+    """Empties ``folder`` for a new build and lists the shared clips it is built from."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return sorted(p for p in SHARED_AUDIO.iterdir() if p.suffix != ".md")
+
+
 def build_mp3(folder: Path, seconds: float = 3 * 3600 + 60) -> Path:
     """Builds (once) and returns the MP3-heavy catalogue folder."""
     stamp = folder / ".complete"
     if stamp.exists():
         return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    clips = sorted(p for p in SHARED_AUDIO.iterdir() if p.suffix != ".md")
+    clips = _start(folder)
     for clip in clips:
         shutil.copyfile(clip, folder / clip.name)
     rest = seconds - sum(clip_seconds(p) for p in clips)
@@ -55,9 +60,7 @@ def build(folder: Path, copies_seconds: float = 3 * 3600 + 60, long_seconds: int
     stamp = folder / ".complete"
     if stamp.exists():
         return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    clips = sorted(p for p in SHARED_AUDIO.iterdir() if p.suffix != ".md")
+    clips = _start(folder)
     set_seconds = sum(clip_seconds(p) for p in clips)
     n_sets = int(np.ceil(copies_seconds / set_seconds))
     for k in range(n_sets):

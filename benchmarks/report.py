@@ -21,24 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.snapshots import write_snapshot  # noqa: E402
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.snapshots import CHROMIUM_FLAGS, write_snapshot  # noqa: E402
 
 
 def load(url: str, profile: Path, *mode: str) -> tuple[float, str]:
     started = time.monotonic()
     proc = subprocess.run(
-        ["chromium", *FLAGS, f"--user-data-dir={profile}", *(mode or ("--dump-dom",)), url],
+        ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *(mode or ("--dump-dom",)), url],
         capture_output=True,
         text=True,
         timeout=300,

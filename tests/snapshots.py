@@ -22,6 +22,19 @@ from transforms import schemas
 from transforms.frames import FRAME_SECONDS
 from transforms.genres import GENRES
 
+# Headless, offline and without a first run: without the background-networking flags
+# chromium keeps trying the closed network. Used by the report tests and benchmarks/report.py.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
 ODD_NAME = '<b>"Loud" & clear</b> – ünïcode.mp3'
 
 

@@ -26,7 +26,7 @@ from apps.evaluate import genre_of
 from apps.report import build_report
 from pipeline import layout
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
-from tests.snapshots import ODD_NAME, write_snapshot
+from tests.snapshots import CHROMIUM_FLAGS, ODD_NAME, write_snapshot
 from transforms import schemas
 from transforms.genres import GENRES
 
@@ -64,14 +64,7 @@ def chromium(browser: tuple[str, Path], url: str, *mode: str) -> str:
     proc = subprocess.run(
         [
             path,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={profile}",
             "--virtual-time-budget=10000",
             *(mode or ("--dump-dom",)),
