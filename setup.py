@@ -7,6 +7,9 @@ code; ``requirements.lock`` pins the rest of the tree for local installs.
 
 from setuptools import find_packages, setup
 
+LAYOUT_FOLDERS = ("pipeline", "transforms", "apps")
+SUBPACKAGES = [pattern for folder in LAYOUT_FOLDERS for pattern in (folder, f"{folder}.*")]
+
 INSTALL_REQUIRES = [
     # The GCP extra: Dataflow, gs:// paths, and no import-time "apitools not found" warning.
     "apache-beam[gcp]==2.77.0",
@@ -35,10 +38,14 @@ setup(
     version="0.1.0",
     description="Offline music-genre tagging for catalogues: a Beam pipeline around the GTZAN CRNN",
     python_requires=">=3.11,<3.13",
-    packages=find_packages(include=["pipeline*", "transforms*", "apps*"]),
+    # The repository keeps pipeline/, transforms/ and apps/ at its top (the project's
+    # layout); installed, they live under the recogenre namespace so that no generic
+    # top-level name (pipeline, transforms) can clash with another package.
+    packages=["recogenre", *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES))],
+    package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}},
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "test": ["pytest==9.2.0", "ruff==0.17.6"],
     },
-    entry_points={"console_scripts": ["recogenre=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["recogenre=recogenre.pipeline.cli:main"]},
 )

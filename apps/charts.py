@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.genres import GENRES
+from recogenre.transforms.genres import GENRES
 
 DPI = 100
 BAR_COLOUR = "#4f7cac"

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from transforms.genres import GENRES
+from recogenre.transforms.genres import GENRES
 
 EVALUATION_DIR = "evaluation"
 SILENT = "silent"
@@ -47,7 +47,7 @@ class EvaluationError(Exception):
 
 
 def say(message: str) -> None:
-    from pipeline.logs import stamped
+    from recogenre.pipeline.logs import stamped
 
     print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
@@ -62,8 +62,8 @@ def genre_of(label: Any) -> str | None:
 
 def tree_catalogue(root: str, target: str) -> dict[str, str]:
     """Writes ``target`` (path,label CSV) for a ``root/<genre>/<file>`` tree; returns path -> genre."""
-    from transforms.catalogue import is_audio_path
-    from transforms.paths import canonical_file, from_os_path
+    from recogenre.transforms.catalogue import is_audio_path
+    from recogenre.transforms.paths import canonical_file, from_os_path
 
     labels: dict[str, str] = {}
     ignored = []
@@ -95,7 +95,7 @@ def tree_catalogue(root: str, target: str) -> dict[str, str]:
 
 def file_labels(source: str) -> dict[str, str]:
     """path -> label of a catalogue file, with paths resolved exactly as the pipeline resolves them."""
-    from transforms.catalogue import CatalogueError, read_catalogue_file
+    from recogenre.transforms.catalogue import CatalogueError, read_catalogue_file
 
     try:
         entries = read_catalogue_file(source)
@@ -160,7 +160,7 @@ def write_evaluation(run_path: str, tracks, errors, labels: dict[str, str]) -> d
     """Scores the run's labelled tracks and writes the evaluation folder; returns the summary."""
     import pandas as pd
 
-    from apps import charts
+    from recogenre.apps import charts
 
     folder = Path(run_path) / EVALUATION_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -275,9 +275,9 @@ def _manifest(run_path: str | None) -> dict[str, Any]:
 
 def main(args: argparse.Namespace) -> int:
     """Builds the labelled catalogue, runs it with ``recogenre run``, then scores ``latest``."""
-    from pipeline import layout
-    from pipeline.run import main as run_main
-    from pipeline.run import read_tables
+    from recogenre.pipeline import layout
+    from recogenre.pipeline.run import main as run_main
+    from recogenre.pipeline.run import read_tables
 
     if not layout.is_local(args.output):
         say(f"evaluate writes to local output folders only, not {args.output}")

@@ -2,8 +2,8 @@
 
 The page must work for a library of 10,000 tracks: one searchable, sortable
 table, the distribution chart, and a track's genre bars and timeline drawn
-in the browser when the track is opened (see :mod:`apps.report_data` for
-the compact payload and :mod:`apps.report_page` for the page). It embeds
+in the browser when the track is opened (see :mod:`recogenre.apps.report_data` for
+the compact payload and :mod:`recogenre.apps.report_page` for the page). It embeds
 everything, so it can be mailed, archived, or opened from any folder
 without a web server or network access.
 
@@ -27,8 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from apps import charts, report_data, report_page
-from transforms.genres import GENRES
+from recogenre.apps import charts, report_data, report_page
+from recogenre.transforms.genres import GENRES
 
 REPORTS_DIR = "reports"
 PAGE_NAME = "report.html"
@@ -63,7 +63,7 @@ def say(message: str) -> None:
 
 
 def find_run(out: str, run_id: str | None) -> str | None:
-    from pipeline import layout
+    from recogenre.pipeline import layout
 
     if run_id:
         path = Path(layout.run_dir(out, run_id))
@@ -78,7 +78,7 @@ def report_dir(out: str, run_id: str) -> str:
 
 def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts: int = 0) -> dict[str, Any]:
     """Writes the page and the distribution PNG; returns what was written, for the caller to print."""
-    from pipeline.run import read_tables
+    from recogenre.pipeline.run import read_tables
 
     tables = read_tables(run_path)
     tracks = tables["tracks"].sort_values("path", kind="stable").reset_index(drop=True)
@@ -280,7 +280,7 @@ def _manifest(run_path: str) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipeline import layout
+    from recogenre.pipeline import layout
 
     if not layout.is_local(args.output):
         say(f"report reads local output folders only, not {args.output}")

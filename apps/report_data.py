@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from apps.evaluate import genre_of
-from transforms.genres import GENRES
+from recogenre.apps.evaluate import genre_of
+from recogenre.transforms.genres import GENRES
 
 FRAME_STEPS = 200  # a frame score of 1.0 is byte 200: 0.5 % resolution, finer than a timeline shows
 TRACK_STEPS = 10_000  # a track score of 1.0 is 10000 (two bytes, little-endian): 0.01 %

@@ -17,8 +17,8 @@ import html
 import json
 from typing import Any
 
-from apps.charts import GENRE_COLOURS
-from transforms.genres import GENRES
+from recogenre.apps.charts import GENRE_COLOURS
+from recogenre.transforms.genres import GENRES
 
 SILENT_COLOUR = "#bbbbbb"
 

@@ -48,7 +48,7 @@ Why things are the way they are:
   therefore refused with 415 and a hint to use ``--data-binary @file`` or
   ``-F file=@file``, rather than "not an audio file" with no clue why; one
   with line ends is classified as the raw file it is.
-- Idle, slow and oversized clients are handled in :mod:`apps.http_guard`: a
+- Idle, slow and oversized clients are handled in :mod:`recogenre.apps.http_guard`: a
   connection limit (``--connection-limit``, default 500) where the
   longest-waiting idle or slow connection makes room for a new client, a
   deadline for a request's line and headers and for silences (``--timeout``,
@@ -79,15 +79,15 @@ from typing import Any
 
 import numpy as np
 
-from apps.http_guard import (
+from recogenre.apps.http_guard import (
     DEFAULT_CONNECTION_LIMIT,
     DEFAULT_TIMEOUT_S,
     MIN_CONNECTION_LIMIT,
     ConnectionLimits,
     create_server,
 )
-from pipeline import __version__
-from transforms.genres import GENRES
+from recogenre.pipeline import __version__
+from recogenre.transforms.genres import GENRES
 
 log = logging.getLogger("recogenre.service")
 
@@ -294,8 +294,8 @@ class GenreService:
         )
 
     def predict(self, environ: dict) -> tuple[int, dict, str]:
-        from transforms.classifier import classify_file
-        from transforms.decode import AudioError
+        from recogenre.transforms.classifier import classify_file
+        from recogenre.transforms.decode import AudioError
 
         upload = None
         try:
@@ -546,8 +546,8 @@ def serve_command(args, model) -> int:
         print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
     limits = ConnectionLimits(args.connection_limit, args.timeout)
-    from pipeline.logs import configure_logging
-    from transforms.limits import DecodeLimits
+    from recogenre.pipeline.logs import configure_logging
+    from recogenre.transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):

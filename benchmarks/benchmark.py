@@ -126,7 +126,7 @@ def run_pipeline(catalogue: Path, out: Path, extra: list[str]) -> dict:
     cmd = [
         PY,
         "-m",
-        "pipeline.cli",
+        "recogenre",
         "run",
         "--catalogue",
         str(catalogue),
@@ -147,7 +147,7 @@ def run_pipeline(catalogue: Path, out: Path, extra: list[str]) -> dict:
                 peak[pid] = max(peak.get(pid, 0), status_kb(pid, "VmHWM"))
         folders = list(out.glob("runs/*/.progress"))
         if folders:
-            from transforms.progress import read_totals
+            from recogenre.transforms.progress import read_totals
 
             samples.append((time.monotonic() - start, read_totals(str(folders[0]))))
     _, stderr = proc.communicate()

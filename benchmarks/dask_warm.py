@@ -25,7 +25,7 @@ WEIGHTS = ROOT.parent / "shared" / "weights" / "crnn_gtzan_keras1.h5"
 
 
 def timed_run(catalogue: str, out: Path, *args: str) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "pipeline.cli", "run", "--catalogue", catalogue, "--output", str(out)]
+    cmd = [sys.executable, "-m", "recogenre", "run", "--catalogue", catalogue, "--output", str(out)]
     cmd += ["--weights", str(WEIGHTS), "--full", "--progress-seconds=0", *args]
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)

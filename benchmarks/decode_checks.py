@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from transforms import native_stderr
-from transforms.decode import BLOCK_SECONDS, AudioStream
+from recogenre.transforms import native_stderr
+from recogenre.transforms.decode import BLOCK_SECONDS, AudioStream
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "audio" / "example_cl.mp3"
 

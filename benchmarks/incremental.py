@@ -25,7 +25,7 @@ def timed_run(catalogue: Path, out: Path, *extra: str) -> tuple[float, dict]:
     cmd = [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "recogenre",
         "run",
         "--catalogue",
         str(catalogue),

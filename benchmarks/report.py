@@ -44,7 +44,7 @@ def main() -> None:
         info = write_snapshot(out, n)
         print(f"snapshot: {n} tracks, {sum(info['n_frames'])} frames, {time.monotonic() - started:.1f} s")
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "pipeline.cli", "report", str(out)], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-m", "recogenre", "report", str(out)], check=True, cwd=ROOT)
         print(f"report: {time.monotonic() - started:.1f} s (including interpreter start-up)")
         page = out / "reports" / info["run"].name / "report.html"
         print(f"page: {page.stat().st_size / 1e6:.2f} MB")

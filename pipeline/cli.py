@@ -12,12 +12,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from pipeline import __version__
-from pipeline.helpformat import Parser
-from pipeline.logs import configure_logging
-from pipeline.options_check import UsageError, check_beam_args, check_numbers
-from transforms.genres import GENRES
-from transforms.limits import DecodeLimits, add_max_duration_argument
+from recogenre.pipeline import __version__
+from recogenre.pipeline.helpformat import Parser
+from recogenre.pipeline.logs import configure_logging
+from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
+from recogenre.transforms.genres import GENRES
+from recogenre.transforms.limits import DecodeLimits, add_max_duration_argument
 
 
 class OneLineParser(Parser):
@@ -55,7 +55,7 @@ def _add_trim(p: argparse.ArgumentParser) -> None:
 
 
 def _add_backend(p: argparse.ArgumentParser) -> None:
-    from transforms.backends import BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS
+    from recogenre.transforms.backends import BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS
 
     p.add_argument(
         "--backend",
@@ -77,10 +77,10 @@ def error(message: str) -> None:
 
 def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):
     """The model, or a one-line message and exit status 2 when the weights or options are wrong."""
-    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
-    from transforms.classifier import Model
-    from transforms.model_check import validated_weights
-    from transforms.weights import WeightsError
+    from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
+    from recogenre.transforms.classifier import Model
+    from recogenre.transforms.model_check import validated_weights
+    from recogenre.transforms.weights import WeightsError
 
     backend, precision = backend or DEFAULT_BACKEND, precision or DEFAULT_PRECISION
     try:
@@ -118,9 +118,9 @@ SILENCE_TEXT = "-60 dBFS"
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from transforms.classifier import classify_file
-    from transforms.decode import AudioError
-    from transforms.paths import from_os_path
+    from recogenre.transforms.classifier import classify_file
+    from recogenre.transforms.decode import AudioError
+    from recogenre.transforms.paths import from_os_path
 
     model = load_model(args.weights, args.backend, args.precision)
     failed = 0
@@ -143,7 +143,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         else:
             print(format_text(result), flush=True)
         if args.plot:
-            from apps.charts import plot_result
+            from recogenre.apps.charts import plot_result
 
             chart = plot_result(result, args.plot, index, len(args.files))
             error(f"chart for {path}: {chart}")
@@ -151,7 +151,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.run import main as run_main
+    from recogenre.pipeline.run import main as run_main
 
     return run_main(args)
 
@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend(p)
     p.set_defaults(func=cmd_classify)
 
-    from pipeline.run import add_arguments
+    from recogenre.pipeline.run import add_arguments
 
     p = sub.add_parser(
         "run",
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from apps.service import argument_problem, serve_command
+    from recogenre.apps.service import argument_problem, serve_command
 
     problem = argument_problem(args)  # before the model is loaded: a bad option costs no start-up time
     if problem:
@@ -203,21 +203,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from apps.report import main as report_main
+    from recogenre.apps.report import main as report_main
 
     return report_main(args)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from apps.evaluate import main as evaluate_main
+    from recogenre.apps.evaluate import main as evaluate_main
 
     return evaluate_main(args)
 
 
 def _add_service_commands(sub, add_run_arguments) -> None:
     """serve, report and evaluate (issue 5), all on the same core as classify and run."""
-    from apps.report import add_arguments as add_report_arguments
-    from apps.service import add_arguments as add_serve_arguments
+    from recogenre.apps.report import add_arguments as add_report_arguments
+    from recogenre.apps.service import add_arguments as add_serve_arguments
 
     p = sub.add_parser("serve", help="serve POST /predict and GET /healthz over HTTP")
     add_serve_arguments(p)
@@ -260,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
     if words[:1] in (["run"], ["evaluate"]):  # before Beam is imported: see pipeline/interrupt.py
-        from pipeline.interrupt import shield_workers_from_sigint
+        from recogenre.pipeline.interrupt import shield_workers_from_sigint
 
         shield_workers_from_sigint()
     args, rest = build_parser().parse_known_args(argv)

@@ -37,7 +37,7 @@ EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
 
 
 def latest_target(out: str) -> str:
-    from pipeline import layout
+    from recogenre.pipeline import layout
 
     run = layout.latest_run(out)
     return run if run else "nothing (no run has finished in this output folder yet)"
@@ -64,7 +64,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _release_lock(out: str) -> None:
-    from pipeline.lock import LOCK_NAME
+    from recogenre.pipeline.lock import LOCK_NAME
 
     path = Path(out) / LOCK_NAME
     try:
@@ -91,7 +91,7 @@ def stop_now(signum: int, out: str) -> None:
         message = f"recogenre: interrupted; latest still points at {latest_target(out)}"
     except Exception:
         message = "recogenre: interrupted; latest still points at the previous run"
-    from pipeline.logs import stamped
+    from recogenre.pipeline.logs import stamped
 
     sys.stderr.write(stamped(message) + "\n")
     sys.stderr.flush()

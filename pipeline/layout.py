@@ -26,7 +26,7 @@ from pathlib import Path
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.graph import OutputDirs
+from recogenre.pipeline.graph import OutputDirs
 
 LATEST = "latest"
 MANIFEST = "manifest.json"

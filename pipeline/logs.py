@@ -1,6 +1,6 @@
 """Logging set-up shared by every command (the CLI and the service).
 
-Kept apart from ``pipeline.cli`` so that the commands it starts can use it
+Kept apart from ``recogenre.pipeline.cli`` so that the commands it starts can use it
 without importing the command line back (no import cycle).
 """
 

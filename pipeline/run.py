@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__, layout
+from recogenre.pipeline import __version__, layout
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -58,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="split seekable files (WAV, FLAC, ...) longer than N frames between workers (0: never)",
     )
-    from transforms.limits import add_max_duration_argument
+    from recogenre.transforms.limits import add_max_duration_argument
 
     add_max_duration_argument(p)
     p.add_argument(
@@ -91,13 +91,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def decode_limits(args: argparse.Namespace):
     """The per-file budget from ``--max-duration`` (``transforms/limits.py`` holds the defaults)."""
-    from transforms.limits import DecodeLimits
+    from recogenre.transforms.limits import DecodeLimits
 
     return DecodeLimits.from_hours(getattr(args, "max_duration", None))
 
 
 def say(message: str) -> None:
-    from pipeline.logs import stamped
+    from recogenre.pipeline.logs import stamped
 
     print(stamped(message), file=sys.stderr, flush=True)
 
@@ -106,8 +106,8 @@ def settings(
     weights_sha256: str, trim_seconds: float, backend: str | None = None, precision: str | None = None
 ) -> dict[str, Any]:
     """What shapes the numbers: a snapshot made with other settings is not reused."""
-    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
-    from transforms.version import RESULTS_VERSION
+    from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+    from recogenre.transforms.version import RESULTS_VERSION
 
     return {
         "results_version": RESULTS_VERSION,
@@ -122,7 +122,7 @@ def read_tables(run_path: str) -> dict[str, Any]:
     """The written tables, as pandas DataFrames (schemas applied even when empty)."""
     import pyarrow.dataset as ds
 
-    from transforms import schemas
+    from recogenre.transforms import schemas
 
     tables = {}
     for name, schema in (
@@ -140,7 +140,7 @@ def read_tables(run_path: str) -> dict[str, Any]:
 
 
 def summarise(tables: dict[str, Any]) -> dict[str, Any]:
-    from transforms.schemas import CHANGE_KINDS
+    from recogenre.transforms.schemas import CHANGE_KINDS
 
     tracks, frames, errors, changes = tables["tracks"], tables["frames"], tables["errors"], tables["changes"]
     by_change = collections.Counter(changes["change"])
@@ -165,7 +165,7 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: float) -> str:
-    from transforms.schemas import CHANGE_KINDS
+    from recogenre.transforms.schemas import CHANGE_KINDS
 
     audio_h = counts["audio_seconds"] / 3600
     lines = [
@@ -278,7 +278,7 @@ def dask_runner(args: argparse.Namespace):
             raise ValueError(f"--dask_address/--dask_scheduler_file need --runner dask, not {runner}")
         if not wants_address:
             return None
-    from pipeline import dask_runner as dr
+    from recogenre.pipeline import dask_runner as dr
 
     dr.check_beam_version()
     kept, skip = [], False
@@ -308,9 +308,9 @@ def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tupl
 
 
 def run(args: argparse.Namespace) -> int:
-    from transforms.catalogue import CatalogueError, count_inputs
-    from transforms.model_check import validated_weights
-    from transforms.weights import WeightsError
+    from recogenre.transforms.catalogue import CatalogueError, count_inputs
+    from recogenre.transforms.model_check import validated_weights
+    from recogenre.transforms.weights import WeightsError
 
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
@@ -335,7 +335,7 @@ def run(args: argparse.Namespace) -> int:
     # locally that is the resolved file itself.
     worker_weights = args.weights if args.weights and "://" in args.weights else local_weights
 
-    from pipeline.lock import LockHeld, RunLock
+    from recogenre.pipeline.lock import LockHeld, RunLock
 
     lock = RunLock(args.output) if layout.is_local(args.output) else None
     try:
@@ -356,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
 
 def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> int | None:
     """Checks the backend options and converts the model once, before any worker starts."""
-    from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
+    from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
 
     # Callers that build their own Namespace (evaluate, other front ends) get the defaults.
     args.backend = getattr(args, "backend", None) or DEFAULT_BACKEND
@@ -366,7 +366,7 @@ def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -
     except ValueError as e:
         say(f"recogenre: {e}")
         return EXIT_USAGE
-    from transforms.weights import WeightsError
+    from recogenre.transforms.weights import WeightsError
 
     try:
         prepare(args.backend, local_weights, digest)
@@ -404,7 +404,7 @@ def default_runner(options, beam_args: list[str]) -> None:
 def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from transforms.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
+    from recogenre.transforms.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
 
     leftovers = layout.remove_incomplete_runs(args.output)
     if leftovers:
@@ -431,11 +431,11 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     progress = printer = None
     folder = Path(run_path) / ".progress"
-    from transforms.progress import schedule
+    from recogenre.transforms.progress import schedule
 
     every, steps = schedule(args.progress_seconds, sys.stderr.isatty())
     if layout.is_local(run_path) and every > 0:
-        from transforms.progress import ProgressPrinter, ProgressWriter
+        from recogenre.transforms.progress import ProgressPrinter, ProgressWriter
 
         folder.mkdir()
         progress = ProgressWriter(str(folder))
@@ -443,9 +443,9 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     import apache_beam as beam
 
-    from pipeline.graph import build
-    from transforms.inference import CrnnModelHandler
-    from transforms.track_rows import RunInfo
+    from recogenre.pipeline.graph import build
+    from recogenre.transforms.inference import CrnnModelHandler
+    from recogenre.transforms.track_rows import RunInfo
 
     basis = f"from {Path(previous).name}" if previous else mode
     shown = getattr(args, "catalogue_shown", None) or args.catalogue
@@ -558,6 +558,6 @@ def main(args: argparse.Namespace) -> int:
     # The DirectRunner forwards every worker's start-up warnings (semi-persistent
     # directory, unparsed options) through this logger; worker errors still show.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
-    from pipeline.interrupt import exit_on_signal
+    from recogenre.pipeline.interrupt import exit_on_signal
 
     return exit_on_signal(lambda: run(args), args.output)

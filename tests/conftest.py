@@ -47,7 +47,7 @@ def run_command(
     return [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "recogenre",
         "run",
         "--catalogue",
         str(catalogue),
@@ -61,8 +61,8 @@ def run_command(
 
 @pytest.fixture(scope="session")
 def model():
-    from transforms.classifier import Model
-    from transforms.weights import resolve_weights
+    from recogenre.transforms.classifier import Model
+    from recogenre.transforms.weights import resolve_weights
 
     path, digest = resolve_weights(str(WEIGHTS))
     return Model(path, digest)
@@ -104,7 +104,7 @@ def copy_clip(tmp_path):
 def run_in_process(catalogue: str | Path, out: str | Path, *args: str) -> int:
     """``recogenre run`` in this process (in-process DirectRunner): no interpreter,
     TensorFlow or Beam start-up per run, for tests that need several runs."""
-    from pipeline.cli import main
+    from recogenre.pipeline.cli import main
 
     cmd = run_command(catalogue, out, "--direct_num_workers=1", "--progress-seconds=0", *args)
     return main(cmd[3:])

@@ -75,7 +75,7 @@ def running_server(tmpdir: Path, log: Path, *options: str) -> Iterator[Server]:
     """``recogenre serve`` with the shared weights and ``options``; stopped whatever happens."""
     port = free_port()
     env = {**os.environ, "TMPDIR": str(tmpdir)}  # the server's TMPDIR, and nothing else's
-    cmd = [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(port), "--weights", str(WEIGHTS)]
+    cmd = [sys.executable, "-m", "recogenre", "serve", "--port", str(port), "--weights", str(WEIGHTS)]
     with open(log, "w") as err:
         proc = subprocess.Popen([*cmd, *options], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     srv = Server(proc, port, tmpdir, log)

@@ -11,18 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recogenre.transforms import openvino_model
+from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+from recogenre.transforms.classifier import Model, classify_file
+from recogenre.transforms.features import TrackReader
+from recogenre.transforms.weights import resolve_weights
 from tests.conftest import AUDIO, LABELLED, ROOT, WEIGHTS, clip, run_command
 from tests.test_crnn import reference_batch
-from transforms import openvino_model
-from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
-from transforms.classifier import Model, classify_file
-from transforms.features import TrackReader
-from transforms.weights import resolve_weights
 
 
 @pytest.fixture(scope="module")
 def reference():
-    from transforms.crnn import load_crnn
+    from recogenre.transforms.crnn import load_crnn
 
     return load_crnn(WEIGHTS)
 
@@ -40,7 +40,7 @@ def shared_frames() -> np.ndarray:
 
 
 def test_folded_graph_reproduces_the_keras1_outputs(reference):
-    from transforms.crnn_folded import fold
+    from recogenre.transforms.crnn_folded import fold
 
     x, expected = reference_batch()
     folded = fold(reference).predict_on_batch(x)
@@ -49,7 +49,7 @@ def test_folded_graph_reproduces_the_keras1_outputs(reference):
 
 
 def test_default_backend_equals_keras_on_every_frame_of_the_shared_clips(reference, model, shared_frames):
-    from transforms.aggregate import normalise
+    from recogenre.transforms.aggregate import normalise
 
     assert (model.backend, model.precision) == (DEFAULT_BACKEND, DEFAULT_PRECISION)
     assert len(shared_frames) >= 10  # the shared clips hold 15 non-silent frames
@@ -122,7 +122,7 @@ def test_no_tensorflow_in_classify_or_a_run_with_a_warm_cache(tmp_path, model):
     run_args = run_command(clip("disco.00000.au"), out, "--direct_running_mode=in_memory")[3:]
     script = (
         "import sys, json\n"
-        "from pipeline.cli import main\n"
+        "from recogenre.pipeline.cli import main\n"
         f"assert main(['classify', '--weights', {str(WEIGHTS)!r}, {clip('metal.00000.au')!r}]) == 0\n"
         f"assert main({run_args!r} + ['--progress-seconds=0']) == 0\n"
         "print(json.dumps([m for m in ('tensorflow', 'keras') if m in sys.modules]))\n"
@@ -163,7 +163,7 @@ def test_bf16_with_keras_is_a_usage_error(tmp_path):
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "recogenre",
             "classify",
             "--backend",
             "keras",
@@ -201,7 +201,7 @@ def test_cache_lives_where_the_user_says(tmp_path, monkeypatch):
 def test_run_uses_every_core_unless_told_otherwise(beam_args, mode, workers):
     from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
-    from pipeline.run import default_runner, model_threads
+    from recogenre.pipeline.run import default_runner, model_threads
 
     options = PipelineOptions(beam_args)
     default_runner(options, beam_args)
@@ -216,7 +216,7 @@ def test_run_uses_every_core_unless_told_otherwise(beam_args, mode, workers):
 def test_other_runners_keep_their_options():
     from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-    from pipeline.run import default_runner
+    from recogenre.pipeline.run import default_runner
 
     args = ["--runner=PortableRunner", "--job_endpoint=embed"]
     options = PipelineOptions(args)

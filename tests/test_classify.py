@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from recogenre.transforms.aggregate import aggregate, normalise
+from recogenre.transforms.classifier import classify_file
+from recogenre.transforms.genres import GENRES
 from tests.conftest import LABELLED, WEIGHTS, clip
-from transforms.aggregate import aggregate, normalise
-from transforms.classifier import classify_file
-from transforms.genres import GENRES
 
 
 @pytest.mark.parametrize("name,label", sorted(LABELLED.items()))
@@ -59,7 +59,7 @@ def test_silent_track_is_silent_not_classical(bad_files, model):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "classify", "--weights", str(WEIGHTS), *args],
+        [sys.executable, "-m", "recogenre", "classify", "--weights", str(WEIGHTS), *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from recogenre.transforms.progress import ProgressPrinter, ProgressWriter, schedule
 from tests.conftest import AUDIO, ROOT, STAMP, WEIGHTS, clip, run_command, unstamped
-from transforms.progress import ProgressPrinter, ProgressWriter, schedule
 
-CLI = [sys.executable, "-m", "pipeline.cli"]
+CLI = [sys.executable, "-m", "recogenre"]
 
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -33,7 +33,7 @@ def test_help_is_not_an_error_and_no_arguments_is():
 
 
 def test_version():
-    from pipeline import __version__
+    from recogenre.pipeline import __version__
 
     proc = cli("--version")
     assert proc.returncode == 0 and proc.stdout.strip() == f"recogenre {__version__}"
@@ -98,7 +98,7 @@ def test_launcher_lines_are_stamped_in_logs_and_plain_on_a_terminal(tmp_path):
 
 def test_logging_lines_in_a_log_carry_a_timestamp():
     code = (
-        "import logging; from pipeline.logs import configure_logging; configure_logging(); "
+        "import logging; from recogenre.pipeline.logs import configure_logging; configure_logging(); "
         "logging.getLogger('apache_beam.x').warning('worker said something')"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from recogenre.transforms.crnn import build_crnn, load_crnn
+from recogenre.transforms.genres import GENRES
 from tests.conftest import REFERENCE, WEIGHTS
-from transforms.crnn import build_crnn, load_crnn
-from transforms.genres import GENRES
 
 EXPECTED = json.loads((REFERENCE / "crnn_expected_outputs.json").read_text())
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.dask_runner import BEAM_VERSION, FixedDaskRunner, UnsupportedBeam, check_beam_version
+from recogenre.pipeline.dask_runner import BEAM_VERSION, FixedDaskRunner, UnsupportedBeam, check_beam_version
 from tests.conftest import AUDIO, ROOT, run_command, unstamped
 
 # ------------------------------------------------------------------ the cluster

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from apps.evaluate import SILENT, genre_of, scores
+from recogenre.apps.evaluate import SILENT, genre_of, scores
+from recogenre.transforms.genres import GENRES
 from tests.conftest import LABELLED, ROOT, WEIGHTS, clip, unstamped
-from transforms.genres import GENRES
 
 
 def evaluate(catalogue: Path, out: Path) -> subprocess.CompletedProcess:
@@ -22,7 +22,7 @@ def evaluate(catalogue: Path, out: Path) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "recogenre",
             "evaluate",
             "--catalogue",
             str(catalogue),

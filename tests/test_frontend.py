@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from recogenre.transforms.decode import AudioError, AudioStream, decode
+from recogenre.transforms.features import TrackReader
+from recogenre.transforms.frames import FRAME_SAMPLES, N_STEPS, SAMPLE_RATE
+from recogenre.transforms.genres import GENRES
+from recogenre.transforms.melspec import is_silent, log_mel, rms_dbfs
 from tests.conftest import REFERENCE, clip
-from transforms.decode import AudioError, AudioStream, decode
-from transforms.features import TrackReader
-from transforms.frames import FRAME_SAMPLES, N_STEPS, SAMPLE_RATE
-from transforms.genres import GENRES
-from transforms.melspec import is_silent, log_mel, rms_dbfs
 
 BENSOUND = ["bensound-actionable", "bensound-cute", "bensound-dubstep", "bensound-thejazzpiano"]
 
@@ -151,7 +151,7 @@ def test_a_window_decodes_like_the_whole_stream(tmp_path):
 @pytest.mark.parametrize("name", ["disco.00000.au", "example_cl.mp3"])
 def test_numpy_log_mel_equals_librosas(name):
     """melspec.py writes librosa's log-mel out in numpy (start-up); librosa stays the reference."""
-    from transforms.melspec import mel_basis
+    from recogenre.transforms.melspec import mel_basis
 
     basis = librosa.filters.mel(
         sr=SAMPLE_RATE, n_fft=512, n_mels=96, htk=False, norm="slaney", dtype=np.float32

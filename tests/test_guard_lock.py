@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from pipeline.lock import LOCK_NAME, LockHeld, RunLock
+from recogenre.pipeline.lock import LOCK_NAME, LockHeld, RunLock
 from tests.conftest import ROOT, clip, run_command, unstamped
 
 # A process that waits for a common start instant, tries the lock, says what happened, and holds
@@ -21,7 +21,7 @@ from tests.conftest import ROOT, clip, run_command, unstamped
 RACER = textwrap.dedent(
     """
     import sys, time
-    from pipeline.lock import LockHeld, RunLock
+    from recogenre.pipeline.lock import LockHeld, RunLock
     out, start, hold = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     lock = RunLock(out)
     while time.time() < start:

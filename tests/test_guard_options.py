@@ -20,9 +20,9 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.lock import LOCK_NAME
+from recogenre.pipeline.lock import LOCK_NAME
+from recogenre.transforms.model_check import ModelCheckError, check_weights_file
 from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
-from transforms.model_check import ModelCheckError, check_weights_file
 
 OLD_RUN = "20250101T000000Z-abcd"
 
@@ -36,7 +36,7 @@ def truncated(src: Path, dst: Path, fraction: float = 0.5) -> Path:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
     """Weights and model files that are wrong in every way the launcher must catch."""
-    from transforms.crnn import build_crnn, keras, layers
+    from recogenre.transforms.crnn import build_crnn, keras, layers
 
     d = tmp_path_factory.mktemp("models")
     files: dict[str, Path] = {}
@@ -78,7 +78,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 def test_model_check_accepts_the_real_weights_and_a_keras3_save_without_tensorflow(models):
     code = (
-        "import sys; from transforms.model_check import check_weights_file as c; "
+        "import sys; from recogenre.transforms.model_check import check_weights_file as c; "
         f"c({str(WEIGHTS)!r}); c({str(models['good'])!r}); "
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
@@ -190,10 +190,10 @@ def test_run_refuses_bad_weights_before_anything_starts(models, published):
 
 @pytest.mark.parametrize("args, words", OPTION_CASES, ids=[" ".join(a) for a, _ in OPTION_CASES])
 def test_run_refuses_bad_options_before_anything_starts(published, capsys, args, words):
-    from pipeline.cli import main
+    from recogenre.pipeline.cli import main
 
     before, link = snapshot(published), os.readlink(published / "latest")
-    argv = run_command(clip("die.au"), published, *args)[3:]  # after "python -m pipeline.cli"
+    argv = run_command(clip("die.au"), published, *args)[3:]  # after "python -m recogenre"
     try:
         status = main(argv)
     except SystemExit as e:  # argparse's own errors leave through SystemExit, in one line too
@@ -204,7 +204,7 @@ def test_run_refuses_bad_options_before_anything_starts(published, capsys, args,
 
 
 def test_beam_options_recogenre_documents_are_still_accepted():
-    from pipeline.options_check import unknown_beam_args
+    from recogenre.pipeline.options_check import unknown_beam_args
 
     documented = [
         "--runner=FlinkRunner",
@@ -240,7 +240,7 @@ SERVE_CASES = [
 
 
 def test_classify_and_serve_give_the_same_one_line_errors(models):
-    base = [sys.executable, "-m", "pipeline.cli"]
+    base = [sys.executable, "-m", "recogenre"]
     commands = [
         [*base, "classify", *with_models(args, models), clip("die.au")] for args, _ in CLASSIFY_CASES
     ] + [[*base, "serve", "--port", "0", *with_models(args, models)] for args, _ in SERVE_CASES]

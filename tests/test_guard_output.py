@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from pipeline import layout
+from recogenre.pipeline import layout
 from tests.conftest import ROOT, clip, run_command, unstamped
 
 

@@ -21,18 +21,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import layout
-from pipeline.run import classify_failure
+from recogenre.pipeline import layout
+from recogenre.pipeline.run import classify_failure
+from recogenre.transforms.model_check import check_weights_file
+from recogenre.transforms.schemas import CHANGES, ERRORS, TRACKS
 from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
-from transforms.model_check import check_weights_file
-from transforms.schemas import CHANGES, ERRORS, TRACKS
 
 OLD_RUN = "20250101T000000Z-abcd"
 
 
 @pytest.fixture(scope="module")
 def absurd_weights(tmp_path_factory) -> Path:
-    from transforms.crnn import load_crnn
+    from recogenre.transforms.crnn import load_crnn
 
     path = tmp_path_factory.mktemp("absurd") / "overflow.weights.h5"
     load_crnn(WEIGHTS).save_weights(path)  # the real model, saved by Keras 3
@@ -80,7 +80,7 @@ def test_a_run_where_the_model_fails_for_every_file_is_not_published(absurd_weig
     assert layout.remove_incomplete_runs(str(out)) == []  # the next run keeps it for inspection
 
 
-CLASSIFY_KERAS = (sys.executable, "-m", "pipeline.cli", "classify", "--backend", "keras")
+CLASSIFY_KERAS = (sys.executable, "-m", "recogenre", "classify", "--backend", "keras")
 
 
 def test_classify_reports_nan_scores_as_a_failed_file(absurd_weights):
@@ -105,7 +105,7 @@ def test_openvino_refuses_weights_the_reference_cannot_score(absurd_weights, tmp
     out = tmp_path / "out"
     for command in (
         run_command(clip("die.au"), out, "--progress-seconds", "0", weights=absurd_weights),
-        [sys.executable, "-m", "pipeline.cli", "classify", "--weights", str(absurd_weights), clip("die.au")],
+        [sys.executable, "-m", "recogenre", "classify", "--weights", str(absurd_weights), clip("die.au")],
     ):
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 2, proc.stderr[-2000:]

@@ -24,14 +24,14 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from recogenre.transforms.catalogue import CatalogueEntry
+from recogenre.transforms.classifier import classify_file
+from recogenre.transforms.decode import AudioError, AudioStream, decode
+from recogenre.transforms.features import TrackReader
+from recogenre.transforms.genres import GENRES
+from recogenre.transforms.limits import DecodeLimits
+from recogenre.transforms.segments import plan_segments
 from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command
-from transforms.catalogue import CatalogueEntry
-from transforms.classifier import classify_file
-from transforms.decode import AudioError, AudioStream, decode
-from transforms.features import TrackReader
-from transforms.genres import GENRES
-from transforms.limits import DecodeLimits
-from transforms.segments import plan_segments
 
 # What libmpg123, libsndfile and FFmpeg print when left alone.
 RAW_LIBRARY_LINE = re.compile(r"Note: |Warning: |libmpg123|\[src/|\[mp3|\[flac|Header missing|resync", re.I)
@@ -278,7 +278,7 @@ def test_classify_cli_keeps_library_chatter_off_stderr(hostile, bad_files):
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "recogenre",
             "classify",
             "--json",
             "--weights",
@@ -364,7 +364,7 @@ def test_one_run_over_every_hostile_file(hostile, bad_files, tmp_path, model):
 def test_the_service_app_applies_the_same_limits(hostile, model, tmp_path):
     """The WSGI application itself (no server needed to prove the decoder's part): an uploaded
     SDP is 415 and binds nothing, a too-long upload is 422, a damaged one is answered with its flag."""
-    from apps.service import GenreService
+    from recogenre.apps.service import GenreService
 
     app = GenreService(model, str(tmp_path), 10 * 2**20, limits=DecodeLimits(max_duration_s=20))
 
@@ -393,7 +393,7 @@ def test_the_service_app_applies_the_same_limits(hostile, model, tmp_path):
 
 
 def test_captured_stderr_keeps_library_lines_and_passes_the_rest_on(capfd):
-    from transforms import native_stderr
+    from recogenre.transforms import native_stderr
 
     with native_stderr.captured() as lines:
         os.write(2, b"Note: Illegal Audio-MPEG-Header 0x00 at offset 1.\nprogress: 3/9 tracks\n")

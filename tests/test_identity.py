@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from recogenre.transforms.catalogue import read_catalogue_file, track_id_for
 from tests.conftest import AUDIO, run_in_process
-from transforms.catalogue import read_catalogue_file, track_id_for
 
 CLIPS = ["a.au", "b.au", "c.au"]
 

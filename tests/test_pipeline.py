@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recogenre.transforms.classifier import classify_file
+from recogenre.transforms.genres import GENRES
+from recogenre.transforms.schemas import RAW_PREFIX
 from tests.conftest import AUDIO, LABELLED, clip, run_command, unstamped
-from transforms.classifier import classify_file
-from transforms.genres import GENRES
-from transforms.schemas import RAW_PREFIX
 
 RUNNERS = {
     "in-process": ["--direct_num_workers=1"],

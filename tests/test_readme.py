@@ -44,7 +44,7 @@ SHELLS = {"sh", "bash", "shell", "console"}
 NEEDS = re.compile(r"#\s*needs:\s*(\S.*)$")
 SHORT_CLIPS = ("die.au", "disco.00000.au", "metal.00000.au")
 LINKED = ("run_local.sh", ".venv", "setup.py", "requirements.lock", "pipeline", "transforms", "apps",
-          "benchmarks", "tests", "weights", "pytest.ini", "ruff.toml")
+          "recogenre", "benchmarks", "tests", "weights", "pytest.ini", "ruff.toml")
 
 
 def shell_blocks(text: str) -> list[tuple[int, list[str]]]:

@@ -21,14 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from apps.charts import numbered
-from apps.evaluate import genre_of
-from apps.report import build_report
-from pipeline import layout
+from recogenre.apps.charts import numbered
+from recogenre.apps.evaluate import genre_of
+from recogenre.apps.report import build_report
+from recogenre.pipeline import layout
+from recogenre.transforms import schemas
+from recogenre.transforms.genres import GENRES
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
 from tests.snapshots import CHROMIUM_FLAGS, ODD_NAME, write_snapshot
-from transforms import schemas
-from transforms.genres import GENRES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LIBRARY_TRACKS = 10_000
@@ -37,7 +37,7 @@ MAX_PAGE_BYTES = 5_000_000
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, timeout=600, cwd=ROOT
+        [sys.executable, "-m", "recogenre", *args], capture_output=True, text=True, timeout=600, cwd=ROOT
     )
 
 
@@ -237,7 +237,7 @@ def test_relative_catalogue_and_paths_are_shown_absolute_and_catalogue_relative(
 def test_a_confidence_column_is_shown_only_when_the_tracks_have_one(tmp_path):
     import pandas as pd
 
-    from apps.report_data import payload
+    from recogenre.apps.report_data import payload
 
     tracks, frames = two_tracks("/music")
     table = pd.DataFrame(tracks)
@@ -250,7 +250,7 @@ def test_a_confidence_column_is_shown_only_when_the_tracks_have_one(tmp_path):
 def test_frame_spans_are_three_numbers_when_regular_and_listed_when_not():
     import numpy as np
 
-    from apps.report_data import frame_times
+    from recogenre.apps.report_data import frame_times
 
     starts = np.array([0.0, 29.12, 58.24, 5.0, 0.0, 10.0, 40.0])
     ends = np.array([29.12, 58.24, 80.0, 34.12, 29.12, 39.12, 70.0])

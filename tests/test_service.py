@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from recogenre.transforms.weights import LEGACY_SHA256
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
 from tests.serving import multipart_body, running_server
-from transforms.weights import LEGACY_SHA256
 
 MAX_UPLOAD_MB = 2  # every clip but example_cl.mp3 (3.2 MB) fits
 CLIPS = sorted(p.name for p in AUDIO.iterdir() if p.name != "example_cl.mp3")
@@ -32,7 +32,7 @@ def server(tmp_path_factory):
 def classified() -> dict[str, dict]:
     """What ``recogenre classify --json`` prints for each clip, by file name."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "classify", "--json", "--weights", str(WEIGHTS)]
+        [sys.executable, "-m", "recogenre", "classify", "--json", "--weights", str(WEIGHTS)]
         + [clip(n) for n in CLIPS],
         capture_output=True,
         text=True,
@@ -129,7 +129,7 @@ def test_stopping_the_server_removes_its_upload_folder(server):
 
 
 def test_client_file_names_are_echoed_without_folders_or_control_characters():
-    from apps.service import client_name, safe_suffix
+    from recogenre.apps.service import client_name, safe_suffix
 
     assert client_name("C:\\music\\take 1.mp3") == "take 1.mp3"
     assert client_name("../../x\nforged log line.wav") == "xforged log line.wav"

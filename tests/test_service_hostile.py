@@ -26,10 +26,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from apps.http_guard import MIN_BODY_BYTES_PER_S
+from recogenre.apps.http_guard import MIN_BODY_BYTES_PER_S
+from recogenre.transforms.genres import GENRES
 from tests.conftest import ROOT, clip
 from tests.serving import running_server
-from transforms.genres import GENRES
 
 MAX_UPLOAD_MB = 4
 CONNECTION_LIMIT = 40
@@ -328,7 +328,7 @@ def test_healthz_answers_while_an_upload_is_classified(server, tmp_path):
 def test_bad_connection_options_are_one_line_before_the_model_loads(tmp_path):
     missing = str(tmp_path / "none.h5")  # loading the model first would complain about these weights instead
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "serve", "--weights", missing, "--timeout", "nan"],
+        [sys.executable, "-m", "recogenre", "serve", "--weights", missing, "--timeout", "nan"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -336,7 +336,7 @@ def test_bad_connection_options_are_one_line_before_the_model_loads(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "--timeout within (0, 3600] s" in proc.stderr
-    from apps.service import argument_problem
+    from recogenre.apps.service import argument_problem
 
     good = {"max_upload_mb": 1.0, "threads": 1, "connection_limit": 50, "timeout": 1.0}
     assert argument_problem(argparse.Namespace(**good)) is None

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from recogenre.transforms import weights
+from recogenre.transforms.weights import LEGACY_SHA256, WeightsError, resolve_weights
 from tests.conftest import AUDIO, WEIGHTS
-from transforms import weights
-from transforms.weights import LEGACY_SHA256, WeightsError, resolve_weights
 
 
 def test_default_finds_the_shared_file(monkeypatch):
@@ -52,7 +52,7 @@ def test_cli_reports_missing_weights_in_one_line(tmp_path):
         [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "recogenre",
             "classify",
             "--weights",
             str(tmp_path / "x.h5"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.genres import GENRES
+from recogenre.transforms.genres import GENRES
 
 
 def normalise(raw: np.ndarray) -> np.ndarray:

@@ -15,13 +15,13 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from transforms.catalogue import CatalogueEntry, content_sha256, file_stats
-from transforms.decode import AudioError
-from transforms.features import FrameFeatures, TrackReader
-from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
-from transforms.limits import DecodeLimits
-from transforms.melspec import log_mel
-from transforms.segments import Segment
+from recogenre.transforms.catalogue import CatalogueEntry, content_sha256, file_stats
+from recogenre.transforms.decode import AudioError
+from recogenre.transforms.features import FrameFeatures, TrackReader
+from recogenre.transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
+from recogenre.transforms.limits import DecodeLimits
+from recogenre.transforms.melspec import log_mel
+from recogenre.transforms.segments import Segment
 
 TRACKS_TAG = "tracks"
 ERRORS_TAG = "errors"

@@ -26,8 +26,8 @@ class KerasModel:
     def __init__(self, weights_path: str, threads: int | None = None):
         if threads:
             limit_tensorflow_threads(threads)
-        from transforms.crnn import load_crnn
-        from transforms.crnn_folded import fold
+        from recogenre.transforms.crnn import load_crnn
+        from recogenre.transforms.crnn_folded import fold
 
         self.keras_model = fold(load_crnn(weights_path))
 
@@ -39,7 +39,7 @@ def limit_tensorflow_threads(threads: int) -> None:
     """Caps TensorFlow and BLAS threads in this process; must run before TensorFlow's first op."""
     import threadpoolctl
 
-    from transforms.crnn import tf
+    from recogenre.transforms.crnn import tf
 
     threadpoolctl.threadpool_limits(threads)
     try:
@@ -66,7 +66,7 @@ def load_backend(
     check(backend, precision)
     if backend == "keras":
         return KerasModel(weights_path, threads)
-    from transforms import openvino_model
+    from recogenre.transforms import openvino_model
 
     return openvino_model.load(weights_path, weights_sha256, precision, threads)
 
@@ -74,6 +74,6 @@ def load_backend(
 def prepare(backend: str, weights_path: str, weights_sha256: str) -> None:
     """Done once before workers start, so that they only read: the OpenVINO conversion."""
     if backend == "openvino":
-        from transforms.openvino_model import ensure_cached
+        from recogenre.transforms.openvino_model import ensure_cached
 
         ensure_cached(weights_path, weights_sha256)

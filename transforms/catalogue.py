@@ -1,10 +1,10 @@
 """What to tag: a folder, a glob, or a catalogue file, as one PCollection of entries.
 
-Local folders and globs are listed by :mod:`transforms.listing` (symlinks,
+Local folders and globs are listed by :mod:`recogenre.transforms.listing` (symlinks,
 special files and glob characters in folder names handled; see there why);
 remote ones go through Beam's ``fileio`` so every Beam filesystem (``gs://``,
 ``s3://``, ...) works. Local paths are canonical and reversible
-(:mod:`transforms.paths`). Each input file becomes exactly one
+(:mod:`recogenre.transforms.paths`). Each input file becomes exactly one
 :class:`CatalogueEntry`; a path listed twice is read once.
 """
 
@@ -22,8 +22,8 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.listing import Listed, has_glob, list_folder, list_glob
-from transforms.paths import (
+from recogenre.transforms.listing import Listed, has_glob, list_folder, list_glob
+from recogenre.transforms.paths import (
     canonical_file,
     canonical_root,
     check_regular,
@@ -70,7 +70,7 @@ class CatalogueError(Exception):
 
 
 class CatalogueEntry(NamedTuple):
-    path: str  # canonical, stored form (transforms.paths)
+    path: str  # canonical, stored form (recogenre.transforms.paths)
     track_id: str
     label: str | None = None
     size_bytes: int | None = None  # filled from the filesystem when the match gave none
@@ -132,7 +132,7 @@ def read_catalogue_file(source: str) -> list[CatalogueEntry]:
     """Rows of a .csv/.jsonl/.parquet catalogue: ``path`` plus optional ``track_id`` and ``label``.
 
     Relative paths are taken relative to the catalogue's own folder; local
-    paths are made canonical (:func:`transforms.paths.canonical_file`). A file
+    paths are made canonical (:func:`recogenre.transforms.paths.canonical_file`). A file
     listed more than once is one entry that keeps the first ``track_id`` and
     the first ``label`` any of its rows gives. A ``track_id`` already used by
     an earlier file (in file order) makes the later file an entry with a

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from transforms.aggregate import TrackVector, aggregate, normalise
-from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, load_backend
-from transforms.features import FrameFeatures, TrackReader
-from transforms.genres import GENRES
-from transforms.limits import DecodeLimits
+from recogenre.transforms.aggregate import TrackVector, aggregate, normalise
+from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, load_backend
+from recogenre.transforms.features import FrameFeatures, TrackReader
+from recogenre.transforms.genres import GENRES
+from recogenre.transforms.limits import DecodeLimits
 
 DEFAULT_BATCH_SIZE = 8  # frames per model call: ~4 MB of input
 
@@ -33,7 +33,7 @@ class Model:
         threads: int | None = None,
     ):
         if not weights_sha256:
-            from transforms.weights import sha256_of
+            from recogenre.transforms.weights import sha256_of
 
             weights_sha256 = sha256_of(weights_path)
         self.weights_sha256 = weights_sha256
@@ -110,7 +110,7 @@ def classify_file(
 ) -> TrackResult:
     """Decodes, frames and classifies one file, holding at most one batch of frames.
 
-    Raises :class:`transforms.decode.AudioError` for a file that is not audio,
+    Raises :class:`recogenre.transforms.decode.AudioError` for a file that is not audio,
     is implausible or corrupt, or exceeds ``limits``.
     """
     with TrackReader(path, trim_seconds, limits=limits) as reader:

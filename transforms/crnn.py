@@ -56,10 +56,10 @@ with _native_stderr_silenced():
     import tensorflow as tf  # noqa: F401  (keras' backend, re-exported quietly)
     from keras import layers
 
-from transforms.crnn_layout import FILTERS, GRU_UNITS, POOLS, TIME_PADDING  # noqa: E402
-from transforms.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)
-from transforms.genres import GENRES  # noqa: E402
-from transforms.weights import is_keras1_weights  # noqa: E402
+from recogenre.transforms.crnn_layout import FILTERS, GRU_UNITS, POOLS, TIME_PADDING  # noqa: E402
+from recogenre.transforms.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)
+from recogenre.transforms.genres import GENRES  # noqa: E402
+from recogenre.transforms.weights import is_keras1_weights  # noqa: E402
 
 KERAS1_BN_EPSILON = 1e-6
 

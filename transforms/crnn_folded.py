@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from transforms.crnn import FILTERS, POOLS, TIME_PADDING, keras, layers, recurrent_head
-from transforms.frames import N_MELS, N_STEPS
+from recogenre.transforms.crnn import FILTERS, POOLS, TIME_PADDING, keras, layers, recurrent_head
+from recogenre.transforms.frames import N_MELS, N_STEPS
 
 # Bump when the folded graph's structure changes: part of the OpenVINO cache key.
 GRAPH_VERSION = 1

@@ -7,8 +7,8 @@ shape from them, so a file that passes the check fits the graph exactly.
 
 from __future__ import annotations
 
-from transforms.frames import N_MELS, N_STEPS
-from transforms.genres import GENRES
+from recogenre.transforms.frames import N_MELS, N_STEPS
+from recogenre.transforms.genres import GENRES
 
 TIME_PADDING = 37  # zeros either side of the 1366 frames: 1366 + 74 = 1440
 POOLS = ((2, 2), (3, 3), (4, 4), (4, 4))

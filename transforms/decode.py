@@ -34,9 +34,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from transforms import mpeg_tail, native_stderr
-from transforms.frames import SAMPLE_RATE
-from transforms.limits import (
+from recogenre.transforms import mpeg_tail, native_stderr
+from recogenre.transforms.frames import SAMPLE_RATE
+from recogenre.transforms.limits import (
     ALLOWED_DEMUXERS,
     MAX_ABS_SAMPLE,
     MAX_BLOCK_SAMPLES,
@@ -44,7 +44,7 @@ from transforms.limits import (
     length_problem,
     sample_rate_problem,
 )
-from transforms.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
+from recogenre.transforms.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
 
@@ -107,7 +107,7 @@ def _is_local(path: str) -> bool:
 def open_binary(path: str) -> BinaryIO:
     """Opens ``path`` for reading through Beam's filesystems, raising AudioError.
 
-    A local path is a stored ``path`` value (see ``transforms.paths``) and is
+    A local path is a stored ``path`` value (see ``recogenre.transforms.paths``) and is
     opened only if it is a regular file: a FIFO, socket or device is
     ``not_a_file`` without being opened, a dangling symlink ``missing``.
     """

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transforms.decode import AudioInfo, AudioStream
-from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
-from transforms.limits import DecodeLimits
-from transforms.melspec import is_silent, log_mel
+from recogenre.transforms.decode import AudioInfo, AudioStream
+from recogenre.transforms.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from recogenre.transforms.limits import DecodeLimits
+from recogenre.transforms.melspec import is_silent, log_mel
 
 
 @dataclass(frozen=True)

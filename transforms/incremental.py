@@ -23,9 +23,9 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.audio_frames import to_datetime
-from transforms.catalogue import CatalogueEntry, content_sha256, file_stats
-from transforms.schemas import CHANGE_KINDS
+from recogenre.transforms.audio_frames import to_datetime
+from recogenre.transforms.catalogue import CatalogueEntry, content_sha256, file_stats
+from recogenre.transforms.schemas import CHANGE_KINDS
 
 CARRIED_TAG = "carried"
 CHANGES_TAG = "changes"

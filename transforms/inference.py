@@ -20,9 +20,9 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
-from transforms.audio_frames import ErrorRow, FrameScore, one_line
-from transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
-from transforms.features import FrameFeatures
+from recogenre.transforms.audio_frames import ErrorRow, FrameScore, one_line
+from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+from recogenre.transforms.features import FrameFeatures
 
 DEFAULT_MAX_BATCH = 16
 SCORE_ERRORS = "score_errors"
@@ -118,8 +118,8 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         return model.prefetch() if self.backend == "openvino" else model
 
     def _load(self):
-        from transforms.classifier import Model
-        from transforms.weights import resolve_weights
+        from recogenre.transforms.classifier import Model
+        from recogenre.transforms.weights import resolve_weights
 
         if self.threads:
             import threadpoolctl
@@ -158,7 +158,7 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
 
 def limit_threads(threads: int) -> None:
     """Caps TensorFlow and BLAS threads in this process (the keras backend's share of the cores)."""
-    from transforms.backends import limit_tensorflow_threads
+    from recogenre.transforms.backends import limit_tensorflow_threads
 
     limit_tensorflow_threads(threads)
 

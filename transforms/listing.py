@@ -26,7 +26,7 @@ import stat
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from transforms.paths import from_os_path, to_os_path
+from recogenre.transforms.paths import from_os_path, to_os_path
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ GLOB_CHARS = "*?["
 
 
 class Listed(NamedTuple):
-    path: str  # stored form (see transforms.paths)
+    path: str  # stored form (see recogenre.transforms.paths)
     relative: str  # below the root, '/'-separated, stored form
     size_bytes: int | None  # regular files only
     mtime: float | None

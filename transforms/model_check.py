@@ -20,8 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from transforms.crnn_layout import INPUT_SHAPE, OUTPUT_SHAPE, keras1_weight_shapes, keras3_weight_shapes
-from transforms.weights import WeightsError, is_keras1_weights, resolve_weights
+from recogenre.transforms.crnn_layout import (
+    INPUT_SHAPE,
+    OUTPUT_SHAPE,
+    keras1_weight_shapes,
+    keras3_weight_shapes,
+)
+from recogenre.transforms.weights import WeightsError, is_keras1_weights, resolve_weights
 
 EXPECTED = f"the CRNN takes {INPUT_SHAPE} log-mel frames and gives {OUTPUT_SHAPE} scores"
 OWN_PACKAGE = "recogenre"  # custom objects registered by transforms/crnn.py
@@ -166,7 +171,7 @@ def _check_keras_archive(path: str, shown: str, load_keras: bool) -> None:
 
 def load_keras_model(path: str, shown: str) -> Any:
     """The ``.keras`` model loaded with safe mode on, or one line saying why it cannot be."""
-    from transforms.crnn import load_crnn  # registers recogenre's custom objects
+    from recogenre.transforms.crnn import load_crnn  # registers recogenre's custom objects
 
     try:
         model = load_crnn(path)

@@ -68,7 +68,7 @@ def _code_digest() -> str:
 
 def cache_key(weights_sha256: str) -> dict[str, str]:
     """What the converted model depends on (precision is applied when compiling, not here)."""
-    from transforms.version import RESULTS_VERSION
+    from recogenre.transforms.version import RESULTS_VERSION
 
     return {
         "weights_sha256": weights_sha256,
@@ -123,9 +123,9 @@ def convert(weights_path: str, target: Path) -> None:
 
     import openvino as ov
 
-    from transforms.crnn import load_crnn
-    from transforms.crnn_folded import fold
-    from transforms.frames import N_MELS, N_STEPS
+    from recogenre.transforms.crnn import load_crnn
+    from recogenre.transforms.crnn_folded import fold
+    from recogenre.transforms.frames import N_MELS, N_STEPS
 
     reference = load_crnn(weights_path)
     folded = fold(reference)
@@ -149,8 +149,8 @@ def _prove_equal(reference, compiled) -> None:
     conversion is checked against the definition once, and weights the reference
     cannot score are refused before any file is classified.
     """
-    from transforms.frames import N_MELS, N_STEPS
-    from transforms.model_check import ModelCheckError
+    from recogenre.transforms.frames import N_MELS, N_STEPS
+    from recogenre.transforms.model_check import ModelCheckError
 
     probe = np.random.default_rng(2016).normal(-20.0, 15.0, (1, N_MELS, N_STEPS, 1)).astype(np.float32)
     expected = np.asarray(reference.predict_on_batch(probe), np.float64)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from transforms.genres import GENRES
+from recogenre.transforms.genres import GENRES
 
 RAW_PREFIX = "raw_"
 

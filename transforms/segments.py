@@ -24,18 +24,18 @@ from typing import NamedTuple
 
 import soundfile as sf
 
-from transforms import native_stderr
-from transforms.catalogue import CatalogueEntry
-from transforms.decode import sndfile_declared_frames
-from transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
-from transforms.limits import (
+from recogenre.transforms import native_stderr
+from recogenre.transforms.catalogue import CatalogueEntry
+from recogenre.transforms.decode import sndfile_declared_frames
+from recogenre.transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
+from recogenre.transforms.limits import (
     MAX_BLOCK_SAMPLES,
     MIN_BYTES_PER_FRAME_TO_SPLIT,
     DecodeLimits,
     length_problem,
     sample_rate_problem,
 )
-from transforms.paths import check_regular, to_os_bytes, to_os_path
+from recogenre.transforms.paths import check_regular, to_os_bytes, to_os_path
 
 DEFAULT_FRAMES_PER_SEGMENT = 16  # ~8 minutes of audio
 EXACT_SEEK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "AU", "FLAC", "W64", "RF64", "CAF"})
