@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     _add_service_commands(sub, add_arguments)
+    _add_tag_command(sub)
     return parser
 
 
@@ -242,6 +243,26 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     _add_trim(p)
     _add_backend(p)
     p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    from recogenre.apps.tagging import main as tag_main
+
+    return tag_main(args)
+
+
+def _add_tag_command(sub) -> None:
+    """tag (issue 12): the published genres written into the files' own tags."""
+    from recogenre.apps.tagging import add_arguments as add_tag_arguments
+
+    p = sub.add_parser(
+        "tag",
+        help="write each track's genre into its file's tags (a dry run unless --write)",
+        description="Write the top genre of each track of OUT/latest into the file's genre tag "
+        "(ID3 TCON, Vorbis comment GENRE, MP4 ©gen). Prints what it would change unless --write.",
+    )
+    add_tag_arguments(p)
+    p.set_defaults(func=cmd_tag)
 
 
 def check_options(args: argparse.Namespace, rest: list[str]) -> None:

@@ -445,6 +445,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     from recogenre.pipeline.graph import build
     from recogenre.transforms.inference import CrnnModelHandler
+    from recogenre.transforms.tag_ledger import ledger_path
     from recogenre.transforms.track_rows import RunInfo
 
     basis = f"from {Path(previous).name}" if previous else mode
@@ -473,6 +474,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             full_reason=mode,
             frames_per_segment=args.segment_frames,
             limits=decode_limits(args),
+            tag_ledger=ledger_path(args.output),  # recogenre tag's writes are not changes
         )
         result = p.run()
         result.wait_until_finish()
