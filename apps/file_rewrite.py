@@ -16,6 +16,8 @@ library), never change its audio, and never change who may read it:
   find changed tags by the mtime, so keeping the old one would hide the new
   genre from them. recogenre's own nightly run recognises its writes from the
   ledger (``transforms/tag_ledger.py``), so they cost it a hash, not a decode;
+- a read-only file (no write permission bit, or none for this user) is left
+  alone, although a rename would only need the folder's permission;
 - a symbolic link is followed: its target is rewritten and the link stays.
   A file with several hard links is refused: a rename would split them, the
   other names keeping the old bytes;

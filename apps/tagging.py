@@ -165,6 +165,8 @@ class Tagger:
             return Decision(
                 path, "skip", f"skipped (it has {st.st_nlink} hard links, which a rewrite would split)"
             )
+        if not st.st_mode & 0o222 or not os.access(os_path, os.W_OK):
+            return Decision(path, "skip", "skipped (read-only: its permissions say it is not to be changed)")
         sha = row["content_sha256"]
         if not (st.st_size == row["size_bytes"] and _same_mtime(row["mtime"], st.st_mtime)):
             from recogenre.apps.file_rewrite import sha256_of
@@ -270,6 +272,9 @@ def _skip_kind(text: str) -> str:
         ("changed since", "changed since the run"),
         ("missing", "missing"),
         ("no result", "failed in the run"),
+        ("hard links", "hard links"),
+        ("read-only", "read-only"),
+        ("not a local file", "not local"),
     ):
         if key in inner:
             return kind

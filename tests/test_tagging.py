@@ -285,13 +285,17 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys):
         assert code == 2 and lines == [] and len(err.splitlines()) == 1 and message in err, err
 
 
-def test_a_symlinked_file_keeps_its_link_and_hard_links_are_refused(small_run, capsys):
+def test_a_symlinked_file_keeps_its_link_hard_links_and_read_only_files_are_left(small_run, capsys):
     files, out = small_run
     target = files["flac"].parent / "real.flac"
     os.replace(files["flac"], target)
     files["flac"].symlink_to(target.name)
     os.link(files["mp3"], files["mp3"].parent / "hardlink.mp3")
+    files["m4a"].chmod(0o444)
+    m4a = sha256(files["m4a"])
     code, lines, err = tag(capsys, out, "--write")
     assert code == 0, err
     assert files["flac"].is_symlink() and mutagen.File(target)["GENRE"]
     assert f"{files['mp3']}: skipped (it has 2 hard links, which a rewrite would split)" in lines
+    assert f"{files['m4a']}: skipped (read-only: its permissions say it is not to be changed)" in lines
+    assert sha256(files["m4a"]) == m4a and "1 written" in lines[-2]
