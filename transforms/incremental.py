@@ -196,13 +196,15 @@ class PlanChanges(beam.PTransform):
             | "Previous errors" >> beam.io.ReadFromParquet(f"{self.previous_run}/errors/*.parquet")
             | "Errors by path" >> beam.WithKeys(lambda row: row["path"])
         )
+        joined = {
+            "entry": entries | "Entries by path" >> beam.WithKeys(lambda e: e.path),
+            "track": tracks,
+            "error": errors,
+        }
+        if has_ledger(self.tag_ledger):  # only then: a library never tagged keeps the graph it had
+            joined["ledger"] = p | "Tag writes" >> ReadTagLedger(self.tag_ledger)
         planned = (
-            {
-                "entry": entries | "Entries by path" >> beam.WithKeys(lambda e: e.path),
-                "track": tracks,
-                "error": errors,
-                "ledger": p | "Tag writes" >> ReadTagLedger(self.tag_ledger),
-            }
+            joined
             | "Join with previous" >> beam.CoGroupByKey()
             | "Plan each file"
             >> beam.ParDo(PlanFile(self.run_id)).with_outputs(
@@ -234,25 +236,26 @@ class PlanChanges(beam.PTransform):
         }
 
 
-class ReadTagLedger(beam.PTransform):
-    """The entries of ``OUT/tag-writes.jsonl`` keyed by path; none when there is no ledger."""
+def has_ledger(path: str | None) -> bool:
+    from apache_beam.io.filesystems import FileSystems
 
-    def __init__(self, path: str | None):
+    return bool(path) and FileSystems.exists(path)
+
+
+class ReadTagLedger(beam.PTransform):
+    """The entries of ``OUT/tag-writes.jsonl`` (any Beam filesystem), keyed by path."""
+
+    def __init__(self, path: str):
         super().__init__()
         self.path = path
 
     def expand(self, pbegin):
-        from apache_beam.io.filesystems import FileSystems
-
-        if not self.path or not FileSystems.exists(self.path):
-            entries = pbegin | "No ledger" >> beam.Create([])
-        else:
-            entries = (
-                pbegin
-                | "Read ledger" >> beam.io.ReadFromText(self.path)
-                | "Parse entries" >> beam.FlatMap(parse_line)
-            )
-        return entries | "Entries by path" >> beam.WithKeys(lambda e: e["path"])
+        return (
+            pbegin
+            | "Read ledger" >> beam.io.ReadFromText(self.path)
+            | "Parse entries" >> beam.FlatMap(parse_line)
+            | "Entries by path" >> beam.WithKeys(lambda e: e["path"])
+        )
 
 
 def _carried_frames(joined):

@@ -95,7 +95,12 @@ def append(path: str, entry: dict) -> None:
 
 
 def rewrite(path: str, entries: list[dict]) -> None:
-    """Replaces the ledger with ``entries`` in one rename (readers see the old or the new one)."""
+    """Replaces the ledger with ``entries`` in one rename (readers see the old or the new one);
+    with no entries left the file goes, and runs read no ledger at all."""
+    if not entries:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
         for e in entries:
