@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 import mutagen
+import mutagen.id3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -23,6 +24,7 @@ from mutagen.id3 import ID3, TCON
 from tests.conftest import AUDIO, run_in_process, unstamped
 
 SECONDS = 10  # generated clips: enough for one frame, cheap to decode
+WRITTEN = ("flac", "ogg", "opus", "m4a", "mp3", "mp3bare")  # files with no genre, in the formats written
 
 
 def _encode(samples: np.ndarray, sr: int, path: Path, codec: str, rate: int, container: str) -> None:
@@ -57,6 +59,11 @@ def make_library(folder: Path) -> dict[str, Path]:
     shutil.copyfile(AUDIO / "bensound-actionable.mp3", files["mp3v23"])
     files["au"] = folder / "g.au"
     shutil.copyfile(AUDIO / "die.au", files["au"])
+    files["mp3bare"] = folder / "h.mp3"  # an MPEG stream with no tag at all: one is put in front
+    _encode(samples, sr, files["mp3bare"], "libmp3lame", sr, "mp3")
+    mutagen.id3.delete(files["mp3bare"])
+    head = files["mp3bare"].read_bytes()[:2]
+    assert head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # starts with an MPEG frame's sync word
     return files
 
 
@@ -116,12 +123,12 @@ def test_dry_run_write_audio_untouched_and_the_next_run_decodes_nothing(tmp_path
     code, lines, err = tag(capsys, out, "--export", str(export))
     assert code == 0 and err == ""
     listing = dict(line.split(": ", 1) for line in lines if line.startswith(str(tmp_path)))
-    for k in ("flac", "ogg", "opus", "m4a", "mp3"):
+    for k in WRITTEN:
         assert listing[str(files[k])] == f"(none) -> {genre[k]}"
     assert listing[str(files["mp3v23"])] == f"Abstract (kept; --overwrite replaces it with {genre['mp3v23']})"
     assert listing[str(files["au"])] == "skipped (unsupported format: AU has no tag format)"
     assert (
-        "dry run: 5 to write, 1 kept (a genre already there), 0 already set, "
+        f"dry run: {len(WRITTEN)} to write, 1 kept (a genre already there), 0 already set, "
         "1 skipped (1 unsupported format), 0 failed; nothing written (--write writes)" in lines
     )
     assert all(sha256(p) == before[k][0] for k, p in files.items())
@@ -135,8 +142,8 @@ def test_dry_run_write_audio_untouched_and_the_next_run_decodes_nothing(tmp_path
     code, lines, err = tag(capsys, out, "--write")
     assert code == 0 and err == "", err
     assert lines[-1] == f"fields written: GENRE, TCON, ©gen; ledger: {out / 'tag-writes.jsonl'}"
-    assert "tag: 5 written, 1 kept (a genre already there)" in lines[-2]
-    for k in ("flac", "ogg", "opus", "m4a", "mp3"):
+    assert f"tag: {len(WRITTEN)} written, 1 kept (a genre already there)" in lines[-2]
+    for k in WRITTEN:
         assert_same_audio(audio[k], audio_evidence(files[k]))
         assert sha256(files[k]) != before[k][0]
         assert files[k].stat().st_mtime_ns > before[k][1].st_mtime_ns  # mtime: the write's time
@@ -145,15 +152,17 @@ def test_dry_run_write_audio_untouched_and_the_next_run_decodes_nothing(tmp_path
     assert mutagen.File(files["opus"])["GENRE"] == [genre["opus"]]
     assert mutagen.File(files["m4a"])["\xa9gen"] == [genre["m4a"]]
     assert ID3(files["mp3"]).getall("TCON")[0].text == [genre["mp3"]]
+    assert ID3(files["mp3bare"]).version[:2] == (2, 4) and files["mp3bare"].read_bytes()[:3] == b"ID3"
+    assert ID3(files["mp3bare"]).getall("TCON")[0].text == [genre["mp3bare"]]
     assert files["flac"].stat().st_mode & 0o7777 == 0o640
     assert sha256(files["mp3v23"]) == before["mp3v23"][0] and sha256(files["au"]) == before["au"][0]
     assert not [p for p in files["flac"].parent.iterdir() if p.name.startswith(".")]  # no temp left
     ledger = [json.loads(line) for line in (out / "tag-writes.jsonl").read_text().splitlines()]
     assert {e["path"]: e["after_sha256"] for e in ledger} == {
-        str(files[k]): sha256(files[k]) for k in ("flac", "ogg", "opus", "m4a", "mp3")
+        str(files[k]): sha256(files[k]) for k in WRITTEN
     }
     code, lines, _ = tag(capsys, out)  # nothing left to do
-    assert "dry run: 0 to write, 1 kept (a genre already there), 5 already set" in lines[-1]
+    assert f"dry run: 0 to write, 1 kept (a genre already there), {len(WRITTEN)} already set" in lines[-1]
 
     # The nightly run: 0 files decoded; the carried rows have the new size, mtime and sha256.
     previous = tracks(out)
@@ -163,7 +172,7 @@ def test_dry_run_write_audio_untouched_and_the_next_run_decodes_nothing(tmp_path
     changes = pd.read_parquet(out / "latest" / "changes").set_index("path")
     now = tracks(out)
     for k, p in files.items():
-        written = k in ("flac", "ogg", "opus", "m4a", "mp3")
+        written = k in WRITTEN
         reason = "only its tags changed, written by recogenre tag" if written else "same size and mtime"
         assert changes.loc[str(p), "reason"] == reason
         assert (
@@ -189,20 +198,30 @@ def test_dry_run_write_audio_untouched_and_the_next_run_decodes_nothing(tmp_path
     ogg.save()
     assert run_in_process(tmp_path / "lib", out) == 0
     m = manifest(out)
-    assert m["counts"]["decoded"] == m["counts"]["changed"] == 1 and m["counts"]["unchanged"] == 6
+    assert (
+        m["counts"]["decoded"] == m["counts"]["changed"] == 1 and m["counts"]["unchanged"] == len(files) - 1
+    )
     changes = pd.read_parquet(out / "latest" / "changes").set_index("path")
     assert changes.loc[str(files["ogg"]), "change"] == "changed"
     assert changes.loc[str(files["mp3v23"]), "reason"] == "only its tags changed, written by recogenre tag"
 
 
-@pytest.fixture
-def small_run(tmp_path) -> tuple[dict[str, Path], Path]:
+def make_small_run(tmp_path: Path, undecodable_name: bool = False) -> tuple[dict[str, Path], Path]:
+    """A FLAC, an M4A and an MP3 (and, if asked, an MP3 whose name is not UTF-8), classified."""
     files = make_library(tmp_path / "lib")
-    for k in ("ogg", "opus", "au", "mp3v23"):
+    for k in ("ogg", "opus", "au", "mp3v23", "mp3bare"):
         files.pop(k).unlink()
+    if undecodable_name:
+        files["latin1"] = tmp_path / "lib" / os.fsdecode(b"caf\xe9.mp3")
+        shutil.copyfile(files["mp3"], files["latin1"])
     out = tmp_path / "out"
     assert run_in_process(tmp_path / "lib", out) == 0
     return files, out
+
+
+@pytest.fixture
+def small_run(tmp_path) -> tuple[dict[str, Path], Path]:
+    return make_small_run(tmp_path)
 
 
 def set_confidence(out: Path, values: dict[str, float] | None) -> None:
@@ -285,8 +304,10 @@ def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys):
         assert code == 2 and lines == [] and len(err.splitlines()) == 1 and message in err, err
 
 
-def test_a_symlinked_file_keeps_its_link_hard_links_and_read_only_files_are_left(small_run, capsys):
-    files, out = small_run
+def test_links_read_only_files_and_names_that_are_not_utf8(tmp_path, capsys):
+    """A symlink stays a link, hard links and read-only files are left alone, and a name that is
+    not UTF-8 is written and exported under its own bytes."""
+    files, out = make_small_run(tmp_path, undecodable_name=True)
     target = files["flac"].parent / "real.flac"
     os.replace(files["flac"], target)
     files["flac"].symlink_to(target.name)
@@ -298,4 +319,9 @@ def test_a_symlinked_file_keeps_its_link_hard_links_and_read_only_files_are_left
     assert files["flac"].is_symlink() and mutagen.File(target)["GENRE"]
     assert f"{files['mp3']}: skipped (it has 2 hard links, which a rewrite would split)" in lines
     assert f"{files['m4a']}: skipped (read-only: its permissions say it is not to be changed)" in lines
-    assert sha256(files["m4a"]) == m4a and "1 written" in lines[-2]
+    assert sha256(files["m4a"]) == m4a and "2 written" in lines[-2]
+    assert "caf\ufffde9.mp3: (none) -> " in "\n".join(lines)  # listed in the stored, printable form
+    assert ID3(files["latin1"]).getall("TCON")
+    export = tmp_path / "genres.csv"
+    assert tag(capsys, out, "--export", str(export))[0] == 0
+    assert os.fsencode(files["latin1"]) in export.read_bytes().splitlines()[2]  # sorted: c < e
