@@ -27,6 +27,7 @@ import csv
 import datetime as dt
 import math
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,11 +317,24 @@ def main(args: argparse.Namespace) -> int:
         except OSError as e:
             say(f"tag: cannot write to output folder {args.output}: {e.strerror or e}")
             return EXIT_FAILED
+    previous_handler = signal.signal(signal.SIGTERM, _stop)
     try:
         return _tag(args, run_path, tracks, errors, field)
+    except (KeyboardInterrupt, Stopped) as e:  # the file being written is left as it was
+        say("tag: stopped; every file is either as it was or completely written (and in the ledger)")
+        return 128 + (signal.SIGTERM if isinstance(e, Stopped) else signal.SIGINT)
     finally:
+        signal.signal(signal.SIGTERM, previous_handler)
         if lock:
             lock.release()
+
+
+class Stopped(BaseException):
+    """SIGTERM: unwinds like Ctrl-C, so the copy being edited is removed."""
+
+
+def _stop(signum, frame) -> None:
+    raise Stopped()
 
 
 def _tag(args, run_path: str, tracks, errors, field: str) -> int:
