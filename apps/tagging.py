@@ -240,12 +240,16 @@ def _one_line(e: BaseException) -> str:
 def export_csv(target: str, rows: list[tuple[str, str, float | None]]) -> None:
     """path,genre,confidence; paths as the OS names them (non-UTF-8 bytes written as they are)."""
     tmp = f"{target}.{os.getpid()}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
-        out = csv.writer(f)
-        out.writerow(["path", "genre", "confidence"])
-        for path, genre, confidence in rows:
-            out.writerow([to_os_path(path), genre, "" if confidence is None else f"{confidence:.6f}"])
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            out = csv.writer(f)
+            out.writerow(["path", "genre", "confidence"])
+            for path, genre, confidence in rows:
+                out.writerow([to_os_path(path), genre, "" if confidence is None else f"{confidence:.6f}"])
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _summary(counts: dict[str, int], skipped: dict[str, int], write: bool) -> str:
