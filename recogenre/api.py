@@ -272,7 +272,6 @@ def _hours(value: float | None) -> float | None:
     return float(value)
 
 
-_POSITIONAL = {"catalogue", "output"}
 _NOT_OPTIONS = {"help", "version"}
 
 
@@ -290,8 +289,6 @@ def _flags(options: Mapping[str, Any]) -> list[str]:
     own = _run_flags()
     words: list[str] = []
     for key, value in options.items():
-        if key in _POSITIONAL:
-            raise TypeError(f"run() got {key} twice (it is the first or second argument)")
         if key in _NOT_OPTIONS:
             raise TypeError(f"run() has no option {key!r}")
         dashed = "--" + key.replace("_", "-")
