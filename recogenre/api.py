@@ -209,10 +209,12 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
         raise ValueError(str(e)) from None
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # as the command: no gRPC INFO lines on stderr
     run_command.quiet_beam_logging()
+    from recogenre.pipeline.interrupt import interruptible_in_process
+
     tee = _Said(sys.stderr)
     sys.stderr = tee
     try:
-        status = run_command.run(args)
+        status = interruptible_in_process(lambda: run_command.run(args))
     finally:
         sys.stderr = tee.stream
     if status != 0:

@@ -262,3 +262,70 @@ def test_readme_python_session_runs_and_prints_what_the_readme_shows(tmp_path):
     shown_lines, shown_numbers = comparable(shown)
     assert got_lines == shown_lines
     assert np.allclose(got_numbers, shown_numbers, atol=2e-3, rtol=0), (got_numbers, shown_numbers)
+
+
+INTERRUPTED = """
+import json, os, sys, recogenre
+out = sys.argv[2]
+try:
+    recogenre.run(sys.argv[1], out, weights=sys.argv[3], direct_num_workers=2, progress_seconds=0)
+    print(json.dumps("finished"))
+except KeyboardInterrupt:
+    print(json.dumps({"lock": os.path.exists(os.path.join(out, ".recogenre.lock")),
+                      "latest": os.path.exists(os.path.join(out, "latest"))}))
+"""
+
+
+def beam_workers_of(pid: int) -> list[int]:
+    from recogenre.pipeline.interrupt import _descendants
+
+    return [child for child in _descendants(pid) if is_live_beam_worker(child)]
+
+
+def is_live_beam_worker(pid: int) -> bool:
+    from recogenre.pipeline.interrupt import BEAM_WORKER
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z" and BEAM_WORKER in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False
+
+
+def test_interrupting_run_raises_keyboard_interrupt_and_stops_its_workers(tmp_path):
+    """A notebook's interrupt (SIGINT) during a multi-process run: KeyboardInterrupt, the
+    process lives on, no worker is left and the lock is released (the command exits instead)."""
+    import signal
+    import time
+
+    catalogue = tmp_path / "music"
+    catalogue.mkdir()
+    for i in range(12):  # ~40 min of audio: still running when it is interrupted
+        (catalogue / f"take{i}.mp3").symlink_to(AUDIO / "example_cl.mp3")
+    child = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED, str(catalogue), str(tmp_path / "out"), W],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )  # fmt: skip
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 240
+        while len(workers) < 2 and child.poll() is None and time.monotonic() < deadline:  # + sh wrappers
+            time.sleep(0.5)
+            workers = beam_workers_of(child.pid)
+        assert len(workers) >= 2, "the run's worker processes did not start"
+        time.sleep(2)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+        time.sleep(1)
+        assert not [pid for pid in workers if is_live_beam_worker(pid)]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for pid in workers:  # only if the test failed: they are gone otherwise
+            if is_live_beam_worker(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert child.returncode == 0, err[-3000:]
+    assert json.loads(out) == {"lock": False, "latest": False}, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
