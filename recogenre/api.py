@@ -2,8 +2,9 @@
 
 Nothing heavy is imported here at module level: ``import recogenre`` must not
 start Beam, TensorFlow or OpenVINO. Each function imports what it needs on
-first use; the model is loaded once per process and weights/backend/precision
-(see :mod:`recogenre.transforms.model_cache`).
+first use; the model is loaded once per process for each weights file, backend
+and precision (see :mod:`recogenre.transforms.model_cache`). Options are checked,
+and errors raised, with the commands' own code and messages.
 """
 
 from __future__ import annotations
