@@ -200,6 +200,7 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
     from recogenre.pipeline import layout
     from recogenre.pipeline import run as run_command
     from recogenre.pipeline.cli import parse_checked
+    from recogenre.pipeline.interrupt import interruptible_in_process
     from recogenre.pipeline.options_check import UsageError
 
     out = _text(output)
@@ -210,8 +211,6 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
         raise ValueError(str(e)) from None
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # as the command: no gRPC INFO lines on stderr
     run_command.quiet_beam_logging()
-    from recogenre.pipeline.interrupt import interruptible_in_process
-
     tee = _Said(sys.stderr)
     sys.stderr = tee
     try:
