@@ -7,6 +7,7 @@ Heavy imports (TensorFlow, Beam) happen inside the sub-commands so that
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import os
 import sys
@@ -16,8 +17,8 @@ from recogenre.pipeline import __version__
 from recogenre.pipeline.helpformat import Parser
 from recogenre.pipeline.logs import configure_logging
 from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
-from recogenre.transforms.genres import GENRES
 from recogenre.transforms.limits import DecodeLimits, add_max_duration_argument
+from recogenre.transforms.result_text import format_text  # TrackResult prints itself with it too
 
 
 class OneLineParser(Parser):
@@ -28,7 +29,13 @@ class OneLineParser(Parser):
         super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
 
     def error(self, message: str):
-        raise SystemExit(_usage_error(f"{self.prog.removeprefix('recogenre ')}: {message} (see --help)"))
+        text = f"{self.prog.removeprefix('recogenre ')}: {message} (see --help)"
+        if _RAISE_USAGE_ERRORS.get():  # the Python API: an exception, not exit status 2
+            raise UsageError(text)
+        raise SystemExit(_usage_error(text))
+
+
+_RAISE_USAGE_ERRORS = contextvars.ContextVar("recogenre_raise_usage_errors", default=False)
 
 
 def _usage_error(message: str) -> int:
@@ -97,24 +104,6 @@ def load_model(weights_flag: str | None, backend: str | None = None, precision: 
     except Exception as e:
         error(f"cannot load the {backend} model: {type(e).__name__}: {' '.join(str(e).split())}")
         raise SystemExit(1) from None
-
-
-def format_text(result) -> str:
-    """The original quick_test's listing: genres by score, three decimals."""
-    vector = result.vector
-    n = len(result.frames)
-    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''})"
-    if result.decode_warnings:
-        head += f"\n  decode warnings: {result.decode_warnings}"
-    if vector.silent:
-        return f"{head}\n  silent: no frame above {SILENCE_TEXT}, no genre"
-    ranked = sorted(zip(GENRES, vector.genres), key=lambda gv: -gv[1])
-    width = max(len(g) for g in GENRES)
-    lines = [f"  {g:<{width}}  {v * 100:7.3f}%" for g, v in ranked]
-    return "\n".join([head, *lines])
-
-
-SILENCE_TEXT = "-60 dBFS"
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -272,6 +261,21 @@ def check_options(args: argparse.Namespace, rest: list[str]) -> None:
     check_numbers(args)
     if rest:
         check_beam_args(rest)
+
+
+def parse_checked(argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed and checked as :func:`main` does, for the Python API (``recogenre.run``).
+
+    Raises :class:`UsageError` with the line ``main`` would print before exiting with status 2.
+    """
+    token = _RAISE_USAGE_ERRORS.set(True)
+    try:
+        args, rest = build_parser().parse_known_args(list(argv))
+    finally:
+        _RAISE_USAGE_ERRORS.reset(token)
+    check_options(args, rest)
+    args.beam_args = rest
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, lo
 from recogenre.transforms.features import FrameFeatures, TrackReader
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.limits import DecodeLimits
+from recogenre.transforms.result_text import format_text, one_line
 
 DEFAULT_BATCH_SIZE = 8  # frames per model call: ~4 MB of input
 
@@ -96,6 +97,16 @@ class TrackResult:
             "decode_warnings": self.decode_warnings,
         }
 
+    # In a notebook the result shows as ``recogenre classify`` prints it; in a list, one line each.
+    def __str__(self) -> str:
+        return format_text(self)
+
+    def __repr__(self) -> str:
+        return one_line(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's display hook
+        printer.text(one_line(self) if cycle else format_text(self))
+
 
 def percentages(fractions: np.ndarray) -> dict[str, float]:
     return {g: float(v) * 100.0 for g, v in zip(GENRES, fractions)}
@@ -113,8 +124,31 @@ def classify_file(
     Raises :class:`recogenre.transforms.decode.AudioError` for a file that is not audio,
     is implausible or corrupt, or exceeds ``limits``.
     """
-    with TrackReader(path, trim_seconds, limits=limits) as reader:
-        result = TrackResult(path, 0.0, reader.info.sample_rate, reader.info.codec)
+    return classify_reader(TrackReader(path, trim_seconds, limits=limits), model, batch_size)
+
+
+def classify_samples(
+    samples: np.ndarray,
+    sample_rate: int,
+    model: Model,
+    trim_seconds: float = 0.0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    name: str = "<array>",
+) -> TrackResult:
+    """A waveform already in memory, classified exactly as a file holding it would be.
+
+    Layouts and checks: :class:`recogenre.transforms.array_audio.ArrayStream` (ValueError, TypeError).
+    """
+    from recogenre.transforms.array_audio import ArrayStream
+
+    stream = ArrayStream(samples, sample_rate)
+    return classify_reader(TrackReader(name, trim_seconds, stream=stream), model, batch_size)
+
+
+def classify_reader(reader: TrackReader, model: Model, batch_size: int = DEFAULT_BATCH_SIZE) -> TrackResult:
+    """The frames of an unopened reader through the model, holding at most one batch of frames."""
+    with reader:
+        result = TrackResult(reader.path, 0.0, reader.info.sample_rate, reader.info.codec)
         batch: list[FrameFeatures] = []
 
         def flush() -> None:

@@ -45,11 +45,13 @@ class TrackReader:
         trim_seconds: float = 0.0,
         window: tuple[int, int, int] | None = None,
         limits: DecodeLimits | None = None,
+        stream: AudioStream | None = None,
     ):
-        """``window`` = (first frame, frames, start sample) reads only those frames."""
+        """``window`` = (first frame, frames, start sample) reads only those frames; ``stream``
+        replaces the file's decoder (``transforms/array_audio.py``: a waveform already in memory)."""
         self.path = path
         self.window = window
-        self._stream = AudioStream(path, limits=limits)
+        self._stream = stream if stream is not None else AudioStream(path, limits=limits)
         self._cutter = FrameCutter(0.0 if window else trim_seconds)
         self.info: AudioInfo | None = None
         self.decode_cpu_s = 0.0

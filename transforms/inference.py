@@ -80,15 +80,6 @@ class LazyModel:
         return self
 
 
-# Models by weights sha256, backend and precision, kept for the life of the worker process. RunInference's
-# shared handle lives only as long as one run's DoFns; a long-running worker (a Dask
-# cluster serving nightly runs, a warm DirectRunner process) reuses the model here,
-# so later runs pay no TensorFlow start-up or weight loading. The digest is checked
-# again on every run, so changed weights are never served from this cache.
-_PROCESS_MODELS: dict[tuple[str, str, str], Any] = {}
-_PROCESS_MODELS_LOCK = threading.Lock()
-
-
 class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
     """Loads the CRNN from any Beam filesystem path and checks it is the expected file."""
 
@@ -118,7 +109,7 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         return model.prefetch() if self.backend == "openvino" else model
 
     def _load(self):
-        from recogenre.transforms.classifier import Model
+        from recogenre.transforms.model_cache import process_model
         from recogenre.transforms.weights import resolve_weights
 
         if self.threads:
@@ -128,14 +119,8 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         path, digest = resolve_weights(self.weights)
         if digest != self.weights_sha256:
             raise RuntimeError(f"weights at {self.weights} changed during the run (sha256 {digest})")
-        key = (digest, self.backend, self.precision)
-        with _PROCESS_MODELS_LOCK:
-            model = _PROCESS_MODELS.get(key)
-            if model is not None:
-                return model, 0
-            start = time.process_time()
-            model = _PROCESS_MODELS[key] = Model(path, digest, self.backend, self.precision, self.threads)
-            return model, round((time.process_time() - start) * 1000)
+        # Kept for the worker process's life, beyond RunInference's per-run handle (model_cache.py).
+        return process_model(path, digest, self.backend, self.precision, self.threads)
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: LazyModel, inference_args: dict[str, Any] | None = None
