@@ -16,13 +16,7 @@ from recogenre.transforms.classifier import Model, classify_file
 from recogenre.transforms.features import TrackReader
 from recogenre.transforms.frames import FRAME_SECONDS
 from tests.conftest import AUDIO, WEIGHTS, clip, run_in_process
-
-# OpenVINO fp32 against the Keras reference: max |difference| measured on every non-silent
-# frame of the shared clips was 5.6e-6 for the embedding (8e-7 for the scores). gru2's
-# outputs are not squashed by a final sigmoid, so they keep more of the float32 rounding
-# of the convolutions than the scores do; 2e-5 is ~4x the measured worst case, and
-# still moves a cosine similarity by under 1e-6.
-EMBEDDING_TOLERANCE = 2e-5
+from tests.test_backends import EMBEDDING_TOLERANCE  # measured there
 
 LIBRARY = {  # name in the library -> shared clip
     "metal.00000.au": "metal.00000.au",
@@ -77,17 +71,17 @@ def similar(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_both_backends_give_the_reference_embedding(model):
+    """A few clips here; tests/test_backends.py compares OpenVINO on every frame of the shared clips."""
     from recogenre.transforms.crnn import load_crnn
     from recogenre.transforms.crnn_folded import with_embedding
 
     frames = []
-    for name in sorted(p.name for p in AUDIO.iterdir() if p.suffix != ".md"):
+    for name in ("metal.00000.au", "disco.00000.au", "die.au", "bensound-cute.mp3"):
         with TrackReader(clip(name)) as reader:
             frames += [f.melgram for f in reader.frames() if not f.silent]
     x = np.stack(frames)
-    assert len(x) >= 10
     reference = with_embedding(load_crnn(WEIGHTS))
-    batches = np.array_split(x, 4)
+    batches = np.array_split(x, 2)
     want = [np.concatenate(a) for a in zip(*(reference.predict_on_batch(b[..., None]) for b in batches))]
     keras_model = Model(str(WEIGHTS), model.weights_sha256, backend="keras")
     for backend in (model, keras_model):
