@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_service_commands(sub, add_arguments)
     _add_tag_command(sub)
+    _add_similar_command(sub)
     return parser
 
 
@@ -202,6 +203,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from recogenre.apps.evaluate import main as evaluate_main
 
     return evaluate_main(args)
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from recogenre.apps.similar import main as similar_main
+
+    return similar_main(args, lambda: load_model(args.weights, args.backend, args.precision))
+
+
+def _add_similar_command(sub) -> None:
+    """similar (issue 12): nearest tracks by embedding in a snapshot."""
+    from recogenre.apps.similar import add_arguments as add_similar_arguments
+
+    p = sub.add_parser("similar", help="print the tracks of a snapshot most similar to one track")
+    add_similar_arguments(p)
+    _add_weights(p)
+    _add_trim(p)
+    add_max_duration_argument(p)
+    _add_backend(p)
+    p.set_defaults(func=cmd_similar)
 
 
 def _add_service_commands(sub, add_run_arguments) -> None:

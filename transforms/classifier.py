@@ -17,6 +17,7 @@ from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, lo
 from recogenre.transforms.features import FrameFeatures, TrackReader
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.limits import DecodeLimits
+from recogenre.transforms.model_output import ModelOutput
 from recogenre.transforms.result_text import format_text, one_line
 
 DEFAULT_BATCH_SIZE = 8  # frames per model call: ~4 MB of input
@@ -42,10 +43,13 @@ class Model:
         self.precision = precision
         self.runtime = load_backend(backend, precision, weights_path, weights_sha256, threads)
 
+    def infer(self, melgrams: np.ndarray) -> ModelOutput:
+        """Raw sigmoid scores (n, 10) and embeddings (n, 32) for log-mel frames (n, 96, 1366): one call."""
+        return self.runtime.infer(np.asarray(melgrams, dtype=np.float32)[..., np.newaxis])
+
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         """Raw sigmoid scores (n, 10) for log-mel frames (n, 96, 1366)."""
-        x = np.asarray(melgrams, dtype=np.float32)[..., np.newaxis]
-        return self.runtime.predict(x)
+        return self.infer(melgrams).scores
 
 
 class NonFiniteScores(ValueError):
@@ -59,6 +63,7 @@ class FrameResult:
     end_s: float
     silent: bool
     raw: np.ndarray | None  # the ten sigmoid scores; None for a silent frame
+    embedding: np.ndarray | None = None  # gru2's 32 outputs; None for a silent frame
 
 
 @dataclass
@@ -74,7 +79,7 @@ class TrackResult:
 
     @property
     def vector(self) -> TrackVector:
-        return aggregate([f.raw for f in self.frames])
+        return aggregate([f.raw for f in self.frames], [f.embedding for f in self.frames])
 
     def to_json(self) -> dict[str, Any]:
         """The ``classify --json`` object: percentages 0-100, full precision."""
@@ -95,6 +100,8 @@ class TrackResult:
             "genres": None if vector.silent else percentages(vector.genres),
             "top_genre": vector.top_genre,
             "decode_warnings": self.decode_warnings,
+            # a similarity feature (recogenre similar), not a genre; null for a silent track
+            "embedding": None if vector.embedding is None else [float(v) for v in vector.embedding],
         }
 
     # In a notebook the result shows as ``recogenre classify`` prints it; in a list, one line each.
@@ -152,11 +159,12 @@ def classify_reader(reader: TrackReader, model: Model, batch_size: int = DEFAULT
         batch: list[FrameFeatures] = []
 
         def flush() -> None:
-            scores = model.predict(np.stack([f.melgram for f in batch]))
-            if not np.isfinite(scores).all():
+            scores, embeddings = model.infer(np.stack([f.melgram for f in batch]))
+            if not (np.isfinite(scores).all() and np.isfinite(embeddings).all()):
                 raise NonFiniteScores("the model gave NaN or infinite scores")
-            for f, raw in zip(batch, scores):
+            for f, raw, embedding in zip(batch, scores, embeddings):
                 result.frames[f.index].raw = raw
+                result.frames[f.index].embedding = embedding
             batch.clear()
 
         for f in reader.frames():

@@ -65,6 +65,7 @@ class _Planner(beam.DoFn):
     def _carry(self, entry: CatalogueEntry, previous: dict, change: Change, **updated):
         row = {
             "decode_warnings": None,  # a snapshot written before the column existed
+            "embedding": None,  # idem (results version 1; the launcher makes such runs full)
             **previous,
             **updated,
             "track_id": entry.track_id,
@@ -265,7 +266,7 @@ def _carried_frames(joined):
         return
     new_id = carried[0]["track_id"]
     for frame in parts["frames"]:
-        yield {**frame, "track_id": new_id}
+        yield {"embedding": None, **frame, "track_id": new_id}  # no embedding before results version 2
 
 
 class CarryFrames(beam.PTransform):

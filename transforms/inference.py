@@ -68,6 +68,9 @@ class LazyModel:
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         return self.load().predict(melgrams)
 
+    def infer(self, melgrams: np.ndarray):
+        return self.load().infer(melgrams)
+
     def prefetch(self) -> LazyModel:
         """Starts loading in the background, so the first batch need not wait for it."""
 
@@ -130,9 +133,9 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         if load_ms:
             self.load_cpu_ms.inc(load_ms)
         start = time.process_time()  # the runtime uses its own threads: count them all
-        scores = model.predict(np.stack(batch))
+        scores, embeddings = model.infer(np.stack(batch))  # one call gives both outputs
         self.cpu_ms.inc(round((time.process_time() - start) * 1000))
-        return [PredictionResult(x, s) for x, s in zip(batch, scores)]
+        return [PredictionResult(x, (s, e)) for x, s, e in zip(batch, scores, embeddings)]
 
     def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
         return sum(x.nbytes for x in batch)
@@ -154,7 +157,7 @@ def _to_example(keyed: tuple[str, FrameFeatures]):
 
 
 class ToScores(beam.DoFn):
-    """Drops the spectrogram, keeping the frame's position and its ten scores."""
+    """Drops the spectrogram, keeping the frame's position, its ten scores and its embedding."""
 
     def __init__(self, progress=None):
         self.progress = progress
@@ -163,13 +166,15 @@ class ToScores(beam.DoFn):
         (path, index, start, end), result = keyed
         if self.progress is not None:
             self.progress.add(classified=1)
-        scores = tuple(float(v) for v in result.inference)
-        if not all(math.isfinite(v) for v in scores):  # broken weights: an error, never a genre
+        raw, embedding = result.inference
+        scores = tuple(float(v) for v in raw)
+        embedding = tuple(float(v) for v in embedding)
+        if not all(math.isfinite(v) for v in scores + embedding):  # broken weights: an error, never a genre
             message = f"the model gave NaN or infinite scores for frame {index}"
             error = ErrorRow(path, "classify", NON_FINITE, message)
             yield beam.pvalue.TaggedOutput(SCORE_ERRORS, (path, error))
             return
-        yield path, FrameScore(index, start, end, False, scores)
+        yield path, FrameScore(index, start, end, False, scores, embedding)
 
 
 def _failed_batch(failure) -> Iterable[tuple[str, ErrorRow]]:

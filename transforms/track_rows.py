@@ -25,26 +25,34 @@ ERRORS_TAG = "errors"
 
 
 class TrackVectorFn(beam.CombineFn):
-    """FrameScore* -> TrackVector. Accumulates (index, raw) pairs, which are tiny."""
+    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding), 42 floats a frame."""
 
     def create_accumulator(self) -> list:
         return []
 
     def add_input(self, acc: list, score: FrameScore) -> list:
-        acc.append((score.index, score.raw))
+        acc.append((score.index, score.raw, score.embedding))
         return acc
 
     def merge_accumulators(self, accs) -> list:
-        return [pair for acc in accs for pair in acc]
+        return [item for acc in accs for item in acc]
 
     def extract_output(self, acc: list) -> TrackVector:
-        ordered = sorted(acc, key=lambda pair: pair[0])
-        return aggregate([None if raw is None else np.asarray(raw, np.float32) for _, raw in ordered])
+        ordered = sorted(acc, key=lambda item: item[0])
+        return aggregate(
+            [None if raw is None else np.asarray(raw, np.float32) for _, raw, _ in ordered],
+            [None if e is None else np.asarray(e, np.float32) for _, _, e in ordered],
+        )
 
 
 class RunInfo(NamedTuple):
     run_id: str
     weights_sha256: str
+
+
+def embedding_column(values) -> list[float] | None:
+    """An embedding as the Parquet column holds it: 32 float32 values, or null."""
+    return None if values is None else [float(v) for v in np.asarray(values, np.float32)]
 
 
 def _genre_columns(values: np.ndarray | None) -> dict[str, float | None]:
@@ -108,6 +116,7 @@ class AssembleRows(beam.DoFn):
                 m.decode_warnings for m in sorted(metas, key=lambda m: m.segment) if m.decode_warnings
             )
             or None,
+            "embedding": embedding_column(vector.embedding),
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)
@@ -121,5 +130,6 @@ class AssembleRows(beam.DoFn):
                     "silent": f.silent,
                     **_genre_columns(None if raw is None else normalise(raw)),
                     **{RAW_PREFIX + g: v for g, v in _genre_columns(raw).items()},
+                    "embedding": embedding_column(f.embedding),
                 },
             )
