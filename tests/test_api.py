@@ -307,7 +307,7 @@ def test_interrupting_run_raises_keyboard_interrupt_and_stops_its_workers(tmp_pa
 
     catalogue = tmp_path / "music"
     catalogue.mkdir()
-    for i in range(12):  # ~40 min of audio: still running when it is interrupted
+    for i in range(60):  # 3.4 h of audio: still running when it is interrupted (the interrupt ends it)
         (catalogue / f"take{i}.mp3").symlink_to(AUDIO / "example_cl.mp3")
     child = subprocess.Popen(
         [sys.executable, "-c", INTERRUPTED, str(catalogue), str(tmp_path / "out"), W],
@@ -321,7 +321,7 @@ def test_interrupting_run_raises_keyboard_interrupt_and_stops_its_workers(tmp_pa
             time.sleep(0.5)
             workers = beam_workers_of(child.pid)
         assert len(workers) >= 2, "the run's worker processes did not start"
-        time.sleep(2)
+        time.sleep(1)
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
         time.sleep(1)
