@@ -71,6 +71,12 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_confidence(p: argparse.ArgumentParser) -> None:
+    from recogenre.pipeline import confidence_options
+
+    confidence_options.add_arguments(p)
+
+
 def error(message: str) -> None:
     print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
@@ -108,10 +114,12 @@ def format_text(result) -> str:
         head += f"\n  decode warnings: {result.decode_warnings}"
     if vector.silent:
         return f"{head}\n  silent: no frame above {SILENCE_TEXT}, no genre"
+    from recogenre.pipeline.confidence_options import confidence_line
+
     ranked = sorted(zip(GENRES, vector.genres), key=lambda gv: -gv[1])
     width = max(len(g) for g in GENRES)
     lines = [f"  {g:<{width}}  {v * 100:7.3f}%" for g, v in ranked]
-    return "\n".join([head, *lines])
+    return "\n".join([head, confidence_line(result), *lines])
 
 
 SILENCE_TEXT = "-60 dBFS"
@@ -128,7 +136,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
         path = from_os_path(name)  # printable even when the name is not UTF-8; opened via to_os_path
         try:
             result = classify_file(
-                path, model, trim_seconds=args.trim_seconds, limits=DecodeLimits.from_hours(args.max_duration)
+                path,
+                model,
+                trim_seconds=args.trim_seconds,
+                limits=DecodeLimits.from_hours(args.max_duration),
+                cover_tail=args.cover_tail,
+                min_confidence=args.min_confidence,
             )
         except AudioError as e:
             error(f"{path}: {e}")
@@ -173,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trim(p)
     add_max_duration_argument(p)
     _add_backend(p)
+    _add_confidence(p)
     p.set_defaults(func=cmd_classify)
 
     from recogenre.pipeline.run import add_arguments
@@ -225,6 +239,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     _add_trim(p)
     add_max_duration_argument(p)
     _add_backend(p)
+    _add_confidence(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="charts and an HTML page from a run's Parquet")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from recogenre.transforms.aggregate import TrackVector, aggregate, normalise
+from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, normalise
 from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, load_backend
 from recogenre.transforms.features import FrameFeatures, TrackReader
 from recogenre.transforms.genres import GENRES
@@ -70,13 +70,19 @@ class TrackResult:
     codec: str
     frames: list[FrameResult] = field(default_factory=list)
     decode_warnings: str | None = None  # what a damaged file's decode skipped or missed
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE  # below it top_genre is "unknown"
 
     @property
     def vector(self) -> TrackVector:
-        return aggregate([f.raw for f in self.frames])
+        return aggregate([f.raw for f in self.frames], [(f.start_s, f.end_s) for f in self.frames])
+
+    @property
+    def top_genre(self) -> str | None:
+        """The genre the outputs give: ``unknown`` below ``min_confidence``, None when silent."""
+        return self.vector.label(self.min_confidence)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``classify --json`` object: percentages 0-100, full precision."""
+        """The ``classify --json`` object: percentages 0-100, full precision; confidence 0-1."""
         vector = self.vector
         return {
             "path": self.path,
@@ -92,8 +98,10 @@ class TrackResult:
             ],
             "silent": vector.silent,
             "genres": None if vector.silent else percentages(vector.genres),
-            "top_genre": vector.top_genre,
+            "top_genre": vector.label(self.min_confidence),
             "decode_warnings": self.decode_warnings,
+            "confidence": vector.confidence,
+            "analysed_s": vector.analysed_s,
         }
 
 
@@ -107,14 +115,17 @@ def classify_file(
     trim_seconds: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
     limits: DecodeLimits | None = None,
+    cover_tail: bool = False,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> TrackResult:
     """Decodes, frames and classifies one file, holding at most one batch of frames.
 
     Raises :class:`recogenre.transforms.decode.AudioError` for a file that is not audio,
     is implausible or corrupt, or exceeds ``limits``.
     """
-    with TrackReader(path, trim_seconds, limits=limits) as reader:
+    with TrackReader(path, trim_seconds, limits=limits, cover_tail=cover_tail) as reader:
         result = TrackResult(path, 0.0, reader.info.sample_rate, reader.info.codec)
+        result.min_confidence = min_confidence
         batch: list[FrameFeatures] = []
 
         def flush() -> None:

@@ -43,14 +43,17 @@ class TrackReader:
         self,
         path: str,
         trim_seconds: float = 0.0,
-        window: tuple[int, int, int] | None = None,
+        window: tuple[int, ...] | None = None,
         limits: DecodeLimits | None = None,
+        cover_tail: bool = False,
     ):
-        """``window`` = (first frame, frames, start sample) reads only those frames."""
+        """``window`` = (first frame, frames, start sample[, tail samples]) reads only those frames,
+        and with ``cover_tail`` the track's tail frame from the ``tail samples`` after them (the
+        last segment of a split file)."""
         self.path = path
         self.window = window
         self._stream = AudioStream(path, limits=limits)
-        self._cutter = FrameCutter(0.0 if window else trim_seconds)
+        self._cutter = FrameCutter(0.0 if window else trim_seconds, cover_tail)
         self.info: AudioInfo | None = None
         self.decode_cpu_s = 0.0
         self.logmel_cpu_s = 0.0
@@ -75,8 +78,8 @@ class TrackReader:
     def frames(self) -> Iterator[FrameFeatures]:
         clock = time.thread_time
         if self.window:
-            first, count, start = self.window
-            samples = self._stream.window(start, count * FRAME_SAMPLES)
+            first, count, start, *tail = self.window
+            samples = self._stream.window(start, count * FRAME_SAMPLES + (tail[0] if tail else 0))
             frames = (
                 dataclasses.replace(
                     f,

@@ -60,6 +60,8 @@ class _Planner(beam.DoFn):
     def _carry(self, entry: CatalogueEntry, previous: dict, change: Change):
         row = {
             "decode_warnings": None,  # a snapshot written before the column existed
+            "confidence": None,
+            "analysed_s": None,
             **previous,
             "track_id": entry.track_id,
             "path": entry.path,

@@ -15,7 +15,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from recogenre.transforms.aggregate import TrackVector, aggregate, normalise
+from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, label, normalise
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.schemas import RAW_PREFIX
@@ -25,21 +25,35 @@ ERRORS_TAG = "errors"
 
 
 class TrackVectorFn(beam.CombineFn):
-    """FrameScore* -> TrackVector. Accumulates (index, raw) pairs, which are tiny."""
+    """FrameScore* -> TrackVector. Accumulates (index, raw, start_s, end_s), which are tiny."""
 
     def create_accumulator(self) -> list:
         return []
 
     def add_input(self, acc: list, score: FrameScore) -> list:
-        acc.append((score.index, score.raw))
+        acc.append((score.index, score.raw, score.start_s, score.end_s))
         return acc
 
     def merge_accumulators(self, accs) -> list:
         return [pair for acc in accs for pair in acc]
 
     def extract_output(self, acc: list) -> TrackVector:
-        ordered = sorted(acc, key=lambda pair: pair[0])
-        return aggregate([None if raw is None else np.asarray(raw, np.float32) for _, raw in ordered])
+        ordered = sorted(acc, key=lambda item: item[0])
+        return aggregate(
+            [None if item[1] is None else np.asarray(item[1], np.float32) for item in ordered],
+            [(item[2], item[3]) for item in ordered],
+        )
+
+
+def apply_min_confidence(row: dict, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> dict:
+    """A tracks row with ``top_genre`` decided by ``min_confidence`` (``unknown`` below it).
+
+    Applied to every row of a run, decoded or carried over, when the rows are
+    written: the threshold only relabels, so changing it never classifies a
+    track again, and a nightly run relabels carried tracks to the new value.
+    """
+    genres = None if row.get(GENRES[0]) is None else [row[g] for g in GENRES]
+    return {**row, "top_genre": label(genres, row.get("confidence"), min_confidence)}
 
 
 class RunInfo(NamedTuple):
@@ -108,6 +122,8 @@ class AssembleRows(beam.DoFn):
                 m.decode_warnings for m in sorted(metas, key=lambda m: m.segment) if m.decode_warnings
             )
             or None,
+            "confidence": vector.confidence,
+            "analysed_s": vector.analysed_s,
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)

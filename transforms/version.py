@@ -5,4 +5,4 @@ model graph or the aggregation change any result: nightly runs then classify
 every track again instead of carrying old numbers over.
 """
 
-RESULTS_VERSION = "1"
+RESULTS_VERSION = "2"  # 2: confidence and analysed_s columns
