@@ -167,8 +167,9 @@ def genre_timeline(
 def genre_distribution(counts: Mapping[str, int], n_silent: int, title: str, path: str | os.PathLike) -> str:
     """How many tracks have each top genre, every genre shown even at zero."""
     plt = _pyplot()
-    labels = list(GENRES) + (["silent"] if n_silent else [])
-    values = [int(counts.get(g, 0)) for g in GENRES] + ([n_silent] if n_silent else [])
+    extra = [g for g in ("unknown",) if counts.get(g)]  # below --min-confidence
+    labels = list(GENRES) + extra + (["silent"] if n_silent else [])
+    values = [int(counts.get(g, 0)) for g in [*GENRES, *extra]] + ([n_silent] if n_silent else [])
     fig, ax = plt.subplots(figsize=(8, 4))
     colours = [GENRE_COLOURS.get(g, "#bbbbbb") for g in labels]
     bars = ax.bar(labels, values, color=colours)

@@ -101,6 +101,7 @@ def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts
     written = 1 + _track_pngs(tracks, frames, names, chart_root, max_track_charts)
 
     data = report_data.payload(tracks, frames, names, root)
+    data["min_confidence"] = manifest.get("options", {}).get("min_confidence")  # runs before it: None
     target = Path(html_path)
     facts = header_facts(manifest, run_path, tracks, errors, data, root, target.parent)
     page = report_page.render(
