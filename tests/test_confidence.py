@@ -198,7 +198,8 @@ def test_pipeline_writes_confidence_coverage_and_unknown(labelled_run, model):
     tracks, frames, manifest = labelled_run["tailed"]
     assert list(tracks.columns[-2:]) == ["confidence", "analysed_s"]
     cute, cl = tracks.loc[clip("bensound-cute.mp3")], tracks.loc[clip("example_cl.mp3")]
-    assert cute["top_genre"] == UNKNOWN and cute["classical"] == cute["top_score"]  # the vector is kept
+    assert cute["top_genre"] == UNKNOWN and cute["top_score"] == cute[list(GENRES)].max()  # vector kept
+    assert cute["n_frames"] == 2 and cute["analysed_s"] == pytest.approx(cute["duration_s"])
     assert cl["top_genre"] == "classical" and cl["n_frames"] == 7
     assert cl["analysed_s"] == pytest.approx(cl["duration_s"])
     mine = frames[frames["track_id"] == cl["track_id"]].sort_values("frame_index")
