@@ -109,17 +109,18 @@ def format_text(result) -> str:
     """The original quick_test's listing: genres by score, three decimals."""
     vector = result.vector
     n = len(result.frames)
-    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''})"
+    from recogenre.pipeline.confidence_options import confidence_text
+
+    about = confidence_text(result)  # empty for a silent track
+    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''}{about})"
     if result.decode_warnings:
         head += f"\n  decode warnings: {result.decode_warnings}"
     if vector.silent:
         return f"{head}\n  silent: no frame above {SILENCE_TEXT}, no genre"
-    from recogenre.pipeline.confidence_options import confidence_line
-
     ranked = sorted(zip(GENRES, vector.genres), key=lambda gv: -gv[1])
     width = max(len(g) for g in GENRES)
     lines = [f"  {g:<{width}}  {v * 100:7.3f}%" for g, v in ranked]
-    return "\n".join([head, confidence_line(result), *lines])
+    return "\n".join([head, *lines])
 
 
 SILENCE_TEXT = "-60 dBFS"

@@ -28,11 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def confidence_line(result) -> str:
-    """``classify``'s line under the file name: the genre given, the confidence, what was heard."""
+def confidence_text(result) -> str:
+    """``classify``'s addition to a file's head line: confidence, ``unknown`` below the threshold,
+    seconds analysed; empty for a silent track."""
     vector = result.vector
-    given = result.top_genre
-    verdict = f"{given}: confidence {vector.confidence:.3f}"
-    if given == UNKNOWN:
-        verdict += f" < {result.min_confidence:g} (best guess {vector.top_genre})"
-    return f"  {verdict}; analysed {vector.analysed_s:.1f} of {result.duration_s:.1f} s"
+    if vector.silent:
+        return ""
+    text = f"; confidence {vector.confidence:.3f}"
+    if result.top_genre == UNKNOWN:
+        text += f" < {result.min_confidence:g}: {UNKNOWN}"
+    return f"{text}; analysed {vector.analysed_s:.1f} s"

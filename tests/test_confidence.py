@@ -272,8 +272,10 @@ def test_classify_command_shows_confidence_and_checks_the_option():
     proc = subprocess.run([*cmd, clip("bensound-cute.mp3"), clip("metal.00000.au")], capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "  unknown: confidence 0.016 < 0.06 (best guess classical); analysed 29.1 of 31.3 s" in proc.stdout
-    assert "  metal: confidence 0.593; analysed 29.1 of 30.0 s" in proc.stdout
+    lines = proc.stdout.splitlines()
+    assert lines[0].endswith("(31.3 s, 1 frame; confidence 0.016 < 0.06: unknown; analysed 29.1 s)")
+    assert lines[1].split() == ["classical", "31.639%"]  # the best guess, first as before
+    assert lines[11].endswith("(30.0 s, 1 frame; confidence 0.593; analysed 29.1 s)")
     proc = subprocess.run([*cmd, "--json", "--min-confidence", "0", clip("bensound-cute.mp3")],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     answer = json.loads(proc.stdout)
