@@ -15,8 +15,8 @@ top genre and none of the other nine", times the share of the frame that is
 real audio; the track's confidence is the mean over its voting frames.
 
 * The product with ``1 - p`` of the other nine genres matters for sounds the
-  model calls several genres at once: white noise has pop at 0.64 but metal,
-  classical and country at 0.24-0.40, so it gets 0.13 rather than 0.64.
+  model calls several genres at once: white noise has pop at 0.50-0.64 but
+  metal, classical and country at 0.24-0.40 too, so it gets 0.13, not 0.5.
 * The audio share matters for a track shorter than one frame, which is
   zero-padded: the model hears the padding as quiet classical music, so a
   0.12 s fragment gets a classical sigmoid of 0.35-0.53 that is no evidence
