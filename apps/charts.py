@@ -228,4 +228,7 @@ def plot_result(result, path: str | os.PathLike, index: int = 0, count: int = 1)
     name = os.path.basename(result.path)
     vector = result.vector
     title = name if vector.silent else f"{name}: {vector.top_genre} ({vector.top_score * 100:.1f}%)"
+    if answer["top_genre"] not in (None, vector.top_genre):  # below --min-confidence
+        best = f"{vector.top_genre} {vector.top_score * 100:.1f}%"
+        title = f"{name}: {answer['top_genre']}, confidence {vector.confidence:.3f} (best guess {best})"
     return genre_bars(answer["genres"], title, numbered(path, index, count))
