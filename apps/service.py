@@ -182,6 +182,10 @@ class LockedModel:
         with self._lock:
             return self._model.predict(melgrams)
 
+    def infer(self, melgrams: np.ndarray):
+        with self._lock:
+            return self._model.infer(melgrams)
+
 
 def error_body(status: int, message: str) -> bytes:
     return json.dumps({"error": message, "status": status}).encode()

@@ -7,6 +7,7 @@ Heavy imports (TensorFlow, Beam) happen inside the sub-commands so that
 from __future__ import annotations
 
 import argparse
+import contextvars
 import json
 import os
 import sys
@@ -16,8 +17,8 @@ from recogenre.pipeline import __version__
 from recogenre.pipeline.helpformat import Parser
 from recogenre.pipeline.logs import configure_logging
 from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
-from recogenre.transforms.genres import GENRES
 from recogenre.transforms.limits import DecodeLimits, add_max_duration_argument
+from recogenre.transforms.result_text import format_text  # TrackResult prints itself with it too
 
 
 class OneLineParser(Parser):
@@ -28,7 +29,13 @@ class OneLineParser(Parser):
         super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
 
     def error(self, message: str):
-        raise SystemExit(_usage_error(f"{self.prog.removeprefix('recogenre ')}: {message} (see --help)"))
+        text = f"{self.prog.removeprefix('recogenre ')}: {message} (see --help)"
+        if _RAISE_USAGE_ERRORS.get():  # the Python API: an exception, not exit status 2
+            raise UsageError(text)
+        raise SystemExit(_usage_error(text))
+
+
+_RAISE_USAGE_ERRORS = contextvars.ContextVar("recogenre_raise_usage_errors", default=False)
 
 
 def _usage_error(message: str) -> int:
@@ -103,27 +110,6 @@ def load_model(weights_flag: str | None, backend: str | None = None, precision: 
     except Exception as e:
         error(f"cannot load the {backend} model: {type(e).__name__}: {' '.join(str(e).split())}")
         raise SystemExit(1) from None
-
-
-def format_text(result) -> str:
-    """The original quick_test's listing: genres by score, three decimals."""
-    vector = result.vector
-    n = len(result.frames)
-    from recogenre.pipeline.confidence_options import confidence_text
-
-    about = confidence_text(result)  # empty for a silent track
-    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''}{about})"
-    if result.decode_warnings:
-        head += f"\n  decode warnings: {result.decode_warnings}"
-    if vector.silent:
-        return f"{head}\n  silent: no frame above {SILENCE_TEXT}, no genre"
-    ranked = sorted(zip(GENRES, vector.genres), key=lambda gv: -gv[1])
-    width = max(len(g) for g in GENRES)
-    lines = [f"  {g:<{width}}  {v * 100:7.3f}%" for g, v in ranked]
-    return "\n".join([head, *lines])
-
-
-SILENCE_TEXT = "-60 dBFS"
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -204,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     _add_service_commands(sub, add_arguments)
+    _add_tag_command(sub)
+    _add_similar_command(sub)
     return parser
 
 
@@ -227,6 +215,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from recogenre.apps.evaluate import main as evaluate_main
 
     return evaluate_main(args)
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from recogenre.apps.similar import main as similar_main
+
+    return similar_main(args, lambda: load_model(args.weights, args.backend, args.precision))
+
+
+def _add_similar_command(sub) -> None:
+    """similar (issue 12): nearest tracks by embedding in a snapshot."""
+    from recogenre.apps.similar import add_arguments as add_similar_arguments
+
+    p = sub.add_parser("similar", help="print the tracks of a snapshot most similar to one track")
+    add_similar_arguments(p)
+    _add_weights(p)
+    _add_trim(p)
+    add_max_duration_argument(p)
+    _add_backend(p)
+    p.set_defaults(func=cmd_similar)
 
 
 def _add_service_commands(sub, add_run_arguments) -> None:
@@ -260,6 +267,26 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     p.set_defaults(func=cmd_evaluate)
 
 
+def cmd_tag(args: argparse.Namespace) -> int:
+    from recogenre.apps.tagging import main as tag_main
+
+    return tag_main(args)
+
+
+def _add_tag_command(sub) -> None:
+    """tag (issue 12): the published genres written into the files' own tags."""
+    from recogenre.apps.tagging import add_arguments as add_tag_arguments
+
+    p = sub.add_parser(
+        "tag",
+        help="write each track's genre into its file's tags (a dry run unless --write)",
+        description="Write the top genre of each track of OUT/latest into the file's genre tag "
+        "(ID3 TCON, Vorbis comment GENRE, MP4 ©gen). Prints what it would change unless --write.",
+    )
+    add_tag_arguments(p)
+    p.set_defaults(func=cmd_tag)
+
+
 def check_options(args: argparse.Namespace, rest: list[str]) -> None:
     """Numbers in range; leftovers only where Beam takes them, and only options Beam knows."""
     if rest and args.command not in ("run", "evaluate"):
@@ -267,6 +294,21 @@ def check_options(args: argparse.Namespace, rest: list[str]) -> None:
     check_numbers(args)
     if rest:
         check_beam_args(rest)
+
+
+def parse_checked(argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed and checked as :func:`main` does, for the Python API (``recogenre.run``).
+
+    Raises :class:`UsageError` with the line ``main`` would print before exiting with status 2.
+    """
+    token = _RAISE_USAGE_ERRORS.set(True)
+    try:
+        args, rest = build_parser().parse_known_args(list(argv))
+    finally:
+        _RAISE_USAGE_ERRORS.reset(token)
+    check_options(args, rest)
+    args.beam_args = rest
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,14 +27,3 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "instead of dropping what follows the last whole 29.12 s frame",
     )
 
-
-def confidence_text(result) -> str:
-    """``classify``'s addition to a file's head line: confidence, ``unknown`` below the threshold,
-    seconds analysed; empty for a silent track."""
-    vector = result.vector
-    if vector.silent:
-        return ""
-    text = f"; confidence {vector.confidence:.3f}"
-    if result.top_genre == UNKNOWN:
-        text += f" < {result.min_confidence:g}: {UNKNOWN}"
-    return f"{text}; analysed {vector.analysed_s:.1f} s"

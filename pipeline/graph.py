@@ -64,13 +64,15 @@ def build(
     full_reason: str = "full run",
     frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT,
     limits: DecodeLimits | None = None,
+    tag_ledger: str | None = None,
     cover_tail: bool = False,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> None:
-    """The whole graph; with ``previous_run``, unchanged files are carried over from it."""
+    """The whole graph; with ``previous_run``, unchanged files are carried over from it
+    (and files whose only change is ``recogenre tag``'s write, per ``tag_ledger``)."""
     entries = p | "Read catalogue" >> ReadCatalogue(source)
     if previous_run:
-        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id)
+        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id, tag_ledger)
         to_decode, changes = plan["decode"], plan["changes"]
         carried_tracks = [plan["carried"] | "Carried tracks" >> beam.Values()]
         carried_frames = [plan["carried"] | "Carry frames" >> CarryFrames(previous_run)]

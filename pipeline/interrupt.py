@@ -134,3 +134,57 @@ def exit_on_signal(body: Callable[[], int], out: str) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+BEAM_WORKER = b"apache_beam.runners.worker.sdk_worker_main"
+
+
+def _beam_workers() -> list[int]:
+    """This process's DirectRunner worker processes (only those: a notebook has children of its own)."""
+    workers = []
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
+            if BEAM_WORKER in f.read():
+                workers.append(pid)
+    return workers
+
+
+def interruptible_in_process(body: Callable[[], int]) -> int:
+    """``body()`` for the Python API: SIGINT (Ctrl-C, a notebook's interrupt) raises KeyboardInterrupt.
+
+    Unlike :func:`exit_on_signal` the process lives on. An exception raised inside the
+    runner while worker processes live leaves it waiting for them forever (seen with the
+    multi-process DirectRunner), so this process's Beam workers are killed first; the
+    exception then unwinds the run (its lock is released, ``latest`` is untouched).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return body()
+
+    def on_sigint(signum, frame) -> None:
+        workers = _beam_workers()
+        if workers:
+            threading.excepthook = _quiet_about_killed_workers(threading.excepthook)
+        for pid in workers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return body()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _quiet_about_killed_workers(hook):
+    """Beam's worker-watching threads report the workers killed above; nothing else is hidden."""
+    if getattr(hook, "recogenre_quiet", False):
+        return hook
+
+    def quiet(args) -> None:
+        killed = "Worker subprocess exited with return code -9" in str(args.exc_value)
+        if not (args.exc_type is RuntimeError and killed):
+            hook(args)
+
+    quiet.recogenre_quiet = True
+    return quiet

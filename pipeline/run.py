@@ -466,6 +466,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     from recogenre.pipeline.graph import build
     from recogenre.transforms.inference import CrnnModelHandler
+    from recogenre.transforms.tag_ledger import ledger_path
     from recogenre.transforms.track_rows import RunInfo
 
     basis = f"from {Path(previous).name}" if previous else mode
@@ -494,6 +495,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             full_reason=mode,
             frames_per_segment=args.segment_frames,
             limits=decode_limits(args),
+            tag_ledger=ledger_path(args.output),  # recogenre tag's writes are not changes
             **confidence_settings(args),
         )
         result = p.run()
@@ -577,10 +579,15 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
 
 def main(args: argparse.Namespace) -> int:
+    quiet_beam_logging()
+    from recogenre.pipeline.interrupt import exit_on_signal
+
+    return exit_on_signal(lambda: run(args), args.output)
+
+
+def quiet_beam_logging() -> None:
+    """Beam's INFO chatter off; also for runs started from Python (``recogenre.run``)."""
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     # The DirectRunner forwards every worker's start-up warnings (semi-persistent
     # directory, unparsed options) through this logger; worker errors still show.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
-    from recogenre.pipeline.interrupt import exit_on_signal
-
-    return exit_on_signal(lambda: run(args), args.output)

@@ -1,7 +1,74 @@
 """recogenre: offline music-genre tagging for whole catalogues.
 
+In Python (a notebook, a script)::
+
+    import recogenre
+    result = recogenre.classify("song.mp3")              # one file: what `recogenre classify` prints
+    result = recogenre.classify_array(y, sr)             # a waveform in memory, at any sample rate
+    snap = recogenre.run("/music", "output", full=True)  # `recogenre run`; options as keywords
+    snap = recogenre.load_snapshot("output")             # the published run: snap.tracks, .frames, ...
+
+``import recogenre`` itself is cheap: these names are imported on first use,
+and Beam, TensorFlow or OpenVINO only when a call needs them (see ``api.py``).
+
 The repository keeps ``pipeline/``, ``transforms/`` and ``apps/`` at its top;
 installed, they are ``recogenre.pipeline``, ``recogenre.transforms`` and
 ``recogenre.apps`` (see ``setup.py``), so no generic top-level name reaches a
 user's environment.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# public name -> the module that defines it, imported when the name is first used
+_EXPORTS = {
+    "classify": "recogenre.api",
+    "classify_array": "recogenre.api",
+    "load_snapshot": "recogenre.api",
+    "run": "recogenre.api",
+    "Snapshot": "recogenre.api",
+    "RunError": "recogenre.api",
+    "RunRefused": "recogenre.api",
+    "TrackResult": "recogenre.transforms.classifier",
+    "AudioError": "recogenre.transforms.decode",
+    "WeightsError": "recogenre.transforms.weights",
+    "GENRES": "recogenre.transforms.genres",
+    "__version__": "recogenre.pipeline",
+}
+__all__ = [
+    "GENRES",
+    "AudioError",
+    "RunError",
+    "RunRefused",
+    "Snapshot",
+    "TrackResult",
+    "WeightsError",
+    "__version__",
+    "classify",
+    "classify_array",
+    "load_snapshot",
+    "run",
+]
+
+if TYPE_CHECKING:  # for editors and type checkers; at run time __getattr__ imports on demand
+    from recogenre.api import RunError, RunRefused, Snapshot, classify, classify_array, load_snapshot, run
+    from recogenre.pipeline import __version__
+    from recogenre.transforms.classifier import TrackResult
+    from recogenre.transforms.decode import AudioError
+    from recogenre.transforms.genres import GENRES
+    from recogenre.transforms.weights import WeightsError
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recogenre' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -48,6 +48,7 @@ def test_version():
         ("classify", "--trim-seconds", "0.0"),
         ("serve", "--port", "8080"),
         ("report", "--max-track-charts", "0"),
+        ("similar", "-k", "10"),
     ],
 )
 def test_every_subcommand_help_shows_defaults(command, option, default):

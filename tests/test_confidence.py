@@ -79,13 +79,13 @@ def test_confidence_is_the_chance_of_one_genre_alone_not_the_highest_sigmoid():
     """Two frames the normalised vector cannot tell apart: one genre sure vs. several genres on."""
     sure = np.array([0.6, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01], np.float32)
     many = np.array([0.6, 0.5, 0.5, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01], np.float32)
-    a, b = aggregate([sure], [(0.0, FRAME_SECONDS)]), aggregate([many], [(0.0, FRAME_SECONDS)])
+    a, b = aggregate([sure], spans=[(0.0, FRAME_SECONDS)]), aggregate([many], spans=[(0.0, FRAME_SECONDS)])
     assert a.top_genre == b.top_genre == "blues"
     assert a.confidence == pytest.approx(0.6 * 0.99**9)
     assert b.confidence == pytest.approx(0.6 * 0.25 * 0.99**7)
-    half = aggregate([sure], [(0.0, FRAME_SECONDS / 2)])  # a short track: half its frame is padding
+    half = aggregate([sure], spans=[(0.0, FRAME_SECONDS / 2)])  # a short track: half its frame is padding
     assert half.confidence == pytest.approx(a.confidence / 2) and half.analysed_s == FRAME_SECONDS / 2
-    silent = aggregate([None, None], [(0.0, 29.12), (29.12, 58.24)])
+    silent = aggregate([None, None], spans=[(0.0, 29.12), (29.12, 58.24)])
     assert silent.confidence is None and silent.label() is None and silent.analysed_s == pytest.approx(58.24)
     assert analysed_seconds([(0, 10), (5, 12), (20, 21)]) == 13
 

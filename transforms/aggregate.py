@@ -27,6 +27,10 @@ unknown"): 0.10-0.63 for the clips of GTZAN genres, 0.016-0.038 for the
 ukulele clip, a 12.9 s speech sample, brown noise and a sine.
 :data:`DEFAULT_MIN_CONFIDENCE` lies between the two groups; a track below it
 is labelled :data:`UNKNOWN`, its genre vector unchanged.
+
+The same frames give the track's *embedding*: the mean of the voting frames'
+embeddings (the last GRU layer's 32 outputs), float32 -- a similarity feature
+for ``recogenre similar``, not a genre. A silent frame or track has none.
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class TrackVector:
     genres: np.ndarray | None  # (10,) fractions summing to 1
     n_frames: int
     n_silent_frames: int
+    embedding: np.ndarray | None = None  # (32,) float32 mean of the voting frames' embeddings
     confidence: float | None = None  # see the module docstring
     analysed_s: float | None = None  # seconds inside some frame, silent frames included
 
@@ -114,10 +119,21 @@ class TrackVector:
         return label(self.genres, self.confidence, min_confidence)
 
 
+def mean_embedding(embeddings: Sequence[np.ndarray | None]) -> np.ndarray | None:
+    """The track's embedding: the mean of its voting frames' embeddings (None: silent), float32.
+
+    Summed in float64, so it is the same whatever order or batches the frames came in.
+    """
+    voting = [np.asarray(e, np.float64) for e in embeddings if e is not None]
+    return np.stack(voting).mean(axis=0).astype(np.float32) if voting else None
+
+
 def aggregate(
-    raw_scores: Sequence[np.ndarray | None], spans: Sequence[tuple[float, float]] | None = None
+    raw_scores: Sequence[np.ndarray | None],
+    embeddings: Sequence[np.ndarray | None] | None = None,
+    spans: Sequence[tuple[float, float]] | None = None,
 ) -> TrackVector:
-    """Aggregates per-frame raw sigmoid scores, in frame order; None marks a silent frame.
+    """Aggregates per-frame raw sigmoid scores (and embeddings), in frame order; None marks a silent frame.
 
     ``spans`` are the frames' (start_s, end_s); without them every frame counts
     as a whole frame of audio and ``analysed_s`` is None.
@@ -126,9 +142,12 @@ def aggregate(
     n_silent = len(raw_scores) - len(voting)
     analysed = None if spans is None else analysed_seconds(spans)
     if not voting:
-        return TrackVector(None, len(raw_scores), n_silent, None, analysed)
+        return TrackVector(None, len(raw_scores), n_silent, analysed_s=analysed)
+    embedding = None
+    if embeddings is not None:
+        embedding = mean_embedding([embeddings[i] for i in voting])
     raw = np.stack([raw_scores[i] for i in voting])
     genres = normalise(raw).mean(axis=0)
     share = 1.0 if spans is None else np.array([(spans[i][1] - spans[i][0]) / FRAME_SECONDS for i in voting])
     confidence = float(frame_confidence(raw, int(np.argmax(genres)), share).mean())
-    return TrackVector(genres, len(raw_scores), n_silent, confidence, analysed)
+    return TrackVector(genres, len(raw_scores), n_silent, embedding, confidence, analysed)

@@ -153,6 +153,7 @@ class FrameScore(NamedTuple):
     end_s: float
     silent: bool
     raw: tuple[float, ...] | None  # ten sigmoid scores; None for a silent frame
+    embedding: tuple[float, ...] | None = None  # gru2's 32 outputs (float32 values); None when silent
 
 
 def silent_score(keyed: tuple[str, FrameFeatures]) -> tuple[str, FrameScore]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from recogenre.transforms.model_output import ModelOutput
+
 BACKENDS = ("openvino", "keras")
 PRECISIONS = ("fp32", "bf16")
 # Chosen by measurement (README, "Backends"): equal to Keras within 1e-5, faster, no TensorFlow in workers.
@@ -31,8 +33,12 @@ class KerasModel:
 
         self.keras_model = fold(load_crnn(weights_path))
 
+    def infer(self, x: np.ndarray) -> ModelOutput:
+        scores, embeddings = self.keras_model.predict_on_batch(x)
+        return ModelOutput(np.asarray(scores, np.float32), np.asarray(embeddings, np.float32))
+
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.keras_model.predict_on_batch(x), dtype=np.float32)
+        return self.infer(x).scores
 
 
 def limit_tensorflow_threads(threads: int) -> None:
@@ -62,7 +68,8 @@ def check(backend: str, precision: str) -> None:
 def load_backend(
     backend: str, precision: str, weights_path: str, weights_sha256: str, threads: int | None = None
 ):
-    """An object with ``predict(x (n, 96, 1366, 1)) -> (n, 10)`` for this backend and precision."""
+    """An object with ``infer(x (n, 96, 1366, 1)) -> ModelOutput`` and ``predict(x) -> (n, 10)``
+    for this backend and precision."""
     check(backend, precision)
     if backend == "keras":
         return KerasModel(weights_path, threads)

@@ -17,6 +17,8 @@ from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, lo
 from recogenre.transforms.features import FrameFeatures, TrackReader
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.limits import DecodeLimits
+from recogenre.transforms.model_output import ModelOutput
+from recogenre.transforms.result_text import format_text, one_line
 
 DEFAULT_BATCH_SIZE = 8  # frames per model call: ~4 MB of input
 
@@ -41,10 +43,13 @@ class Model:
         self.precision = precision
         self.runtime = load_backend(backend, precision, weights_path, weights_sha256, threads)
 
+    def infer(self, melgrams: np.ndarray) -> ModelOutput:
+        """Raw sigmoid scores (n, 10) and embeddings (n, 32) for log-mel frames (n, 96, 1366): one call."""
+        return self.runtime.infer(np.asarray(melgrams, dtype=np.float32)[..., np.newaxis])
+
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         """Raw sigmoid scores (n, 10) for log-mel frames (n, 96, 1366)."""
-        x = np.asarray(melgrams, dtype=np.float32)[..., np.newaxis]
-        return self.runtime.predict(x)
+        return self.infer(melgrams).scores
 
 
 class NonFiniteScores(ValueError):
@@ -58,6 +63,7 @@ class FrameResult:
     end_s: float
     silent: bool
     raw: np.ndarray | None  # the ten sigmoid scores; None for a silent frame
+    embedding: np.ndarray | None = None  # gru2's 32 outputs; None for a silent frame
 
 
 @dataclass
@@ -74,7 +80,11 @@ class TrackResult:
 
     @property
     def vector(self) -> TrackVector:
-        return aggregate([f.raw for f in self.frames], [(f.start_s, f.end_s) for f in self.frames])
+        return aggregate(
+            [f.raw for f in self.frames],
+            [f.embedding for f in self.frames],
+            spans=[(f.start_s, f.end_s) for f in self.frames],
+        )
 
     @property
     def top_genre(self) -> str | None:
@@ -100,9 +110,21 @@ class TrackResult:
             "genres": None if vector.silent else percentages(vector.genres),
             "top_genre": vector.label(self.min_confidence),
             "decode_warnings": self.decode_warnings,
+            # a similarity feature (recogenre similar), not a genre; null for a silent track
+            "embedding": None if vector.embedding is None else [float(v) for v in vector.embedding],
             "confidence": vector.confidence,
             "analysed_s": vector.analysed_s,
         }
+
+    # In a notebook the result shows as ``recogenre classify`` prints it; in a list, one line each.
+    def __str__(self) -> str:
+        return format_text(self)
+
+    def __repr__(self) -> str:
+        return one_line(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's display hook
+        printer.text(one_line(self) if cycle else format_text(self))
 
 
 def percentages(fractions: np.ndarray) -> dict[str, float]:
@@ -123,17 +145,50 @@ def classify_file(
     Raises :class:`recogenre.transforms.decode.AudioError` for a file that is not audio,
     is implausible or corrupt, or exceeds ``limits``.
     """
-    with TrackReader(path, trim_seconds, limits=limits, cover_tail=cover_tail) as reader:
-        result = TrackResult(path, 0.0, reader.info.sample_rate, reader.info.codec)
+    reader = TrackReader(path, trim_seconds, limits=limits, cover_tail=cover_tail)
+    return classify_reader(reader, model, batch_size, min_confidence)
+
+
+def classify_samples(
+    samples: np.ndarray,
+    sample_rate: int,
+    model: Model,
+    trim_seconds: float = 0.0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    name: str = "<array>",
+    cover_tail: bool = False,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> TrackResult:
+    """A waveform already in memory, classified exactly as a file holding it would be.
+
+    Layouts and checks: :class:`recogenre.transforms.array_audio.ArrayStream` (ValueError, TypeError).
+    """
+    from recogenre.transforms.array_audio import ArrayStream
+
+    stream = ArrayStream(samples, sample_rate)
+    reader = TrackReader(name, trim_seconds, stream=stream, cover_tail=cover_tail)
+    return classify_reader(reader, model, batch_size, min_confidence)
+
+
+def classify_reader(
+    reader: TrackReader,
+    model: Model,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> TrackResult:
+    """The frames of an unopened reader through the model, holding at most one batch of frames."""
+    with reader:
+        result = TrackResult(reader.path, 0.0, reader.info.sample_rate, reader.info.codec)
         result.min_confidence = min_confidence
         batch: list[FrameFeatures] = []
 
         def flush() -> None:
-            scores = model.predict(np.stack([f.melgram for f in batch]))
-            if not np.isfinite(scores).all():
+            scores, embeddings = model.infer(np.stack([f.melgram for f in batch]))
+            if not (np.isfinite(scores).all() and np.isfinite(embeddings).all()):
                 raise NonFiniteScores("the model gave NaN or infinite scores")
-            for f, raw in zip(batch, scores):
+            for f, raw, embedding in zip(batch, scores, embeddings):
                 result.frames[f.index].raw = raw
+                result.frames[f.index].embedding = embedding
             batch.clear()
 
         for f in reader.frames():

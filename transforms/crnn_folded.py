@@ -16,6 +16,10 @@ which both backends run:
   ``max(elu(x)) == elu(max(x))`` exactly, and it runs on 4 to 16 times fewer values.
 
 The results equal the reference model's to float rounding (tests/test_backends.py).
+
+The graph has two outputs: the ten scores and ``gru2``'s 32 outputs (what feeds the
+final Dense), the frame's *embedding* -- a similarity feature, not a genre. One call
+gives both, so the embedding costs no second pass through the convolutions.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from recogenre.transforms.crnn import FILTERS, POOLS, TIME_PADDING, keras, layer
 from recogenre.transforms.frames import N_MELS, N_STEPS
 
 # Bump when the folded graph's structure changes: part of the OpenVINO cache key.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2  # 2: a second output, gru2's 32 values (the embedding)
 
 
 def _bn_scale_shift(bn) -> tuple[np.ndarray, np.ndarray]:
@@ -70,8 +74,17 @@ class TimeAffine(layers.Layer):
         return {**super().get_config(), "steps": self.steps}
 
 
+EMBEDDING_LAYER = "gru2"  # the last recurrent layer: its 32 outputs feed the final Dense
+
+
+def with_embedding(model: keras.Model) -> keras.Model:
+    """A view of a one-output CRNN (the reference) giving ``[scores (n, 10), embedding (n, 32)]``."""
+    return keras.Model(model.inputs, [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output])
+
+
 def build_folded() -> keras.Model:
-    """The folded CRNN graph: same input ``(batch, 96, 1366, 1)`` and output ``(batch, 10)``."""
+    """The folded CRNN graph: input ``(batch, 96, 1366, 1)``; outputs ``[scores (batch, 10),
+    embedding (batch, 32)]``."""
     melgram = keras.Input(shape=(N_MELS, N_STEPS, 1), name="melgram")
     x = layers.ZeroPadding2D(padding=((0, 0), (TIME_PADDING, TIME_PADDING)))(melgram)
     x = TimeAffine(N_STEPS + 2 * TIME_PADDING, name="input_affine")(x)
@@ -79,7 +92,10 @@ def build_folded() -> keras.Model:
         x = layers.Conv2D(filters, 3, padding="same", name=f"conv{i}")(x)
         x = layers.MaxPooling2D(pool_size=pool, strides=pool, name=f"pool{i}")(x)
         x = layers.ELU(name=f"elu{i}")(x)
-    return keras.Model(melgram, recurrent_head(x), name="crnn_gtzan_folded")
+    scores_only = keras.Model(melgram, recurrent_head(x))
+    return keras.Model(
+        melgram, [scores_only.output, scores_only.get_layer(EMBEDDING_LAYER).output], name="crnn_gtzan_folded"
+    )
 
 
 def fold(reference: keras.Model) -> keras.Model:

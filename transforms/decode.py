@@ -468,32 +468,42 @@ class AudioStream:
             if not len(b):
                 return
             position += len(b)
-            yield b.mean(axis=1, dtype=np.float32) if b.shape[1] > 1 else b[:, 0]
+            yield mix_to_mono(b)
 
     def _resampled(self, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-        sr = self.info.sample_rate
-        n_in = n_out = 0
-        resampler = (
-            None
-            if sr == SAMPLE_RATE
-            else soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
-        )
-        for block in blocks:
-            n_in += len(block)
-            out = block if resampler is None else resampler.resample_chunk(block, last=False)
-            if len(out):
-                n_out += len(out)
-                yield out
-        if resampler is not None:
-            tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
-            n_out += len(tail)
-            expected = math.ceil(n_in * SAMPLE_RATE / sr)
-            if expected > n_out:
-                tail = np.concatenate([tail, np.zeros(expected - n_out, np.float32)])
-            if len(tail):
-                yield tail
-        if n_in == 0:
-            raise AudioError("no audio samples in the file", "empty")
+        return resample_to_model_rate(blocks, self.info.sample_rate)
+
+
+def mix_to_mono(block: np.ndarray) -> np.ndarray:
+    """(n, channels) float32 -> (n,): channels averaged as librosa does (files and arrays alike)."""
+    return block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+
+
+def resample_to_model_rate(blocks: Iterator[np.ndarray], sr: int) -> Iterator[np.ndarray]:
+    """Mono float32 blocks at ``sr`` -> 12 kHz blocks, padded at the end as librosa.load pads.
+
+    The one resampler of every input (files, and arrays given to ``recogenre.classify_array``).
+    """
+    n_in = n_out = 0
+    resampler = (
+        None if sr == SAMPLE_RATE else soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+    )
+    for block in blocks:
+        n_in += len(block)
+        out = block if resampler is None else resampler.resample_chunk(block, last=False)
+        if len(out):
+            n_out += len(out)
+            yield out
+    if resampler is not None:
+        tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+        n_out += len(tail)
+        expected = math.ceil(n_in * SAMPLE_RATE / sr)
+        if expected > n_out:
+            tail = np.concatenate([tail, np.zeros(expected - n_out, np.float32)])
+        if len(tail):
+            yield tail
+    if n_in == 0:
+        raise AudioError("no audio samples in the file", "empty")
 
 
 _MPG123_PREFIX = re.compile(r"^\[src/libmpg123/[^\]]*\]\s*(error|warning):\s*")

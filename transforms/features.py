@@ -45,14 +45,16 @@ class TrackReader:
         trim_seconds: float = 0.0,
         window: tuple[int, ...] | None = None,
         limits: DecodeLimits | None = None,
+        stream: AudioStream | None = None,
         cover_tail: bool = False,
     ):
         """``window`` = (first frame, frames, start sample[, tail samples]) reads only those frames,
         and with ``cover_tail`` the track's tail frame from the ``tail samples`` after them (the
-        last segment of a split file)."""
+        last segment of a split file); ``stream`` replaces the file's decoder
+        (``transforms/array_audio.py``: a waveform already in memory)."""
         self.path = path
         self.window = window
-        self._stream = AudioStream(path, limits=limits)
+        self._stream = stream if stream is not None else AudioStream(path, limits=limits)
         self._cutter = FrameCutter(0.0 if window else trim_seconds, cover_tail)
         self.info: AudioInfo | None = None
         self.decode_cpu_s = 0.0

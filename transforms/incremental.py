@@ -11,6 +11,10 @@ tracks that disappeared: same size and same sha256 means the file was renamed
 or moved, so its row and frames are carried over under the new path (change
 ``moved``, with ``previous_path``) instead of being decoded again. Only new
 files whose size equals a disappeared track's size are hashed for this.
+A file whose content differs only by recogenre's own tag writes (``recogenre
+tag --write``, see :mod:`recogenre.transforms.tag_ledger`) is carried over
+too, with its new size, mtime and sha256.
+
 Changed settings (weights, front end, trim) are handled by the launcher,
 which then starts from no snapshot at all.
 """
@@ -26,6 +30,7 @@ from apache_beam.metrics import Metrics
 from recogenre.transforms.audio_frames import to_datetime
 from recogenre.transforms.catalogue import CatalogueEntry, content_sha256, file_stats
 from recogenre.transforms.schemas import CHANGE_KINDS
+from recogenre.transforms.tag_ledger import parse_line, reachable
 
 CARRIED_TAG = "carried"
 CHANGES_TAG = "changes"
@@ -57,12 +62,14 @@ class _Planner(beam.DoFn):
         self.counters[change.change].inc()
         return beam.pvalue.TaggedOutput(CHANGES_TAG, {**change._asdict(), "run_id": self.run_id})
 
-    def _carry(self, entry: CatalogueEntry, previous: dict, change: Change):
+    def _carry(self, entry: CatalogueEntry, previous: dict, change: Change, **updated):
         row = {
             "decode_warnings": None,  # a snapshot written before the column existed
+            "embedding": None,  # idem (results version 1; the launcher makes such runs full)
             "confidence": None,
             "analysed_s": None,
             **previous,
+            **updated,
             "track_id": entry.track_id,
             "path": entry.path,
             "label": entry.label,
@@ -80,7 +87,7 @@ class _Planner(beam.DoFn):
 
 
 class PlanFile(_Planner):
-    """(path, {entry, track, error}) -> entries to decode; carried rows on ``carried``;
+    """(path, {entry, track, error, ledger}) -> entries to decode; carried rows on ``carried``;
     one Change per path on ``changes``; files new at their path on ``unmatched`` and
     vanished tracks on ``gone`` (both for move detection)."""
 
@@ -113,6 +120,16 @@ class PlanFile(_Planner):
         if fingerprint is not None and fingerprint == previous["content_sha256"]:
             yield from self._carry(
                 entry, previous, Change(path, entry.track_id, "unchanged", "same content, new mtime")
+            )
+            return
+        tag_writes = reachable(parts.get("ledger", ()), previous["content_sha256"])
+        if fingerprint is not None and fingerprint in tag_writes:
+            yield from self._carry(
+                entry,
+                previous,
+                Change(path, entry.track_id, "unchanged", "only its tags changed, written by recogenre tag"),
+                size_bytes=entry.size_bytes,
+                content_sha256=fingerprint,
             )
             return
         yield self._change(Change(path, entry.track_id, "changed", "content changed"))
@@ -164,11 +181,11 @@ def _move_key(row: dict):
 
 
 class PlanChanges(beam.PTransform):
-    """Entries + the previous snapshot -> {decode, carried, changes}."""
+    """Entries + the previous snapshot (+ the tag-write ledger) -> {decode, carried, changes}."""
 
-    def __init__(self, previous_run: str, run_id: str):
+    def __init__(self, previous_run: str, run_id: str, tag_ledger: str | None = None):
         super().__init__()
-        self.previous_run, self.run_id = previous_run, run_id
+        self.previous_run, self.run_id, self.tag_ledger = previous_run, run_id, tag_ledger
 
     def expand(self, entries):
         p = entries.pipeline
@@ -182,12 +199,15 @@ class PlanChanges(beam.PTransform):
             | "Previous errors" >> beam.io.ReadFromParquet(f"{self.previous_run}/errors/*.parquet")
             | "Errors by path" >> beam.WithKeys(lambda row: row["path"])
         )
+        joined = {
+            "entry": entries | "Entries by path" >> beam.WithKeys(lambda e: e.path),
+            "track": tracks,
+            "error": errors,
+        }
+        if has_ledger(self.tag_ledger):  # only then: a library never tagged keeps the graph it had
+            joined["ledger"] = p | "Tag writes" >> ReadTagLedger(self.tag_ledger)
         planned = (
-            {
-                "entry": entries | "Entries by path" >> beam.WithKeys(lambda e: e.path),
-                "track": tracks,
-                "error": errors,
-            }
+            joined
             | "Join with previous" >> beam.CoGroupByKey()
             | "Plan each file"
             >> beam.ParDo(PlanFile(self.run_id)).with_outputs(
@@ -219,6 +239,28 @@ class PlanChanges(beam.PTransform):
         }
 
 
+def has_ledger(path: str | None) -> bool:
+    from apache_beam.io.filesystems import FileSystems
+
+    return bool(path) and FileSystems.exists(path)
+
+
+class ReadTagLedger(beam.PTransform):
+    """The entries of ``OUT/tag-writes.jsonl`` (any Beam filesystem), keyed by path."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Read ledger" >> beam.io.ReadFromText(self.path)
+            | "Parse entries" >> beam.FlatMap(parse_line)
+            | "Entries by path" >> beam.WithKeys(lambda e: e["path"])
+        )
+
+
 def _carried_frames(joined):
     _, parts = joined
     carried = list(parts["track"])
@@ -226,7 +268,7 @@ def _carried_frames(joined):
         return
     new_id = carried[0]["track_id"]
     for frame in parts["frames"]:
-        yield {**frame, "track_id": new_id}
+        yield {"embedding": None, **frame, "track_id": new_id}  # no embedding before results version 2
 
 
 class CarryFrames(beam.PTransform):

@@ -68,6 +68,9 @@ class LazyModel:
     def predict(self, melgrams: np.ndarray) -> np.ndarray:
         return self.load().predict(melgrams)
 
+    def infer(self, melgrams: np.ndarray):
+        return self.load().infer(melgrams)
+
     def prefetch(self) -> LazyModel:
         """Starts loading in the background, so the first batch need not wait for it."""
 
@@ -78,15 +81,6 @@ class LazyModel:
 
         threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=True).start()
         return self
-
-
-# Models by weights sha256, backend and precision, kept for the life of the worker process. RunInference's
-# shared handle lives only as long as one run's DoFns; a long-running worker (a Dask
-# cluster serving nightly runs, a warm DirectRunner process) reuses the model here,
-# so later runs pay no TensorFlow start-up or weight loading. The digest is checked
-# again on every run, so changed weights are never served from this cache.
-_PROCESS_MODELS: dict[tuple[str, str, str], Any] = {}
-_PROCESS_MODELS_LOCK = threading.Lock()
 
 
 class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
@@ -118,7 +112,7 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         return model.prefetch() if self.backend == "openvino" else model
 
     def _load(self):
-        from recogenre.transforms.classifier import Model
+        from recogenre.transforms.model_cache import process_model
         from recogenre.transforms.weights import resolve_weights
 
         if self.threads:
@@ -128,14 +122,8 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         path, digest = resolve_weights(self.weights)
         if digest != self.weights_sha256:
             raise RuntimeError(f"weights at {self.weights} changed during the run (sha256 {digest})")
-        key = (digest, self.backend, self.precision)
-        with _PROCESS_MODELS_LOCK:
-            model = _PROCESS_MODELS.get(key)
-            if model is not None:
-                return model, 0
-            start = time.process_time()
-            model = _PROCESS_MODELS[key] = Model(path, digest, self.backend, self.precision, self.threads)
-            return model, round((time.process_time() - start) * 1000)
+        # Kept for the worker process's life, beyond RunInference's per-run handle (model_cache.py).
+        return process_model(path, digest, self.backend, self.precision, self.threads)
 
     def run_inference(
         self, batch: Sequence[np.ndarray], model: LazyModel, inference_args: dict[str, Any] | None = None
@@ -145,9 +133,9 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         if load_ms:
             self.load_cpu_ms.inc(load_ms)
         start = time.process_time()  # the runtime uses its own threads: count them all
-        scores = model.predict(np.stack(batch))
+        scores, embeddings = model.infer(np.stack(batch))  # one call gives both outputs
         self.cpu_ms.inc(round((time.process_time() - start) * 1000))
-        return [PredictionResult(x, s) for x, s in zip(batch, scores)]
+        return [PredictionResult(x, (s, e)) for x, s, e in zip(batch, scores, embeddings)]
 
     def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
         return sum(x.nbytes for x in batch)
@@ -169,7 +157,7 @@ def _to_example(keyed: tuple[str, FrameFeatures]):
 
 
 class ToScores(beam.DoFn):
-    """Drops the spectrogram, keeping the frame's position and its ten scores."""
+    """Drops the spectrogram, keeping the frame's position, its ten scores and its embedding."""
 
     def __init__(self, progress=None):
         self.progress = progress
@@ -178,13 +166,15 @@ class ToScores(beam.DoFn):
         (path, index, start, end), result = keyed
         if self.progress is not None:
             self.progress.add(classified=1)
-        scores = tuple(float(v) for v in result.inference)
-        if not all(math.isfinite(v) for v in scores):  # broken weights: an error, never a genre
+        raw, embedding = result.inference
+        scores = tuple(float(v) for v in raw)
+        embedding = tuple(float(v) for v in embedding)
+        if not all(math.isfinite(v) for v in scores + embedding):  # broken weights: an error, never a genre
             message = f"the model gave NaN or infinite scores for frame {index}"
             error = ErrorRow(path, "classify", NON_FINITE, message)
             yield beam.pvalue.TaggedOutput(SCORE_ERRORS, (path, error))
             return
-        yield path, FrameScore(index, start, end, False, scores)
+        yield path, FrameScore(index, start, end, False, scores, embedding)
 
 
 def _failed_batch(failure) -> Iterable[tuple[str, ErrorRow]]:

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recogenre.transforms.model_output import ModelOutput
+
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "RECOGENRE_CACHE"
@@ -141,29 +143,43 @@ def convert(weights_path: str, target: Path) -> None:
 PROBE_TOLERANCE = 1e-4
 
 
+def output_indices(compiled) -> tuple[int, int]:
+    """(scores, embedding) output positions of the compiled model, told apart by their width."""
+    from recogenre.transforms.crnn_layout import GRU_UNITS
+    from recogenre.transforms.genres import GENRES
+
+    widths = [o.get_partial_shape()[-1].get_length() for o in compiled.outputs]
+    if len(widths) != 2 or sorted(widths) != sorted((len(GENRES), GRU_UNITS)):
+        raise CacheError(f"the converted model has outputs of widths {widths}, not scores and an embedding")
+    return widths.index(len(GENRES)), widths.index(GRU_UNITS)
+
+
 def _prove_equal(reference, compiled) -> None:
     """The converted model must give the reference's scores on a probe frame before it is cached.
 
     Weights that make the Keras reference answer NaN (diverged training, say) do not
     make OpenVINO's CPU kernels answer NaN: they give finite nonsense. So every
     conversion is checked against the definition once, and weights the reference
-    cannot score are refused before any file is classified.
+    cannot score are refused before any file is classified. The embedding (gru2's
+    outputs, in [-1, 1] like the scores' range) is held to the same tolerance.
     """
+    from recogenre.transforms.crnn_folded import with_embedding
     from recogenre.transforms.frames import N_MELS, N_STEPS
     from recogenre.transforms.model_check import ModelCheckError
 
     probe = np.random.default_rng(2016).normal(-20.0, 15.0, (1, N_MELS, N_STEPS, 1)).astype(np.float32)
-    expected = np.asarray(reference.predict_on_batch(probe), np.float64)
-    if not np.isfinite(expected).all():
+    expected = [np.asarray(a, np.float64) for a in with_embedding(reference).predict_on_batch(probe)]
+    if not all(np.isfinite(a).all() for a in expected):
         raise ModelCheckError(
             "these weights give NaN or infinite scores (the Keras reference on a probe frame)"
         )
-    got = np.asarray(compiled(probe)[0], np.float64)
-    worst = float(np.max(np.abs(got - expected)))
-    if not worst <= PROBE_TOLERANCE:
-        raise ModelCheckError(
-            f"the OpenVINO model differs from the Keras reference by {worst:.2g} on a probe frame"
-        )
+    result = compiled(probe)
+    for what, index, want in zip(("scores", "embedding"), output_indices(compiled), expected):
+        worst = float(np.max(np.abs(np.asarray(result[index], np.float64) - want)))
+        if not worst <= PROBE_TOLERANCE:
+            raise ModelCheckError(
+                f"the OpenVINO model's {what} differ from the Keras reference by {worst:.2g} on a probe frame"
+            )
 
 
 def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
@@ -227,14 +243,21 @@ class OpenVinoModel:
             config["INFERENCE_NUM_THREADS"] = threads
         self.compiled = core.compile_model(core.read_model(str(xml_path)), "CPU", config)
         self.precision = precision
+        self._outputs = output_indices(self.compiled)
         self._request = self.compiled.create_infer_request()
         self._lock = threading.Lock()  # one infer request: callers from several threads take turns
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Raw sigmoid scores (n, 10) for channels-last log-mel frames (n, 96, 1366, 1)."""
+    def infer(self, x: np.ndarray) -> ModelOutput:
+        """Raw sigmoid scores (n, 10) and embeddings (n, 32) for log-mel frames (n, 96, 1366, 1), one call."""
+        scores, embeddings = self._outputs
         with self._lock:
             result = self._request.infer({0: np.ascontiguousarray(x, dtype=np.float32)})
-            return np.array(result[0], dtype=np.float32)  # a copy: the request reuses its buffers
+            # copies: the request reuses its buffers
+            return ModelOutput(np.array(result[scores], np.float32), np.array(result[embeddings], np.float32))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Raw sigmoid scores (n, 10) for channels-last log-mel frames (n, 96, 1366, 1)."""
+        return self.infer(x).scores
 
 
 def load(weights_path: str, weights_sha256: str, precision: str = "fp32", threads: int | None = None):

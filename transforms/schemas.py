@@ -12,6 +12,12 @@ from recogenre.transforms.genres import GENRES
 
 RAW_PREFIX = "raw_"
 
+# The last GRU layer's 32 outputs (tracks: the mean over voting frames): a similarity
+# feature for `recogenre similar`, not a genre; null for a silent frame or track.
+# Always 32 values, but stored as a variable-size list: pyarrow 25 writes a null
+# fixed-size list to Parquet that it cannot read back (apache/arrow#35692).
+EMBEDDING = pa.list_(pa.float32())
+
 TRACKS = pa.schema(
     [
         ("track_id", pa.string()),
@@ -31,6 +37,7 @@ TRACKS = pa.schema(
         ("weights_sha256", pa.string()),
         ("run_id", pa.string()),
         ("decode_warnings", pa.string()),  # what a damaged file's decode skipped or missed; null when clean
+        ("embedding", EMBEDDING),  # mean of the voting frames' embeddings
         ("confidence", pa.float64()),  # 0-1, see transforms/aggregate.py; null for a silent track
         ("analysed_s", pa.float64()),  # seconds of the track inside some frame (the rest was not heard)
     ]
@@ -45,6 +52,7 @@ FRAMES = pa.schema(
         ("silent", pa.bool_()),
         *[(g, pa.float64()) for g in GENRES],  # normalised; null for a silent frame
         *[(RAW_PREFIX + g, pa.float32()) for g in GENRES],  # the CRNN's sigmoid outputs
+        ("embedding", EMBEDDING),
     ]
 )
 

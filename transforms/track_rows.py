@@ -25,23 +25,24 @@ ERRORS_TAG = "errors"
 
 
 class TrackVectorFn(beam.CombineFn):
-    """FrameScore* -> TrackVector. Accumulates (index, raw, start_s, end_s), which are tiny."""
+    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding, start_s, end_s), 44 floats a frame."""
 
     def create_accumulator(self) -> list:
         return []
 
     def add_input(self, acc: list, score: FrameScore) -> list:
-        acc.append((score.index, score.raw, score.start_s, score.end_s))
+        acc.append((score.index, score.raw, score.embedding, score.start_s, score.end_s))
         return acc
 
     def merge_accumulators(self, accs) -> list:
-        return [pair for acc in accs for pair in acc]
+        return [item for acc in accs for item in acc]
 
     def extract_output(self, acc: list) -> TrackVector:
         ordered = sorted(acc, key=lambda item: item[0])
         return aggregate(
             [None if item[1] is None else np.asarray(item[1], np.float32) for item in ordered],
-            [(item[2], item[3]) for item in ordered],
+            [None if item[2] is None else np.asarray(item[2], np.float32) for item in ordered],
+            spans=[(item[3], item[4]) for item in ordered],
         )
 
 
@@ -59,6 +60,11 @@ def apply_min_confidence(row: dict, min_confidence: float = DEFAULT_MIN_CONFIDEN
 class RunInfo(NamedTuple):
     run_id: str
     weights_sha256: str
+
+
+def embedding_column(values) -> list[float] | None:
+    """An embedding as the Parquet column holds it: 32 float32 values, or null."""
+    return None if values is None else [float(v) for v in np.asarray(values, np.float32)]
 
 
 def _genre_columns(values: np.ndarray | None) -> dict[str, float | None]:
@@ -122,6 +128,7 @@ class AssembleRows(beam.DoFn):
                 m.decode_warnings for m in sorted(metas, key=lambda m: m.segment) if m.decode_warnings
             )
             or None,
+            "embedding": embedding_column(vector.embedding),
             "confidence": vector.confidence,
             "analysed_s": vector.analysed_s,
         }
@@ -137,5 +144,6 @@ class AssembleRows(beam.DoFn):
                     "silent": f.silent,
                     **_genre_columns(None if raw is None else normalise(raw)),
                     **{RAW_PREFIX + g: v for g, v in _genre_columns(raw).items()},
+                    "embedding": embedding_column(f.embedding),
                 },
             )

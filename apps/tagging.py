@@ -1,0 +1,392 @@
+"""``recogenre tag``: the published genres written back into the files' own tags.
+
+Library managers read genres from the files, not from Parquet. This command
+takes each track's top genre from ``OUT/latest`` and writes it into the
+file's genre field (:mod:`recogenre.apps.tag_formats`), so beets, Picard,
+Plex or a car stereo see it.
+
+It is a dry run unless ``--write`` is given: users see every change before a
+byte of their library moves. Existing genres are kept unless ``--overwrite``.
+Only genres the run is sure of are written: silent tracks, ``unknown``,
+files that failed, and (with ``--min-confidence``) uncertain tracks are left
+alone, and so is a file whose content changed since the run (its genre may
+no longer be its own; the next run classifies it again).
+
+Each write goes through :class:`recogenre.apps.file_rewrite.StagedRewrite`
+(copy, edit, check, rename) and is proven to leave the audio packets
+byte-identical before the copy replaces the original. Each is recorded in
+the ledger (:mod:`recogenre.transforms.tag_ledger`) so that the next nightly
+run does not decode the file again. ``--write`` holds the output folder's run
+lock: a run and a tag write never interleave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import math
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from recogenre.apps import tag_formats
+from recogenre.apps.tag_formats import TAG_VALUES, Unsupported
+from recogenre.transforms import tag_ledger
+from recogenre.transforms.genres import GENRES
+from recogenre.transforms.paths import is_remote, to_os_path
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+NONE = "(none)"
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, not {text}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("output", metavar="OUT", help="output folder of `recogenre run` (reads OUT/latest)")
+    p.add_argument(
+        "--write", action="store_true", help="write the tags (default: a dry run that only prints them)"
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=_fraction,
+        default=None,
+        metavar="C",
+        help="only tracks whose confidence (the tracks table's column) is at least C",
+    )
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--only-empty",
+        dest="overwrite",
+        action="store_false",
+        help="only files with no value in the field (the default)",
+    )
+    existing.add_argument(
+        "--overwrite", dest="overwrite", action="store_true", help="replace a genre already in the file"
+    )
+    p.set_defaults(overwrite=False)  # the group's first action (store_false) would make it True
+    p.add_argument(
+        "--field",
+        default=tag_formats.STANDARD,
+        metavar="NAME",
+        help="'genre' (ID3 TCON, Vorbis GENRE, MP4 ©gen) or a custom field, e.g. TXXX:recogenre_genre "
+        "(ID3 TXXX:NAME, Vorbis NAME, MP4 ----:com.apple.iTunes:NAME)",
+    )
+    p.add_argument(
+        "--export", metavar="CSV", help="also write path,genre,confidence of every track with a genre to CSV"
+    )
+
+
+def say(message: str) -> None:
+    from recogenre.pipeline.logs import stamped
+
+    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
+
+
+@dataclass
+class Decision:
+    path: str
+    action: str  # write, kept, already, skip, fail (written once done)
+    text: str  # what the line says after "path: "
+    value: str | None = None
+    fmt: str | None = None
+    snapshot_sha256: str | None = None
+
+
+def _read_table(run_path: str, name: str):
+    """A table with the columns its files have (``confidence`` only where the run wrote it)."""
+    import pyarrow.dataset as ds
+
+    folder = f"{run_path}/{name}"
+    if not os.path.isdir(folder):
+        return None
+    return ds.dataset(folder, format="parquet").to_table().to_pandas()
+
+
+def _wanted_genre(row, min_confidence: float | None) -> tuple[str | None, str]:
+    """(the value to write, "") or (None, why not)."""
+    genre = row["top_genre"]
+    if genre is None or (isinstance(genre, float) and math.isnan(genre)):
+        return None, "silent: no genre"
+    if genre not in GENRES:
+        return None, f"no genre ({genre})"
+    if min_confidence is not None:
+        confidence = _number(row["confidence"])
+        if confidence is None:
+            return None, "no confidence, below --min-confidence"
+        if confidence < min_confidence:
+            return None, f"confidence {confidence:.3f} below --min-confidence {min_confidence:g}"
+    return TAG_VALUES[genre], ""
+
+
+def _number(value) -> float | None:
+    """A float from a table cell; None for null and NaN."""
+    if value is None or value != value:
+        return None
+    return float(value)
+
+
+def _same_mtime(previous, seconds: float) -> bool:
+    return previous is not None and abs(previous.timestamp() - seconds) < 1e-5
+
+
+class Tagger:
+    def __init__(self, args: argparse.Namespace, run_path: str, field: str, ledger: list[dict]):
+        self.args, self.run_id, self.field = args, Path(run_path).name, field
+        self.ledger: dict[str, list[dict]] = {}
+        for e in ledger:
+            self.ledger.setdefault(e["path"], []).append(e)
+
+    def reach(self, path: str, snapshot_sha256: str | None) -> set[str]:
+        return tag_ledger.reachable(self.ledger.get(path, ()), snapshot_sha256)
+
+    def decide(self, row, value: str) -> Decision:
+        path = row["path"]
+        if is_remote(path):
+            return Decision(path, "skip", "skipped (not a local file)")
+        try:
+            fmt = tag_formats.tag_format(path)
+        except Unsupported as e:
+            return Decision(path, "skip", f"skipped ({e})")
+        os_path = to_os_path(path)
+        try:
+            st = os.stat(os_path)
+        except FileNotFoundError:
+            return Decision(path, "skip", "skipped (missing: no such file)")
+        except OSError as e:
+            return Decision(path, "fail", f"cannot read it: {e.strerror or e}")
+        if st.st_nlink > 1:
+            return Decision(
+                path, "skip", f"skipped (it has {st.st_nlink} hard links, which a rewrite would split)"
+            )
+        if not st.st_mode & 0o222 or not os.access(os_path, os.W_OK):
+            return Decision(path, "skip", "skipped (read-only: its permissions say it is not to be changed)")
+        sha = row["content_sha256"]
+        if not (st.st_size == row["size_bytes"] and _same_mtime(row["mtime"], st.st_mtime)):
+            from recogenre.apps.file_rewrite import sha256_of
+
+            try:
+                current = sha256_of(os_path)
+            except OSError as e:
+                return Decision(path, "fail", f"cannot read it: {e.strerror or e}")
+            if current not in self.reach(path, sha):
+                return Decision(
+                    path,
+                    "skip",
+                    f"skipped (changed since run {self.run_id}; the next run classifies it again)",
+                )
+        try:
+            existing = tag_formats.open_tags(os_path, fmt).get(self.field)
+        except Unsupported as e:
+            return Decision(path, "skip", f"skipped ({e})")
+        except Exception as e:  # mutagen's errors for a damaged tag block
+            return Decision(path, "fail", f"cannot read its tags: {_one_line(e)}")
+        old = "; ".join(existing) if existing else NONE
+        if len(existing) == 1 and existing[0].casefold() == value.casefold():
+            return Decision(path, "already", f"{old} (already)")
+        if existing and not self.args.overwrite:
+            return Decision(path, "kept", f"{old} (kept; --overwrite replaces it with {value})")
+        return Decision(path, "write", f"{old} -> {value}", value, fmt, sha)
+
+    def write(self, d: Decision, ledger_file: str) -> Decision:
+        """Writes one file (see :mod:`recogenre.apps.file_rewrite`); the file is untouched on failure."""
+        from recogenre.apps.file_rewrite import RewriteRefused, StagedRewrite, audio_digest, sha256_of
+
+        try:
+            with StagedRewrite(to_os_path(d.path)) as staged:
+                before = sha256_of(staged.tmp)
+                if before not in self.reach(d.path, d.snapshot_sha256):
+                    return Decision(d.path, "skip", f"skipped (changed since run {self.run_id})")
+                audio = audio_digest(staged.tmp)
+                tags = tag_formats.open_tags(staged.tmp, d.fmt)
+                tags.set(self.field, d.value)
+                tags.save()
+                if tag_formats.open_tags(staged.tmp, d.fmt).get(self.field) != [d.value]:
+                    raise RewriteRefused("the tag did not read back as written")
+                if audio_digest(staged.tmp) != audio:
+                    raise RewriteRefused("the tag library changed the audio packets")
+                st = staged.seal()
+                entry = {
+                    "path": d.path,
+                    "before_sha256": before,
+                    "after_sha256": sha256_of(staged.tmp),
+                    "after_size": st.st_size,
+                    "after_mtime": st.st_mtime,
+                    "field": tag_formats.field_key(d.fmt, self.field),
+                    "value": d.value,
+                    "snapshot_run": self.run_id,
+                    "written_at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+                tag_ledger.append(ledger_file, entry)  # before the rename: see tag_ledger
+                staged.commit()
+        except Exception as e:  # RewriteRefused, OSError (a full disk), mutagen's errors
+            why = e.strerror if isinstance(e, OSError) and e.strerror else _one_line(e)
+            return Decision(d.path, "fail", f"not written, the file is as it was: {why}")
+        self.ledger.setdefault(d.path, []).append(entry)
+        return Decision(d.path, "written", d.text, d.value, d.fmt)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def export_csv(target: str, rows: list[tuple[str, str, float | None]]) -> None:
+    """path,genre,confidence; paths as the OS names them (non-UTF-8 bytes written as they are)."""
+    tmp = f"{target}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            out = csv.writer(f)
+            out.writerow(["path", "genre", "confidence"])
+            for path, genre, confidence in rows:
+                out.writerow([to_os_path(path), genre, "" if confidence is None else f"{confidence:.6f}"])
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _summary(counts: dict[str, int], skipped: dict[str, int], write: bool) -> str:
+    parts = [
+        f"{counts.get('written' if write else 'write', 0)} {'written' if write else 'to write'}",
+        f"{counts.get('kept', 0)} kept (a genre already there)",
+        f"{counts.get('already', 0)} already set",
+    ]
+    reasons = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+    parts.append(f"{counts.get('skip', 0)} skipped" + (f" ({reasons})" if reasons else ""))
+    parts.append(f"{counts.get('fail', 0)} failed")
+    head = "tag" if write else "dry run"
+    tail = "" if write else "; nothing written (--write writes)"
+    return f"{head}: " + ", ".join(parts) + tail
+
+
+def _skip_kind(text: str) -> str:
+    """The short reason a summary counts a skip under."""
+    inner = text.removeprefix("skipped (").removeprefix("skipped").strip(" ()")
+    for key, kind in (
+        ("unsupported format", "unsupported format"),
+        ("silent", "silent"),
+        ("no genre", "no genre"),
+        ("below --min-confidence", "below --min-confidence"),
+        ("changed since", "changed since the run"),
+        ("missing", "missing"),
+        ("no result", "failed in the run"),
+        ("hard links", "hard links"),
+        ("read-only", "read-only"),
+        ("not a local file", "not local"),
+    ):
+        if key in inner:
+            return kind
+    return inner.split(":")[0].split("(")[0].strip()
+
+
+def main(args: argparse.Namespace) -> int:
+    from recogenre.pipeline import layout
+
+    try:
+        field = tag_formats.field_name(args.field)
+    except ValueError as e:
+        say(f"tag: {e}")
+        return EXIT_USAGE
+    run_path = layout.latest_run(args.output)
+    if run_path is None or not layout.is_local(args.output):
+        say(f"tag: no published run in {args.output} (a local output folder of `recogenre run`)")
+        return EXIT_USAGE
+    tracks, errors = _read_table(run_path, "tracks"), _read_table(run_path, "errors")
+    if tracks is None:
+        say(f"tag: {run_path} has no tracks table")
+        return EXIT_USAGE
+    if args.min_confidence is not None and "confidence" not in tracks.columns:
+        say(
+            f"tag: --min-confidence needs a confidence column, which run {Path(run_path).name} "
+            "does not have (written by an older recogenre; `recogenre run --full` adds it)"
+        )
+        return EXIT_USAGE
+    lock = None
+    if args.write:
+        from recogenre.pipeline.lock import LockHeld, RunLock
+
+        lock = RunLock(args.output)
+        try:
+            lock.acquire()
+        except LockHeld as e:
+            say(f"tag: {e}")
+            return EXIT_FAILED
+        except OSError as e:
+            say(f"tag: cannot write to output folder {args.output}: {e.strerror or e}")
+            return EXIT_FAILED
+    previous_handler = signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _tag(args, run_path, tracks, errors, field)
+    except (KeyboardInterrupt, Stopped) as e:  # the file being written is left as it was
+        say("tag: stopped; every file is either as it was or completely written (and in the ledger)")
+        return 128 + (signal.SIGTERM if isinstance(e, Stopped) else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+        if lock:
+            lock.release()
+
+
+class Stopped(BaseException):
+    """SIGTERM: unwinds like Ctrl-C, so the copy being edited is removed."""
+
+
+def _stop(signum, frame) -> None:
+    raise Stopped()
+
+
+def _tag(args, run_path: str, tracks, errors, field: str) -> int:
+    ledger_file = tag_ledger.ledger_path(args.output)
+    ledger = tag_ledger.read_ledger(ledger_file)
+    relevant = tag_ledger.still_relevant(ledger, dict(zip(tracks["path"], tracks["content_sha256"])))
+    if args.write and len(relevant) != len(ledger):
+        tag_ledger.rewrite(ledger_file, relevant)
+    tagger = Tagger(args, run_path, field, relevant)
+    has_confidence = "confidence" in tracks.columns
+    counts: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    exported: list[tuple[str, str, float | None]] = []
+    lines: list[Decision] = []
+    for row in tracks.sort_values("path").to_dict("records"):
+        value, why = _wanted_genre(row, args.min_confidence)
+        if value is None:
+            lines.append(Decision(row["path"], "skip", f"skipped ({why})"))
+        else:
+            exported.append((row["path"], value, _number(row["confidence"]) if has_confidence else None))
+            lines.append(tagger.decide(row, value))
+    if errors is not None:
+        for row in errors.sort_values("path").to_dict("records"):
+            lines.append(
+                Decision(row["path"], "skip", f"skipped (no result: {row['error_type']} in the run)")
+            )
+    done = []
+    for d in sorted(lines, key=lambda d: d.path):
+        if d.action == "write" and args.write:
+            d = tagger.write(d, ledger_file)
+        done.append(d)
+        counts[d.action] = counts.get(d.action, 0) + 1
+        if d.action == "skip":
+            skipped[_skip_kind(d.text)] = skipped.get(_skip_kind(d.text), 0) + 1
+        if d.action == "fail":
+            say(f"{d.path}: {d.text}")
+        else:
+            print(f"{d.path}: {d.text}", flush=True)
+    if args.export:
+        try:
+            export_csv(args.export, exported)
+        except OSError as e:
+            say(f"tag: cannot write {args.export}: {e.strerror or e}")
+            counts["fail"] = counts.get("fail", 0) + 1
+    print(_summary(counts, skipped, args.write), flush=True)
+    if args.write and counts.get("written"):
+        keys = sorted({tag_formats.field_key(d.fmt, field) for d in done if d.action == "written"})
+        print(f"fields written: {', '.join(keys)}; ledger: {ledger_file}", flush=True)
+    if args.export:
+        print(f"exported {len(exported)} tracks to {args.export}", flush=True)
+    return EXIT_FAILED if counts.get("fail") else 0

@@ -1,0 +1,345 @@
+"""The Python API behind ``import recogenre``: thin calls into the core the commands use.
+
+Nothing heavy is imported here at module level: ``import recogenre`` must not
+start Beam, TensorFlow or OpenVINO. Each function imports what it needs on
+first use; the model is loaded once per process for each weights file, backend
+and precision (see :mod:`recogenre.transforms.model_cache`). Options are checked,
+and errors raised, with the commands' own code and messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import numbers
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from recogenre.transforms.classifier import Model, TrackResult
+
+PathLike = str | bytes | os.PathLike
+
+
+def classify(
+    path: PathLike,
+    *,
+    weights: PathLike | None = None,
+    backend: str | None = None,
+    precision: str | None = None,
+    trim_seconds: float = 0.0,
+    max_duration: float | None = None,
+) -> TrackResult:
+    """Classifies one audio file: the object ``recogenre classify`` prints.
+
+    ``backend``/``precision`` default to the command's (openvino, fp32); ``weights`` is
+    looked up as the command looks it up. The model is loaded on the first call and
+    kept, so a loop over files loads it once. ``max_duration`` (hours, default 12)
+    is ``--max-duration``.
+
+    Raises :class:`recogenre.AudioError` for a file that is missing or not audio
+    (``.kind`` says which), :class:`recogenre.WeightsError` for missing or wrong
+    weights, ValueError for a bad option.
+
+    >>> result = recogenre.classify("../shared/audio/disco.00000.au")
+    >>> result.vector.top_genre, round(result.vector.top_score, 3)
+    ('disco', 0.825)
+    >>> print(result)            # the command's listing; result.to_json() is ``classify --json``
+    """
+    from recogenre.transforms.classifier import classify_file
+    from recogenre.transforms.limits import DecodeLimits
+    from recogenre.transforms.paths import from_os_path
+
+    _check_numbers(trim_seconds=trim_seconds)
+    limits = DecodeLimits.from_hours(_hours(max_duration))
+    model = _model(weights, backend, precision)
+    return classify_file(from_os_path(os.fspath(path)), model, trim_seconds=trim_seconds, limits=limits)
+
+
+def classify_array(
+    samples: np.ndarray,
+    sample_rate: int,
+    *,
+    weights: PathLike | None = None,
+    backend: str | None = None,
+    precision: str | None = None,
+    trim_seconds: float = 0.0,
+    name: str = "<array>",
+) -> TrackResult:
+    """Classifies a waveform in memory at any sample rate, exactly as a file holding it.
+
+    ``samples``: 1-D for mono, or 2-D with channels on the shorter axis -- librosa's
+    ``(channels, n)`` and soundfile's ``(n, channels)`` both work; channels are averaged.
+    Floats at full scale +-1, or integer PCM (int16, int32, uint8) scaled as libsndfile
+    scales it. The samples go through the decoder's own channel mix and soxr resampler
+    to 12 kHz, so ``classify_array(*soundfile.read("x.wav"))`` equals ``classify("x.wav")``
+    to float rounding. ``name`` is the result's ``path``.
+
+    Raises ValueError for an empty waveform, NaN or infinite samples, a sample rate
+    outside 4,000-768,000 Hz or not whole, a square 2-D array; TypeError for what is
+    not an array of numbers.
+
+    >>> import soundfile
+    >>> y, sr = soundfile.read("../shared/audio/metal.00000.au", dtype="float32")
+    >>> recogenre.classify_array(y, sr).vector.top_genre
+    'metal'
+    """
+    from recogenre.transforms.classifier import classify_samples
+
+    _check_numbers(trim_seconds=trim_seconds)
+    from recogenre.transforms.array_audio import model_input
+
+    model_input(samples, sample_rate)  # refuse bad input before a model is loaded for it
+    model = _model(weights, backend, precision)
+    return classify_samples(samples, sample_rate, model, trim_seconds=trim_seconds, name=name)
+
+
+@dataclass(frozen=True, repr=False)
+class Snapshot:
+    """One run of an output folder: its tables as pandas DataFrames, and its manifest.
+
+    ``snapshot.tracks``, ``.frames``, ``.errors``, ``.changes`` (and any other table the
+    run wrote) are DataFrames with the columns README "Output layout" lists.
+    """
+
+    run_id: str
+    path: str
+    manifest: dict[str, Any]
+    tables: Mapping[str, pd.DataFrame]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name.startswith("_") or name == "tables":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        try:
+            return self.tables[name]
+        except KeyError:
+            tables = ", ".join(self.tables)
+            raise AttributeError(f"Snapshot has no table {name!r} (tables: {tables})") from None
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.tables})
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{len(t)} {name}" for name, t in self.tables.items())
+        return f"Snapshot(run {self.run_id}: {sizes}; {self.path})"
+
+
+def load_snapshot(output: PathLike, run: str | None = None) -> Snapshot:
+    """The published run of ``recogenre run --output OUTPUT`` (``OUTPUT/latest``), or run ``run``.
+
+    ``run`` is a run id (a folder name under ``OUTPUT/runs``); a finished run that was
+    not published (``rejected.json``) can be loaded by its id too.
+    Raises FileNotFoundError when there is no such run (or no published run yet).
+
+    >>> snap = recogenre.load_snapshot("output")
+    >>> snap.tracks.groupby("top_genre").size()
+    """
+    from recogenre.pipeline import layout
+    from recogenre.pipeline.run import read_tables
+
+    out = _text(output)
+    if run is None:
+        path = layout.latest_run(out)
+        if path is None:
+            raise FileNotFoundError(f"{out}: no published run (no {layout.LATEST}); run recogenre.run first")
+    else:
+        if not isinstance(run, str) or not layout.RUN_ID.fullmatch(run):
+            raise ValueError(f"not a run id: {run!r} (run ids look like 20261126T065544Z-3c20)")
+        path = layout.run_dir(out, run)
+    manifest = layout.read_manifest(path) or _rejection(path)
+    if manifest is None:
+        known = [os.path.basename(p) for p in layout.complete_runs(out)]
+        raise FileNotFoundError(
+            f"{path}: not a finished run" + (f" (finished runs: {', '.join(known)})" if known else "")
+        )
+    return Snapshot(manifest.get("run_id", os.path.basename(path)), path, manifest, read_tables(path))
+
+
+class RunError(RuntimeError):
+    """``recogenre.run`` ended with a non-zero exit status; ``str()`` is what the command said.
+
+    ``status`` is the command's exit status: 1 the run failed or was not published (the
+    published run is unchanged), 2 nothing could start (weights, catalogue).
+    """
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class RunRefused(RunError, ValueError):
+    """Exit status 2: the run could not start (weights, catalogue); nothing was written."""
+
+
+def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
+    """Tags a catalogue exactly as ``recogenre run --catalogue CATALOGUE --output OUTPUT`` does.
+
+    Each keyword is one option of the command: ``full=True`` is ``--full``,
+    ``max_error_rate=0.2`` is ``--max-error-rate=0.2``, ``backend="keras"``; keywords the
+    command does not know are Beam pipeline options with their own spelling
+    (``direct_num_workers=1``, ``runner="DataflowRunner"``). True gives a bare flag,
+    None or False leaves an option out, a list repeats it. The run prints its progress
+    and summary as the command does, in this process (its DirectRunner workers are
+    processes of their own unless ``direct_num_workers=1``).
+
+    Returns the published run as a :class:`Snapshot`. Raises ValueError with the
+    command's message for a bad option (checked before anything starts), and
+    :class:`RunError` (a :class:`RunRefused` for exit status 2) when the command would
+    have exited non-zero.
+
+    >>> snap = recogenre.run("../shared/audio", "output", direct_num_workers=1)
+    >>> snap.manifest["counts"]["tracks"]
+    """
+    from recogenre.pipeline import layout
+    from recogenre.pipeline import run as run_command
+    from recogenre.pipeline.cli import parse_checked
+    from recogenre.pipeline.interrupt import interruptible_in_process
+    from recogenre.pipeline.options_check import UsageError
+
+    out = _text(output)
+    argv = ["run", "--catalogue", _text(catalogue), "--output", out, *_flags(options)]
+    try:
+        args = parse_checked(argv)
+    except UsageError as e:
+        raise ValueError(str(e)) from None
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # as the command: no gRPC INFO lines on stderr
+    run_command.quiet_beam_logging()
+    tee = _Said(sys.stderr)
+    sys.stderr = tee
+    try:
+        status = interruptible_in_process(lambda: run_command.run(args))
+    finally:
+        sys.stderr = tee.stream
+    if status != 0:
+        error = RunRefused if status == run_command.EXIT_USAGE else RunError
+        raise error(tee.message() or f"recogenre run exited with status {status}", status)
+    return load_snapshot(out, os.path.basename(layout.latest_run(out)))
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _text(path: PathLike) -> str:
+    from recogenre.transforms.paths import from_os_path
+
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise TypeError(f"expected a path, not {type(path).__name__}")
+    return from_os_path(os.fspath(path))
+
+
+def _model(weights: PathLike | None, backend: str | None, precision: str | None) -> Model:
+    """The process's model for these options; the weights are checked before their first load."""
+    from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
+    from recogenre.transforms.model_cache import loaded_model, process_model
+    from recogenre.transforms.model_check import check_weights_file
+    from recogenre.transforms.weights import resolve_weights
+
+    backend, precision = backend or DEFAULT_BACKEND, precision or DEFAULT_PRECISION
+    check(backend, precision)  # ValueError, with the command's message
+    flag = None if weights is None else _text(weights)
+    path, digest = resolve_weights(flag)  # the digest of the file as it is now: changed weights reload
+    model = loaded_model(digest, backend, precision)
+    if model is None:
+        check_weights_file(path, shown=flag or path)
+        model, _ = process_model(path, digest, backend, precision)
+    return model
+
+
+def _check_numbers(**values: Any) -> None:
+    """The command's ranges for numeric options (``--trim-seconds`` ...), as ValueError."""
+    from recogenre.pipeline.options_check import UsageError, check_numbers
+
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    try:
+        check_numbers(argparse.Namespace(**values))
+    except UsageError as e:
+        raise ValueError(str(e)) from None
+
+
+def _hours(value: float | None) -> float | None:
+    if value is None:
+        return None
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"max_duration must be a positive number of hours, not {value!r}")
+    return float(value)
+
+
+_NOT_OPTIONS = {"help", "version"}
+
+
+def _run_flags() -> dict[str, argparse.Action]:
+    """``recogenre run``'s own flags, from the command's parser (so no list is kept here)."""
+    from recogenre.pipeline.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return commands.choices["run"]._option_string_actions
+
+
+def _flags(options: Mapping[str, Any]) -> list[str]:
+    """Keyword arguments as the command line's words; the parser then checks them."""
+    own = _run_flags()
+    words: list[str] = []
+    for key, value in options.items():
+        if key in _NOT_OPTIONS:
+            raise TypeError(f"run() has no option {key!r}")
+        dashed = "--" + key.replace("_", "-")
+        flag = dashed if dashed in own else "--" + key  # Beam spells its options with underscores
+        values = value if isinstance(value, list | tuple) else [value]
+        for v in values:
+            if v is None or v is False:
+                continue
+            if v is True:
+                words.append(flag)
+            elif isinstance(v, str | bytes | os.PathLike | numbers.Real):
+                words.append(f"{flag}={_text(v) if not isinstance(v, numbers.Real) else v}")
+            else:
+                raise TypeError(f"run() option {key}: a string, number or bool, not {type(v).__name__}")
+    return words
+
+
+_STAMP = re.compile(r"^\S+T\S+ (?=recogenre: )")
+_BANNER = re.compile(r"^run \S+: \d+ files from ")
+
+
+class _Said:
+    """sys.stderr while a run runs: passes everything through and keeps recogenre's own lines."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self._text: list[str] = []
+
+    def write(self, text: str) -> int:
+        self._text.append(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str):  # flush, isatty, fileno, encoding: the real stream's
+        return getattr(self.stream, name)
+
+    def message(self) -> str:
+        """The command's own lines (the start banner aside), without time stamps and prefix."""
+        lines = [_STAMP.sub("", line) for line in "".join(self._text).splitlines()]
+        said = [line.removeprefix("recogenre: ") for line in lines if line.startswith("recogenre: ")]
+        return "; ".join(line for line in said if not _BANNER.match(line))
+
+
+def _rejection(path: str) -> dict | None:
+    import json
+
+    from recogenre.pipeline.layout import REJECTED
+
+    try:
+        with open(os.path.join(path, REJECTED)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None

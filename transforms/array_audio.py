@@ -1,0 +1,110 @@
+"""A waveform already in memory, as the decoder's stream of 12 kHz blocks.
+
+``recogenre.classify_array(y, sr)`` must give what ``recogenre.classify`` gives
+for a file holding the same samples, so the array goes through the decoder's
+own channel mix (:func:`~recogenre.transforms.decode.mix_to_mono`) and
+resampler (:func:`~recogenre.transforms.decode.resample_to_model_rate`), and
+:class:`~recogenre.transforms.features.TrackReader` frames it as any file.
+
+Layouts: a 1-D array is mono; a 2-D array is one recording with its channels
+on the *shorter* axis, so librosa's ``(channels, n)`` and soundfile's
+``(n, channels)`` both work (a square array is refused: it has no shorter
+axis). Samples are floats (any float dtype; full scale is +-1) or integer PCM,
+scaled as libsndfile scales it (int16 by 1/32768, uint8 centred on 128).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterator
+
+import numpy as np
+
+from recogenre.transforms.decode import BLOCK_SECONDS, AudioInfo, mix_to_mono, resample_to_model_rate
+from recogenre.transforms.limits import MAX_ABS_SAMPLE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+
+MAX_CHANNELS = 64  # more "channels" than this is a batch of clips, which must be classified one by one
+CODEC = "array"  # TrackResult.codec of a waveform given as an array
+
+
+def model_input(samples, sample_rate) -> tuple[np.ndarray, int, int]:
+    """(samples, channels on the last axis, float32), the sample rate as an int, channels.
+
+    Raises TypeError for what is not a waveform and ValueError for one no file could hold.
+    """
+    rate = _sample_rate(sample_rate)
+    if isinstance(samples, str | bytes):
+        raise TypeError("classify_array takes samples (a numpy array); for a file use classify(path)")
+    y = np.asarray(samples)
+    if y.ndim == 1:
+        y = y[:, np.newaxis]
+    elif y.ndim == 2:
+        if y.shape[0] == y.shape[1] and y.size > 1:
+            raise ValueError(f"cannot tell channels from samples in a {y.shape[0]}x{y.shape[1]} array")
+        if y.shape[0] < y.shape[1]:
+            y = y.T  # (channels, n), as librosa gives it
+    else:
+        raise ValueError(f"samples must be 1-D (mono) or 2-D (channels and samples), not {y.ndim}-D")
+    if y.shape[1] > MAX_CHANNELS:
+        raise ValueError(
+            f"{y.shape[1]} channels (at most {MAX_CHANNELS}); a batch of clips is classified one at a time"
+        )
+    if y.shape[0] == 0:
+        raise ValueError("no samples: the waveform is empty")
+    y = _as_float32(y)
+    if not np.isfinite(y).all():
+        raise ValueError("the waveform holds NaN or infinite values")
+    peak = float(np.abs(y).max())
+    if peak > MAX_ABS_SAMPLE:  # the limit the decoder applies to every file
+        raise ValueError(f"sample values up to {peak:g}, beyond +-{MAX_ABS_SAMPLE:g} (full scale is +-1)")
+    return y, rate, y.shape[1]
+
+
+def _sample_rate(sample_rate) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real):
+        raise TypeError(f"the sample rate must be a number of Hz, not {type(sample_rate).__name__}")
+    if not np.isfinite(sample_rate) or sample_rate != int(sample_rate):
+        raise ValueError(f"the sample rate must be a whole number of Hz, not {sample_rate}")
+    rate = int(sample_rate)
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise ValueError(
+            f"sample rate {rate} Hz is implausible (allowed {MIN_SAMPLE_RATE:,}-{MAX_SAMPLE_RATE:,} Hz)"
+        )
+    return rate
+
+
+def _as_float32(y: np.ndarray) -> np.ndarray:
+    """Float samples as they are; integer PCM scaled to +-1 as libsndfile reads it."""
+    if y.dtype.kind == "f":
+        return y.astype(np.float32, copy=False)
+    if y.dtype.kind == "i":
+        return (y.astype(np.float64) / 2.0 ** (8 * y.dtype.itemsize - 1)).astype(np.float32)
+    if y.dtype == np.uint8:
+        return ((y.astype(np.float64) - 128.0) / 128.0).astype(np.float32)
+    raise TypeError(f"samples must be floats or integer PCM, not {y.dtype}")
+
+
+class ArrayStream:
+    """The interface of :class:`~recogenre.transforms.decode.AudioStream` over an array in memory."""
+
+    def __init__(self, samples, sample_rate):
+        self._samples, rate, channels = model_input(samples, sample_rate)
+        n = self._samples.shape[0]
+        self.info = AudioInfo(rate, channels, CODEC, decoder=CODEC, duration_s=n / rate)
+        self.decode_warnings: str | None = None  # nothing is decoded, so nothing is skipped
+
+    def __enter__(self) -> ArrayStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """12 kHz mono float32 blocks, exactly as a file with these samples decodes."""
+        step = max(1, int(BLOCK_SECONDS * self.info.sample_rate))  # bounds the mixing's temporary copies
+        y = self._samples
+        blocks = (mix_to_mono(y[i : i + step]) for i in range(0, len(y), step))
+        return resample_to_model_rate(blocks, self.info.sample_rate)
