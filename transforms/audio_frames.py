@@ -100,7 +100,8 @@ class AudioToFrames(beam.DoFn):
             window = (segment.first_frame, segment.n_frames, segment.start_sample, segment.tail_samples)
         n = 0
         try:
-            with TrackReader(entry.path, self.trim_seconds, window, self.limits, self.cover_tail) as reader:
+            tail = self.cover_tail
+            with TrackReader(entry.path, self.trim_seconds, window, self.limits, cover_tail=tail) as reader:
                 for features in reader.frames():
                     n += 1
                     yield entry.path, features
