@@ -167,8 +167,9 @@ def genre_timeline(
 def genre_distribution(counts: Mapping[str, int], n_silent: int, title: str, path: str | os.PathLike) -> str:
     """How many tracks have each top genre, every genre shown even at zero."""
     plt = _pyplot()
-    labels = list(GENRES) + (["silent"] if n_silent else [])
-    values = [int(counts.get(g, 0)) for g in GENRES] + ([n_silent] if n_silent else [])
+    extra = [g for g in ("unknown",) if counts.get(g)]  # below --min-confidence
+    labels = list(GENRES) + extra + (["silent"] if n_silent else [])
+    values = [int(counts.get(g, 0)) for g in [*GENRES, *extra]] + ([n_silent] if n_silent else [])
     fig, ax = plt.subplots(figsize=(8, 4))
     colours = [GENRE_COLOURS.get(g, "#bbbbbb") for g in labels]
     bars = ax.bar(labels, values, color=colours)
@@ -227,4 +228,7 @@ def plot_result(result, path: str | os.PathLike, index: int = 0, count: int = 1)
     name = os.path.basename(result.path)
     vector = result.vector
     title = name if vector.silent else f"{name}: {vector.top_genre} ({vector.top_score * 100:.1f}%)"
+    if answer["top_genre"] not in (None, vector.top_genre):  # below --min-confidence
+        best = f"{vector.top_genre} {vector.top_score * 100:.1f}%"
+        title = f"{name}: {answer['top_genre']}, confidence {vector.confidence:.3f} (best guess {best})"
     return genre_bars(answer["genres"], title, numbered(path, index, count))

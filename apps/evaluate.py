@@ -15,7 +15,12 @@ a separate evaluation path. The scores go into ``OUT/latest/evaluation/``:
 
 A silent track has no genre: it counts as wrong, is predicted ``silent``,
 and only then does the matrix get an eleventh column, so that each row
-still adds up to its label's support. Files that could not be decoded are
+still adds up to its label's support. A track whose confidence is below
+``--min-confidence`` is predicted ``unknown`` and counted the same way (a
+column of its own); the summary adds the coverage (labelled tracks given a
+genre), the accuracy of those, and the accuracy every track would have at
+``--min-confidence 0``, and ``confidence.csv`` lists coverage and accuracy
+over a range of thresholds, to choose one on a labelled collection. Files that could not be decoded are
 not tracks; they are counted and named in the summary but not scored.
 Metrics are computed with numpy: scikit-learn would be a large dependency
 for four divisions.
@@ -40,6 +45,7 @@ from recogenre.transforms.genres import GENRES
 
 EVALUATION_DIR = "evaluation"
 SILENT = "silent"
+THRESHOLDS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 
 
 class EvaluationError(Exception):
@@ -114,7 +120,9 @@ def scores(labels: list[str], predicted: list[str]) -> dict[str, Any]:
     support for a genre) are NaN rather than 0, so they cannot be mistaken
     for a measured failure.
     """
-    columns = list(GENRES) + ([SILENT] if SILENT in predicted else [])
+    from recogenre.transforms.aggregate import UNKNOWN
+
+    columns = list(GENRES) + [c for c in (UNKNOWN, SILENT) if c in predicted]
     matrix = np.zeros((len(GENRES), len(columns)), dtype=np.int64)
     for true, guess in zip(labels, predicted):
         matrix[GENRES.index(true), columns.index(guess)] += 1
@@ -156,7 +164,9 @@ def _json_number(value: float) -> float | None:
     return None if value != value else round(float(value), 6)
 
 
-def write_evaluation(run_path: str, tracks, errors, labels: dict[str, str]) -> dict[str, Any]:
+def write_evaluation(
+    run_path: str, tracks, errors, labels: dict[str, str], min_confidence: float | None = None
+) -> dict[str, Any]:
     """Scores the run's labelled tracks and writes the evaluation folder; returns the summary."""
     import pandas as pd
 
@@ -195,6 +205,7 @@ def write_evaluation(run_path: str, tracks, errors, labels: dict[str, str]) -> d
         f"{result['correct']}/{result['total']} correct (run {run_id})",
         folder / "confusion_matrix.png",
     )
+    confidence = _confidence_summary(scored, folder)
     wrong = scored[scored["true"] != scored["guess"]]
     label_score = [
         float(row[row["true"]]) if row["guess"] != SILENT else float("nan")
@@ -208,6 +219,7 @@ def write_evaluation(run_path: str, tracks, errors, labels: dict[str, str]) -> d
             "predicted": wrong["guess"],
             "top_score": wrong["top_score"],
             "label_score": label_score,
+            "confidence": wrong.get("confidence"),
         }
     ).to_csv(folder / "misclassified.csv", index=False, float_format="%.6f")
 
@@ -222,6 +234,8 @@ def write_evaluation(run_path: str, tracks, errors, labels: dict[str, str]) -> d
         "macro_recall": _json_number(result["macro_recall"]),
         "macro_f1": _json_number(result["macro_f1"]),
         "silent": int((scored["guess"] == SILENT).sum()),
+        "min_confidence": min_confidence,  # the run's; None for a run made before the option
+        **confidence,
         "misclassified": len(wrong),
         "unknown_labels": unknown,
         "not_decoded": failed,
@@ -238,6 +252,51 @@ def write_evaluation(run_path: str, tracks, errors, labels: dict[str, str]) -> d
     }
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return {**summary, "folder": str(folder), "wrong": wrong}
+
+
+def _confidence_summary(scored, folder: Path) -> dict[str, Any]:
+    """Unknown tracks, coverage and accuracy at the run's threshold and at others (``confidence.csv``)."""
+    import pandas as pd
+
+    from recogenre.transforms.aggregate import UNKNOWN, label
+
+    n = len(scored)
+    conf = scored["confidence"] if "confidence" in scored else pd.Series([None] * n, index=scored.index)
+    vectors = scored[list(GENRES)].to_numpy(dtype=float, na_value=np.nan)
+    genres = [None if np.isnan(v).any() else v for v in vectors]  # None: a silent track
+    confs = [None if c is None or c != c else float(c) for c in conf]
+    rows = []
+    for threshold in THRESHOLDS:
+        guesses = [label(g, c, threshold) for g, c in zip(genres, confs)]
+        given = [gu not in (None, UNKNOWN) for gu in guesses]
+        right = [gu == t for gu, t in zip(guesses, scored["true"])]
+        n_given = sum(given)
+        rows.append(
+            {
+                "min_confidence": threshold,
+                "given_a_genre": n_given,
+                "unknown": sum(gu == UNKNOWN for gu in guesses),
+                "coverage": n_given / n if n else float("nan"),
+                "accuracy": sum(right) / n if n else float("nan"),
+                "accuracy_of_given": sum(right) / n_given if n_given else float("nan"),
+            }
+        )
+    pd.DataFrame(rows).to_csv(folder / "confidence.csv", index=False, float_format="%.6f")
+    unknown = int((scored["guess"] == UNKNOWN).sum())
+    given = scored[~scored["guess"].isin((UNKNOWN, SILENT))]
+    everything = [label(g, c, 0.0) == t for g, c, t in zip(genres, confs, scored["true"])]
+    return {
+        "unknown": unknown,
+        "coverage": _json_number(len(given) / n if n else float("nan")),
+        "accuracy_of_given": _json_number(
+            float((given["guess"] == given["true"]).mean()) if len(given) else float("nan")
+        ),
+        "accuracy_at_min_confidence_0": _json_number(sum(everything) / n if n else float("nan")),
+        "confidence_median": _json_number(
+            float(np.median([c for c in confs if c is not None])) if any(c is not None for c in confs)
+            else float("nan")
+        ),
+    }
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -258,6 +317,15 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"  {g:<10} {cells[0]:>9} {cells[1]:>7} {cells[2]:>6} {s['support']:>8}")
     if summary["silent"]:
         lines.append(f"silent tracks (counted as wrong): {summary['silent']}")
+    if summary.get("unknown"):
+        threshold = summary.get("min_confidence")
+        below = f"confidence below {threshold:g}" if threshold is not None else "low confidence"
+        lines.append(
+            f"unknown ({below}, counted as wrong): {summary['unknown']}; coverage "
+            f"{summary['coverage'] * 100:.1f}%, accuracy of the tracks given a genre "
+            f"{summary['accuracy_of_given'] * 100:.1f}%; with every track labelled "
+            f"(--min-confidence 0): accuracy {summary['accuracy_at_min_confidence_0'] * 100:.1f}%"
+        )
     for row in summary["wrong"].to_dict("records"):
         lines.append(f"misclassified: {row['path']}: {row['true']} -> {row['guess']}")
     if summary["not_decoded"]:
@@ -317,7 +385,13 @@ def main(args: argparse.Namespace) -> int:
             say(f"{args.output}/{layout.LATEST} is not the run just made (another run finished since)")
             return 1
         tables = read_tables(run_path)
-        summary = write_evaluation(run_path, tables["tracks"], tables["errors"], labels)
+        summary = write_evaluation(
+            run_path,
+            tables["tracks"],
+            tables["errors"],
+            labels,
+            manifest.get("options", {}).get("min_confidence"),
+        )
         if catalogue != source:
             shutil.copyfile(catalogue, Path(summary["folder"]) / "catalogue.csv")
     print(format_summary(summary), flush=True)

@@ -101,6 +101,7 @@ def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts
     written = 1 + _track_pngs(tracks, frames, names, chart_root, max_track_charts)
 
     data = report_data.payload(tracks, frames, names, root)
+    data["min_confidence"] = manifest.get("options", {}).get("min_confidence")  # runs before it: None
     target = Path(html_path)
     facts = header_facts(manifest, run_path, tracks, errors, data, root, target.parent)
     page = report_page.render(
@@ -141,6 +142,9 @@ def _track_pngs(tracks, frames, names: list[str], chart_root: Path, limit: int) 
         is_silent = report_data._missing(row["top_genre"])
         percent = None if is_silent else {g: float(row[g]) * 100 for g in GENRES}
         title = name if is_silent else f"{name}: {row['top_genre']} ({row['top_score'] * 100:.1f}%)"
+        if not is_silent and row["top_genre"] not in GENRES:  # unknown: below --min-confidence
+            best = max(GENRES, key=lambda g: row[g])
+            title = f"{name}: {row['top_genre']} (best guess {best}, {row['top_score'] * 100:.1f}%)"
         base = folder / chart_stem(name, str(row["track_id"]))
         charts.genre_bars(percent, title, f"{base}-genres.png")
         written += 1

@@ -181,7 +181,8 @@ def frame_times(starts: np.ndarray, ends: np.ndarray, counts: np.ndarray) -> lis
 def payload(tracks, frames, names: list[str], root: str | None) -> dict[str, Any]:
     """Everything the page's script needs, as JSON-ready columns."""
     n = len(tracks)
-    top = [GENRES.index(g) if not _missing(g) else -1 for g in tracks["top_genre"]]
+    # -1: silent, -2: unknown (confidence below --min-confidence), else the genre's index
+    top = [-1 if _missing(g) else GENRES.index(g) if g in GENRES else -2 for g in tracks["top_genre"]]
     label_values = list(tracks["label"])
     label_names = sorted({str(v) for v in label_values if not _missing(v)})
     label_index = {v: i for i, v in enumerate(label_names)}
@@ -208,6 +209,8 @@ def payload(tracks, frames, names: list[str], root: str | None) -> dict[str, Any
         percent = bool(len(known)) and float(known.min()) >= 0 and float(known.max()) <= 1
         data["conf_percent"] = percent
         data["tracks"]["conf"] = [_round(v * 100 if percent else v, 1 if percent else 3) for v in conf]
+    if "analysed_s" in tracks.columns:
+        data["tracks"]["analysed"] = [_round(v, 1) for v in tracks["analysed_s"]]
 
     position = {tid: i for i, tid in enumerate(tracks["track_id"])}
     own = frames.assign(_pos=frames["track_id"].map(position))

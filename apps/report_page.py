@@ -18,9 +18,11 @@ import json
 from typing import Any
 
 from recogenre.apps.charts import GENRE_COLOURS
+from recogenre.transforms.aggregate import UNKNOWN
 from recogenre.transforms.genres import GENRES
 
 SILENT_COLOUR = "#bbbbbb"
+UNKNOWN_COLOUR = "#777777"  # top_genre "unknown": confidence below --min-confidence
 
 
 def script_json(data: Any) -> str:
@@ -32,6 +34,8 @@ def script_json(data: Any) -> str:
 def distribution_svg(counts: dict[str, int], silent: int) -> str:
     """Tracks per top genre as an inline SVG; each bar filters the table by its genre."""
     bars = [(g, int(counts.get(g, 0)), GENRE_COLOURS[g]) for g in GENRES]
+    if counts.get(UNKNOWN):
+        bars.append((UNKNOWN, int(counts[UNKNOWN]), UNKNOWN_COLOUR))
     if silent:
         bars.append(("silent", silent, SILENT_COLOUR))
     width, height, left, bottom, top = 660, 210, 8, 46, 18
@@ -69,8 +73,10 @@ def render(title: str, facts: list[tuple[str, str]], distribution: str, data: di
         title=html.escape(title),
         facts=fact_html,
         distribution=distribution,
-        genre_options="".join(f'<option value="{g}">{g}</option>' for g in [*GENRES, "silent"]),
-        data=script_json({**data, "colours": colours, "silent_colour": SILENT_COLOUR}),
+        genre_options="".join(f'<option value="{g}">{g}</option>' for g in [*GENRES, UNKNOWN, "silent"]),
+        data=script_json(
+            {**data, "colours": colours, "silent_colour": SILENT_COLOUR, "unknown_colour": UNKNOWN_COLOUR}
+        ),
         errors=errors_html,
         script=SCRIPT,
     )
@@ -97,7 +103,16 @@ function esc(s) {
 }
 function folderOf(name) { var k = name.lastIndexOf("/"); return k < 0 ? "" : name.slice(0, k); }
 function fullPath(i) { return D.root ? D.root.replace(/\/$/, "") + "/" + T.name[i] : T.name[i]; }
-function genreOf(i) { return T.top[i] < 0 ? "silent" : G[T.top[i]]; }
+function genreOf(i) { return T.top[i] === -2 ? "unknown" : T.top[i] < 0 ? "silent" : G[T.top[i]]; }
+function bestGuess(i) {  // the arg-max genre of a track labelled unknown
+  var best = 0;
+  for (var g = 1; g < 10; g++) if (vec(i * 10 + g) > vec(i * 10 + best)) best = g;
+  return G[best];
+}
+function confText(i) {
+  var v = T.conf ? T.conf[i] : null;
+  return v === null ? "–" : D.conf_percent ? v.toFixed(1) + "%" : v.toFixed(3);
+}
 function labelOf(i) { return T.label[i] < 0 ? "" : D.labels[T.label[i]]; }
 function mmss(s) {
   if (s === null) return "–";
@@ -119,7 +134,7 @@ var COLS = [
    cell: function (i) { return "<td>" + esc(FOLDER[i]) + "</td>"; }},
   {key: "genre", num: false, val: genreOf,
    cell: function (i) {
-     var c = T.top[i] < 0 ? D.silent_colour : COL[T.top[i]];
+     var c = T.top[i] === -2 ? D.unknown_colour : T.top[i] < 0 ? D.silent_colour : COL[T.top[i]];
      return '<td><i class="sw" style="background:' + c + '"></i>' + genreOf(i) + "</td>";
    }},
   {key: "score", num: true, val: function (i) { return T.score[i]; },
@@ -216,8 +231,11 @@ function bars(i) {
     s += '<line x1="' + left + '" x2="' + w + '" y1="' + yy + '" y2="' + yy + '" class="grid"/>' +
       '<text x="' + (left - 4) + '" y="' + (yy + 4) + '" class="ytick">' + k + "%</text>";
   }
-  if (T.top[i] < 0) {
+  if (T.top[i] === -1) {
     s += '<text x="' + (w / 2) + '" y="' + (top + plot / 2) + '" class="note">silent: no genre</text>';
+  } else if (T.top[i] === -2) {
+    s += '<text x="' + (w / 2) + '" y="' + (top + 12) + '" class="note">unknown: confidence ' +
+      confText(i) + " below the threshold</text>";
   }
   for (var g = 0; g < 10; g++) {
     var raw = vec(i * 10 + g), v = raw === 65535 ? null : raw / 100, x = left + g * slot + 4, bw = slot - 8;
@@ -308,11 +326,22 @@ function showDetail() {
   if (row) row.classList.add("open");
   var m = MATCH[String(T.match[i])], facts = [
     ["path", esc(fullPath(i))],
-    ["top genre", genreOf(i) + (T.score[i] === null ? "" : " (" + T.score[i].toFixed(1) + "%)")],
+    ["top genre", T.top[i] === -2
+      ? "unknown (best guess " + bestGuess(i) + ", " + T.score[i].toFixed(1) + "%)"
+      : genreOf(i) + (T.score[i] === null ? "" : " (" + T.score[i].toFixed(1) + "%)")],
     ["duration", mmss(T.dur[i]) + " (" + (T.dur[i] === null ? "–" : T.dur[i].toFixed(1)) + " s), " +
       F.count[i] +
       " frame" + (F.count[i] === 1 ? "" : "s") + (T.silent[i] ? ", " + T.silent[i] + " silent" : "")]
   ];
+  if (T.conf) {
+    facts.push(["confidence", confText(i) + (D.min_confidence === null || D.min_confidence === undefined ? ""
+      : " (unknown below " + (D.conf_percent ? (D.min_confidence * 100).toFixed(1) + "%"
+        : D.min_confidence) + ")")]);
+  }
+  if (T.analysed && T.analysed[i] !== null) {
+    facts.push(["analysed", T.analysed[i].toFixed(1) + " s of " +
+      (T.dur[i] === null ? "–" : T.dur[i].toFixed(1)) + " s"]);
+  }
   if (T.label[i] >= 0) facts.push(["label", esc(labelOf(i)) + (m ? " — " + m[1] : "")]);
   detail.innerHTML = '<button type="button" id="close" aria-label="close">×</button>' +
     "<h2>" + esc(T.name[i]) + "</h2><dl>" +

@@ -226,8 +226,17 @@ def unnamed_upload(content_type: str | None) -> str:
 class GenreService:
     """The WSGI application. One instance serves every request; it holds no per-request state."""
 
-    def __init__(self, model, upload_dir: str, max_upload_bytes: int, trim_seconds: float = 0.0, limits=None):
+    def __init__(
+        self,
+        model,
+        upload_dir: str,
+        max_upload_bytes: int,
+        trim_seconds: float = 0.0,
+        limits=None,
+        classify_options: dict | None = None,
+    ):
         self.model = model
+        self.classify_options = classify_options or {}  # cover_tail, min_confidence
         self.limits = limits  # a DecodeLimits: the same per-file budget as the pipeline
         self.upload_dir = upload_dir
         self.max_upload_bytes = max_upload_bytes
@@ -305,7 +314,13 @@ class GenreService:
         try:
             upload, filename = self._receive(environ)
             try:
-                result = classify_file(upload, self.model, trim_seconds=self.trim_seconds, limits=self.limits)
+                result = classify_file(
+                    upload,
+                    self.model,
+                    trim_seconds=self.trim_seconds,
+                    limits=self.limits,
+                    **self.classify_options,
+                )
             except AudioError as e:
                 # every kind the decoder reports (including budgets it adds later) is the client's
                 # file's fault: 4xx, with the decoder's message
@@ -468,10 +483,16 @@ def serve(
     on_ready: Callable[[str, int], None] | None = None,
     limits: ConnectionLimits | None = None,
     decode_limits=None,
+    classify_options: dict | None = None,
 ) -> int:
-    """Serves until SIGINT or SIGTERM; removes the upload folder on the way out."""
+    """Serves until SIGINT or SIGTERM; removes the upload folder on the way out.
+
+    ``classify_options``: ``cover_tail`` and ``min_confidence`` for :func:`classify_file`.
+    """
     upload_dir = tempfile.mkdtemp(prefix="recogenre-serve-")
-    app = GenreService(LockedModel(model), upload_dir, max_upload_bytes, trim_seconds, decode_limits)
+    app = GenreService(
+        LockedModel(model), upload_dir, max_upload_bytes, trim_seconds, decode_limits, classify_options
+    )
     try:
         server = create_server(
             app,
@@ -551,6 +572,7 @@ def serve_command(args, model) -> int:
 
     limits = ConnectionLimits(args.connection_limit, args.timeout)
     from recogenre.pipeline.logs import configure_logging
+    from recogenre.pipeline.run import confidence_settings
     from recogenre.transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")
@@ -571,6 +593,7 @@ def serve_command(args, model) -> int:
             on_ready=ready,
             limits=limits,
             decode_limits=DecodeLimits.from_hours(getattr(args, "max_duration", None)),
+            classify_options=confidence_settings(args),
         )
     except OSError as e:
         say(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")

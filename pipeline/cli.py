@@ -78,6 +78,12 @@ def _add_backend(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_confidence(p: argparse.ArgumentParser) -> None:
+    from recogenre.pipeline import confidence_options
+
+    confidence_options.add_arguments(p)
+
+
 def error(message: str) -> None:
     print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
@@ -117,7 +123,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
         path = from_os_path(name)  # printable even when the name is not UTF-8; opened via to_os_path
         try:
             result = classify_file(
-                path, model, trim_seconds=args.trim_seconds, limits=DecodeLimits.from_hours(args.max_duration)
+                path,
+                model,
+                trim_seconds=args.trim_seconds,
+                limits=DecodeLimits.from_hours(args.max_duration),
+                cover_tail=args.cover_tail,
+                min_confidence=args.min_confidence,
             )
         except AudioError as e:
             error(f"{path}: {e}")
@@ -162,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trim(p)
     add_max_duration_argument(p)
     _add_backend(p)
+    _add_confidence(p)
     p.set_defaults(func=cmd_classify)
 
     from recogenre.pipeline.run import add_arguments
@@ -235,6 +247,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     _add_trim(p)
     add_max_duration_argument(p)
     _add_backend(p)
+    _add_confidence(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="charts and an HTML page from a run's Parquet")

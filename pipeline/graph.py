@@ -12,13 +12,20 @@ import apache_beam as beam
 from apache_beam.io.parquetio import WriteToParquet
 
 from recogenre.transforms import schemas
+from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE
 from recogenre.transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silent_score
 from recogenre.transforms.catalogue import ReadCatalogue
 from recogenre.transforms.incremental import CarryFrames, PlanChanges, new_file_changes
 from recogenre.transforms.inference import ClassifyFrames, CrnnModelHandler
 from recogenre.transforms.limits import DecodeLimits
 from recogenre.transforms.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
-from recogenre.transforms.track_rows import FRAMES_TAG, AssembleRows, RunInfo, TrackVectorFn
+from recogenre.transforms.track_rows import (
+    FRAMES_TAG,
+    AssembleRows,
+    RunInfo,
+    TrackVectorFn,
+    apply_min_confidence,
+)
 
 
 class OutputDirs(NamedTuple):
@@ -58,6 +65,8 @@ def build(
     frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT,
     limits: DecodeLimits | None = None,
     tag_ledger: str | None = None,
+    cover_tail: bool = False,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> None:
     """The whole graph; with ``previous_run``, unchanged files are carried over from it
     (and files whose only change is ``recogenre tag``'s write, per ``tag_ledger``)."""
@@ -73,11 +82,13 @@ def build(
         carried_tracks = carried_frames = []
     segments = (
         to_decode
-        | "Plan segments" >> beam.FlatMap(plan_segments, trim_seconds, frames_per_segment, limits)
+        | "Plan segments" >> beam.FlatMap(
+            plan_segments, trim_seconds, frames_per_segment, limits, cover_tail
+        )
         | "Spread segments" >> beam.Reshuffle()
     )
     decoded = segments | "Audio to frames" >> beam.ParDo(
-        AudioToFrames(trim_seconds, progress, limits)
+        AudioToFrames(trim_seconds, progress, limits, cover_tail)
     ).with_outputs(TRACKS_TAG, ERRORS_TAG, main="frames")
     silent, audible = decoded.frames | "Silent or not" >> beam.Partition(_is_silent, 2)
     classified = audible | "Classify frames" >> ClassifyFrames(handler, progress)
@@ -91,7 +102,11 @@ def build(
         | "Join per file" >> beam.CoGroupByKey()
         | "Assemble rows" >> beam.ParDo(AssembleRows(run)).with_outputs(FRAMES_TAG, ERRORS_TAG, main="tracks")
     )
-    tracks = (rows.tracks, *carried_tracks) | "All tracks" >> beam.Flatten()
+    tracks = (
+        (rows.tracks, *carried_tracks)
+        | "All tracks" >> beam.Flatten()
+        | "Label tracks" >> beam.Map(apply_min_confidence, min_confidence)
+    )
     frames = (rows.frames, *carried_frames) | "All frames" >> beam.Flatten()
     tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)
     frames | "Write frames" >> WriteTable(out.frames, schemas.FRAMES)

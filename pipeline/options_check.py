@@ -48,6 +48,11 @@ NUMBER_RULES: dict[str, tuple[str, Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, int | float) and 0 <= v <= 1,
         "a fraction from 0 to 1",
     ),
+    "min_confidence": (
+        "--min-confidence",
+        lambda v: isinstance(v, int | float) and 0 <= v <= 1,
+        "a number from 0 to 1",
+    ),
     "port": ("--port", lambda v: isinstance(v, int) and 0 <= v <= 65535, "a TCP port from 0 to 65535"),
     "max_upload_mb": ("--max-upload-mb", lambda v: _finite_at_least(0)(v) and v > 0, "a number > 0"),
     "threads": ("--threads", _whole_at_least(1), "a whole number >= 1"),

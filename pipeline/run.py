@@ -77,6 +77,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="do not publish a run in which the model failed for more than this fraction of the files "
         "it classified (default 0.5), nor one in which it failed for every file",
     )
+    from recogenre.pipeline import confidence_options
+
+    confidence_options.add_arguments(p)
     p.add_argument(
         "--dask_address",
         metavar="URL",
@@ -96,6 +99,17 @@ def decode_limits(args: argparse.Namespace):
     return DecodeLimits.from_hours(getattr(args, "max_duration", None))
 
 
+def confidence_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``cover_tail`` and ``min_confidence`` (defaults for callers that build their own Namespace)."""
+    from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE
+
+    min_confidence = getattr(args, "min_confidence", None)
+    return {
+        "cover_tail": bool(getattr(args, "cover_tail", False)),
+        "min_confidence": DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+    }
+
+
 def say(message: str) -> None:
     from recogenre.pipeline.logs import stamped
 
@@ -103,7 +117,11 @@ def say(message: str) -> None:
 
 
 def settings(
-    weights_sha256: str, trim_seconds: float, backend: str | None = None, precision: str | None = None
+    weights_sha256: str,
+    trim_seconds: float,
+    backend: str | None = None,
+    precision: str | None = None,
+    cover_tail: bool = False,
 ) -> dict[str, Any]:
     """What shapes the numbers: a snapshot made with other settings is not reused."""
     from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
@@ -115,6 +133,7 @@ def settings(
         "trim_seconds": trim_seconds,
         "backend": backend or DEFAULT_BACKEND,
         "precision": precision or DEFAULT_PRECISION,
+        "cover_tail": bool(cover_tail),  # adds a frame; --min-confidence only relabels, so it is an option
     }
 
 
@@ -415,7 +434,9 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             f"recogenre: warning: left alone {len(foreign)} folder(s) in {Path(args.output) / 'runs'} "
             f"that recogenre did not create: {', '.join(foreign)}"
         )
-    current = settings(digest, args.trim_seconds, args.backend, args.precision)
+    current = settings(
+        digest, args.trim_seconds, args.backend, args.precision, getattr(args, "cover_tail", False)
+    )
     previous, mode = previous_snapshot(args, current)
 
     run_id = layout.new_run_id(started_at)
@@ -475,6 +496,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             frames_per_segment=args.segment_frames,
             limits=decode_limits(args),
             tag_ledger=ledger_path(args.output),  # recogenre tag's writes are not changes
+            **confidence_settings(args),
         )
         result = p.run()
         result.wait_until_finish()
@@ -509,6 +531,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             "max_duration_h": args.max_duration,
             "backend": args.backend,
             "precision": args.precision,
+            **confidence_settings(args),
             "weights": worker_weights,
             "beam_args": args.beam_args,
         },

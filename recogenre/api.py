@@ -36,13 +36,16 @@ def classify(
     precision: str | None = None,
     trim_seconds: float = 0.0,
     max_duration: float | None = None,
+    min_confidence: float | None = None,
+    cover_tail: bool = False,
 ) -> TrackResult:
     """Classifies one audio file: the object ``recogenre classify`` prints.
 
     ``backend``/``precision`` default to the command's (openvino, fp32); ``weights`` is
     looked up as the command looks it up. The model is loaded on the first call and
     kept, so a loop over files loads it once. ``max_duration`` (hours, default 12)
-    is ``--max-duration``.
+    is ``--max-duration``; ``min_confidence`` (default 0.06) and ``cover_tail`` are
+    ``--min-confidence`` and ``--cover-tail``.
 
     Raises :class:`recogenre.AudioError` for a file that is missing or not audio
     (``.kind`` says which), :class:`recogenre.WeightsError` for missing or wrong
@@ -57,10 +60,18 @@ def classify(
     from recogenre.transforms.limits import DecodeLimits
     from recogenre.transforms.paths import from_os_path
 
-    _check_numbers(trim_seconds=trim_seconds)
+    min_confidence = _min_confidence(min_confidence)
+    _check_numbers(trim_seconds=trim_seconds, min_confidence=min_confidence)
     limits = DecodeLimits.from_hours(_hours(max_duration))
     model = _model(weights, backend, precision)
-    return classify_file(from_os_path(os.fspath(path)), model, trim_seconds=trim_seconds, limits=limits)
+    return classify_file(
+        from_os_path(os.fspath(path)),
+        model,
+        trim_seconds=trim_seconds,
+        limits=limits,
+        cover_tail=bool(cover_tail),
+        min_confidence=min_confidence,
+    )
 
 
 def classify_array(
@@ -72,6 +83,8 @@ def classify_array(
     precision: str | None = None,
     trim_seconds: float = 0.0,
     name: str = "<array>",
+    min_confidence: float | None = None,
+    cover_tail: bool = False,
 ) -> TrackResult:
     """Classifies a waveform in memory at any sample rate, exactly as a file holding it.
 
@@ -80,7 +93,8 @@ def classify_array(
     Floats at full scale +-1, or integer PCM (int16, int32, uint8) scaled as libsndfile
     scales it. The samples go through the decoder's own channel mix and soxr resampler
     to 12 kHz, so ``classify_array(*soundfile.read("x.wav"))`` equals ``classify("x.wav")``
-    to float rounding. ``name`` is the result's ``path``.
+    to float rounding. ``name`` is the result's ``path``. ``min_confidence`` and
+    ``cover_tail`` as for :func:`classify`.
 
     Raises ValueError for an empty waveform, NaN or infinite samples, a sample rate
     outside 4,000-768,000 Hz or not whole, a square 2-D array; TypeError for what is
@@ -93,12 +107,21 @@ def classify_array(
     """
     from recogenre.transforms.classifier import classify_samples
 
-    _check_numbers(trim_seconds=trim_seconds)
+    min_confidence = _min_confidence(min_confidence)
+    _check_numbers(trim_seconds=trim_seconds, min_confidence=min_confidence)
     from recogenre.transforms.array_audio import model_input
 
     model_input(samples, sample_rate)  # refuse bad input before a model is loaded for it
     model = _model(weights, backend, precision)
-    return classify_samples(samples, sample_rate, model, trim_seconds=trim_seconds, name=name)
+    return classify_samples(
+        samples,
+        sample_rate,
+        model,
+        trim_seconds=trim_seconds,
+        name=name,
+        cover_tail=bool(cover_tail),
+        min_confidence=min_confidence,
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -250,6 +273,13 @@ def _model(weights: PathLike | None, backend: str | None, precision: str | None)
         check_weights_file(path, shown=flag or path)
         model, _ = process_model(path, digest, backend, precision)
     return model
+
+
+def _min_confidence(value: float | None) -> float:
+    """``--min-confidence``'s default when not given (``transforms/aggregate.py`` holds it)."""
+    from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE
+
+    return DEFAULT_MIN_CONFIDENCE if value is None else value
 
 
 def _check_numbers(**values: Any) -> None:

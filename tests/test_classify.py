@@ -78,7 +78,7 @@ def test_cli_json_keeps_going_past_bad_files(bad_files, model):
     for path in good:
         want = classify_file(path, model).vector
         got = objects[path]
-        assert got["top_genre"] == want.top_genre
+        assert got["top_genre"] == want.label()  # die.au: "unknown" (confidence below the default)
         assert list(got["genres"]) == list(GENRES)
         np.testing.assert_allclose([got["genres"][g] for g in GENRES], want.genres * 100, atol=1e-6)
         assert sum(got["genres"].values()) == pytest.approx(100.0)
@@ -93,7 +93,8 @@ def test_cli_json_keeps_going_past_bad_files(bad_files, model):
 
     # A truncated MP3 has no length field to betray it: what is left is classified.
     truncated = objects[bad_files["truncated"]]
-    assert 5 < truncated["duration_s"] < 8 and truncated["top_genre"] in GENRES
+    assert 5 < truncated["duration_s"] < 8 and truncated["genres"]
+    assert truncated["top_genre"] in (*GENRES, "unknown")  # a 6 s fragment: most of its frame is padding
 
     # Everything else: one line on stderr naming the file and the reason.
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("recogenre: ")]

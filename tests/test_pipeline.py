@@ -88,7 +88,7 @@ def test_every_clip_is_tagged_with_its_label(runs):
     for name, label in LABELLED.items():
         assert by_name[name]["top_genre"] == label, name
     die = by_name["die.au"]
-    assert die["n_frames"] == 1 and die["top_genre"] in GENRES
+    assert die["n_frames"] == 1 and die["top_genre"] == "unknown"  # 12.9 s of speech: confidence 0.016
     np.testing.assert_allclose(tracks[list(GENRES)].sum(axis=1), 1.0)
     assert (tracks["top_score"] == tracks[list(GENRES)].max(axis=1)).all()
 

@@ -63,8 +63,15 @@ class AudioToFrames(beam.DoFn):
     Failures go to ``errors`` as (path, ErrorRow).
     """
 
-    def __init__(self, trim_seconds: float = 0.0, progress=None, limits: DecodeLimits | None = None):
+    def __init__(
+        self,
+        trim_seconds: float = 0.0,
+        progress=None,
+        limits: DecodeLimits | None = None,
+        cover_tail: bool = False,
+    ):
         self.trim_seconds = trim_seconds
+        self.cover_tail = cover_tail
         self.limits = limits or DecodeLimits()
         self.progress = progress
         self.decoded = Metrics.counter("recogenre", "tracks_decoded")
@@ -90,10 +97,11 @@ class AudioToFrames(beam.DoFn):
         entry = file_stats(segment.entry)
         window = None
         if segment.count > 1:
-            window = (segment.first_frame, segment.n_frames, segment.start_sample)
+            window = (segment.first_frame, segment.n_frames, segment.start_sample, segment.tail_samples)
         n = 0
         try:
-            with TrackReader(entry.path, self.trim_seconds, window, self.limits) as reader:
+            tail = self.cover_tail
+            with TrackReader(entry.path, self.trim_seconds, window, self.limits, cover_tail=tail) as reader:
                 for features in reader.frames():
                     n += 1
                     yield entry.path, features

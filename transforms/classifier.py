@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from recogenre.transforms.aggregate import TrackVector, aggregate, normalise
+from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, normalise
 from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, load_backend
 from recogenre.transforms.features import FrameFeatures, TrackReader
 from recogenre.transforms.genres import GENRES
@@ -76,13 +76,23 @@ class TrackResult:
     codec: str
     frames: list[FrameResult] = field(default_factory=list)
     decode_warnings: str | None = None  # what a damaged file's decode skipped or missed
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE  # below it top_genre is "unknown"
 
     @property
     def vector(self) -> TrackVector:
-        return aggregate([f.raw for f in self.frames], [f.embedding for f in self.frames])
+        return aggregate(
+            [f.raw for f in self.frames],
+            [f.embedding for f in self.frames],
+            spans=[(f.start_s, f.end_s) for f in self.frames],
+        )
+
+    @property
+    def top_genre(self) -> str | None:
+        """The genre the outputs give: ``unknown`` below ``min_confidence``, None when silent."""
+        return self.vector.label(self.min_confidence)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``classify --json`` object: percentages 0-100, full precision."""
+        """The ``classify --json`` object: percentages 0-100, full precision; confidence 0-1."""
         vector = self.vector
         return {
             "path": self.path,
@@ -98,10 +108,12 @@ class TrackResult:
             ],
             "silent": vector.silent,
             "genres": None if vector.silent else percentages(vector.genres),
-            "top_genre": vector.top_genre,
+            "top_genre": vector.label(self.min_confidence),
             "decode_warnings": self.decode_warnings,
             # a similarity feature (recogenre similar), not a genre; null for a silent track
             "embedding": None if vector.embedding is None else [float(v) for v in vector.embedding],
+            "confidence": vector.confidence,
+            "analysed_s": vector.analysed_s,
         }
 
     # In a notebook the result shows as ``recogenre classify`` prints it; in a list, one line each.
@@ -125,13 +137,16 @@ def classify_file(
     trim_seconds: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
     limits: DecodeLimits | None = None,
+    cover_tail: bool = False,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> TrackResult:
     """Decodes, frames and classifies one file, holding at most one batch of frames.
 
     Raises :class:`recogenre.transforms.decode.AudioError` for a file that is not audio,
     is implausible or corrupt, or exceeds ``limits``.
     """
-    return classify_reader(TrackReader(path, trim_seconds, limits=limits), model, batch_size)
+    reader = TrackReader(path, trim_seconds, limits=limits, cover_tail=cover_tail)
+    return classify_reader(reader, model, batch_size, min_confidence)
 
 
 def classify_samples(
@@ -141,6 +156,8 @@ def classify_samples(
     trim_seconds: float = 0.0,
     batch_size: int = DEFAULT_BATCH_SIZE,
     name: str = "<array>",
+    cover_tail: bool = False,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> TrackResult:
     """A waveform already in memory, classified exactly as a file holding it would be.
 
@@ -149,13 +166,20 @@ def classify_samples(
     from recogenre.transforms.array_audio import ArrayStream
 
     stream = ArrayStream(samples, sample_rate)
-    return classify_reader(TrackReader(name, trim_seconds, stream=stream), model, batch_size)
+    reader = TrackReader(name, trim_seconds, stream=stream, cover_tail=cover_tail)
+    return classify_reader(reader, model, batch_size, min_confidence)
 
 
-def classify_reader(reader: TrackReader, model: Model, batch_size: int = DEFAULT_BATCH_SIZE) -> TrackResult:
+def classify_reader(
+    reader: TrackReader,
+    model: Model,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> TrackResult:
     """The frames of an unopened reader through the model, holding at most one batch of frames."""
     with reader:
         result = TrackResult(reader.path, 0.0, reader.info.sample_rate, reader.info.codec)
+        result.min_confidence = min_confidence
         batch: list[FrameFeatures] = []
 
         def flush() -> None:

@@ -43,16 +43,19 @@ class TrackReader:
         self,
         path: str,
         trim_seconds: float = 0.0,
-        window: tuple[int, int, int] | None = None,
+        window: tuple[int, ...] | None = None,
         limits: DecodeLimits | None = None,
         stream: AudioStream | None = None,
+        cover_tail: bool = False,
     ):
-        """``window`` = (first frame, frames, start sample) reads only those frames; ``stream``
-        replaces the file's decoder (``transforms/array_audio.py``: a waveform already in memory)."""
+        """``window`` = (first frame, frames, start sample[, tail samples]) reads only those frames,
+        and with ``cover_tail`` the track's tail frame from the ``tail samples`` after them (the
+        last segment of a split file); ``stream`` replaces the file's decoder
+        (``transforms/array_audio.py``: a waveform already in memory)."""
         self.path = path
         self.window = window
         self._stream = stream if stream is not None else AudioStream(path, limits=limits)
-        self._cutter = FrameCutter(0.0 if window else trim_seconds)
+        self._cutter = FrameCutter(0.0 if window else trim_seconds, cover_tail)
         self.info: AudioInfo | None = None
         self.decode_cpu_s = 0.0
         self.logmel_cpu_s = 0.0
@@ -77,8 +80,8 @@ class TrackReader:
     def frames(self) -> Iterator[FrameFeatures]:
         clock = time.thread_time
         if self.window:
-            first, count, start = self.window
-            samples = self._stream.window(start, count * FRAME_SAMPLES)
+            first, count, start, *tail = self.window
+            samples = self._stream.window(start, count * FRAME_SAMPLES + (tail[0] if tail else 0))
             frames = (
                 dataclasses.replace(
                     f,

@@ -41,13 +41,19 @@ class FrameCutter:
     trimmed blindly and turned 30-second clips into zeros. A track shorter than
     one frame becomes one zero-padded frame, as in the original.
 
+    With ``cover_tail`` the remainder is not dropped: one more frame, aligned
+    to the (trimmed) end of the track, overlaps the previous one, so the last
+    seconds are heard too. It needs the previous frame's samples, hence one
+    more frame held. Off by default: the original dropped the remainder.
+
     After the stream is exhausted ``n_samples`` holds the track's length.
     """
 
-    def __init__(self, trim_seconds: float = 0.0):
+    def __init__(self, trim_seconds: float = 0.0, cover_tail: bool = False):
         if trim_seconds < 0:
             raise ValueError("trim_seconds must be >= 0")
         self.trim = round(trim_seconds * SAMPLE_RATE)
+        self.cover_tail = cover_tail
         self.n_samples = 0
 
     def frames(self, blocks: Iterable[np.ndarray]) -> Iterator[Frame]:
@@ -67,13 +73,22 @@ class FrameCutter:
                 decided = True
             while len(buffer) >= FRAME_SAMPLES + trim:
                 start = buffer.offset
-                yield Frame(index, *_span(start, FRAME_SAMPLES), buffer.pop(FRAME_SAMPLES), FRAME_SAMPLES)
+                last = buffer.pop(FRAME_SAMPLES)
+                yield Frame(index, *_span(start, FRAME_SAMPLES), last, FRAME_SAMPLES)
                 index += 1
         if not decided:  # too short to trim: frame it whole, from its start
+            trim = 0
             while len(buffer) >= FRAME_SAMPLES:
                 start = buffer.offset
-                yield Frame(index, *_span(start, FRAME_SAMPLES), buffer.pop(FRAME_SAMPLES), FRAME_SAMPLES)
+                last = buffer.pop(FRAME_SAMPLES)
+                yield Frame(index, *_span(start, FRAME_SAMPLES), last, FRAME_SAMPLES)
                 index += 1
+        remainder = len(buffer) - trim  # what the whole frames left before the trimmed end
+        if self.cover_tail and index > 0 and remainder > 0:
+            end = buffer.offset + remainder
+            samples = np.concatenate([last[remainder:], buffer.pop(remainder)])
+            yield Frame(index, *_span(end - FRAME_SAMPLES, FRAME_SAMPLES), samples, FRAME_SAMPLES)
+            return
         if index == 0 and len(buffer):
             n = len(buffer)
             padded = np.zeros(FRAME_SAMPLES, np.float32)

@@ -66,6 +66,8 @@ class _Planner(beam.DoFn):
         row = {
             "decode_warnings": None,  # a snapshot written before the column existed
             "embedding": None,  # idem (results version 1; the launcher makes such runs full)
+            "confidence": None,
+            "analysed_s": None,
             **previous,
             **updated,
             "track_id": entry.track_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from recogenre.transforms.aggregate import UNKNOWN
 from recogenre.transforms.genres import GENRES
 
 SILENCE_TEXT = "-60 dBFS"
@@ -11,7 +12,8 @@ def format_text(result) -> str:
     """The original quick_test's listing: genres by score, three decimals."""
     vector = result.vector
     n = len(result.frames)
-    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''})"
+    about = confidence_text(result)  # empty for a silent track
+    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''}{about})"
     if result.decode_warnings:
         head += f"\n  decode warnings: {result.decode_warnings}"
     if vector.silent:
@@ -27,5 +29,18 @@ def one_line(result) -> str:
     vector = result.vector
     n = len(result.frames)
     verdict = "silent" if vector.silent else f"{vector.top_genre} {vector.top_score * 100:.1f}%"
+    if result.top_genre == UNKNOWN:
+        verdict = f"{UNKNOWN} ({verdict}, confidence {vector.confidence:.3f})"
     frames = f"{n} frame{'s' if n != 1 else ''}"
     return f"TrackResult({result.path}: {verdict}, {frames}, {result.duration_s:.1f} s)"
+
+
+def confidence_text(result) -> str:
+    """The head line's confidence, ``unknown`` below the threshold, seconds analysed; empty when silent."""
+    vector = result.vector
+    if vector.silent:
+        return ""
+    text = f"; confidence {vector.confidence:.3f}"
+    if result.top_genre == UNKNOWN:
+        text += f" < {result.min_confidence:g}: {UNKNOWN}"
+    return f"{text}; analysed {vector.analysed_s:.1f} s"

@@ -26,7 +26,7 @@ TRACKS = pa.schema(
         ("n_frames", pa.int32()),
         ("n_silent_frames", pa.int32()),
         *[(g, pa.float64()) for g in GENRES],  # fractions 0-1 summing to 1; null for a silent track
-        ("top_genre", pa.string()),  # null for a silent track
+        ("top_genre", pa.string()),  # null for a silent track; "unknown" below --min-confidence
         ("top_score", pa.float64()),
         ("label", pa.string()),
         ("size_bytes", pa.int64()),
@@ -38,6 +38,8 @@ TRACKS = pa.schema(
         ("run_id", pa.string()),
         ("decode_warnings", pa.string()),  # what a damaged file's decode skipped or missed; null when clean
         ("embedding", EMBEDDING),  # mean of the voting frames' embeddings
+        ("confidence", pa.float64()),  # 0-1, see transforms/aggregate.py; null for a silent track
+        ("analysed_s", pa.float64()),  # seconds of the track inside some frame (the rest was not heard)
     ]
 )
 

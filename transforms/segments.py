@@ -49,6 +49,7 @@ class Segment(NamedTuple):
     n_frames: int
     start_sample: int  # 12 kHz sample where the first frame starts
     total_samples: int  # the track's length at 12 kHz (0 when count == 1)
+    tail_samples: int = 0  # --cover-tail, last segment: samples after its whole frames (for the tail frame)
 
 
 def whole(entry: CatalogueEntry) -> Segment:
@@ -85,8 +86,14 @@ def plan_segments(
     trim_seconds: float = 0.0,
     frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT,
     limits: DecodeLimits | None = None,
+    cover_tail: bool = False,
 ) -> list[Segment]:
-    """The file's segments; a single whole-file segment unless splitting is exact."""
+    """The file's segments; a single whole-file segment unless splitting is exact.
+
+    With ``cover_tail`` only the last segment reads past its whole frames, to
+    the (trimmed) end, so the tail frame is made once, where a decode from the
+    start makes it.
+    """
     if "://" in entry.path or frames_per_segment <= 0:
         return [whole(entry)]
     header = trusted_length(entry.path, limits or DecodeLimits())
@@ -101,6 +108,7 @@ def plan_segments(
     if n_frames <= frames_per_segment or not on_grid:
         return [whole(entry)]
     count = math.ceil(n_frames / frames_per_segment)
+    tail = total - 2 * offset - n_frames * FRAME_SAMPLES if cover_tail else 0
     return [
         Segment(
             entry,
@@ -110,6 +118,7 @@ def plan_segments(
             min(frames_per_segment, n_frames - k * frames_per_segment),
             offset + k * frames_per_segment * FRAME_SAMPLES,
             total,
+            tail if k == count - 1 else 0,
         )
         for k in range(count)
     ]

@@ -15,7 +15,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from recogenre.transforms.aggregate import TrackVector, aggregate, normalise
+from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, label, normalise
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.schemas import RAW_PREFIX
@@ -25,13 +25,13 @@ ERRORS_TAG = "errors"
 
 
 class TrackVectorFn(beam.CombineFn):
-    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding), 42 floats a frame."""
+    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding, start_s, end_s), 44 floats a frame."""
 
     def create_accumulator(self) -> list:
         return []
 
     def add_input(self, acc: list, score: FrameScore) -> list:
-        acc.append((score.index, score.raw, score.embedding))
+        acc.append((score.index, score.raw, score.embedding, score.start_s, score.end_s))
         return acc
 
     def merge_accumulators(self, accs) -> list:
@@ -40,9 +40,21 @@ class TrackVectorFn(beam.CombineFn):
     def extract_output(self, acc: list) -> TrackVector:
         ordered = sorted(acc, key=lambda item: item[0])
         return aggregate(
-            [None if raw is None else np.asarray(raw, np.float32) for _, raw, _ in ordered],
-            [None if e is None else np.asarray(e, np.float32) for _, _, e in ordered],
+            [None if item[1] is None else np.asarray(item[1], np.float32) for item in ordered],
+            [None if item[2] is None else np.asarray(item[2], np.float32) for item in ordered],
+            spans=[(item[3], item[4]) for item in ordered],
         )
+
+
+def apply_min_confidence(row: dict, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> dict:
+    """A tracks row with ``top_genre`` decided by ``min_confidence`` (``unknown`` below it).
+
+    Applied to every row of a run, decoded or carried over, when the rows are
+    written: the threshold only relabels, so changing it never classifies a
+    track again, and a nightly run relabels carried tracks to the new value.
+    """
+    genres = None if row.get(GENRES[0]) is None else [row[g] for g in GENRES]
+    return {**row, "top_genre": label(genres, row.get("confidence"), min_confidence)}
 
 
 class RunInfo(NamedTuple):
@@ -117,6 +129,8 @@ class AssembleRows(beam.DoFn):
             )
             or None,
             "embedding": embedding_column(vector.embedding),
+            "confidence": vector.confidence,
+            "analysed_s": vector.analysed_s,
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)

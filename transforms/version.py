@@ -5,4 +5,4 @@ model graph or the aggregation change any result: nightly runs then classify
 every track again instead of carrying old numbers over.
 """
 
-RESULTS_VERSION = "2"  # 2: embeddings in tracks and frames (a full run computes them)
+RESULTS_VERSION = "3"  # 2: embeddings in tracks and frames; 3: confidence and analysed_s
