@@ -34,13 +34,13 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from recogenre.pipeline.logs import say
 from recogenre.transforms.genres import GENRES
 
 EVALUATION_DIR = "evaluation"
@@ -52,10 +52,6 @@ class EvaluationError(Exception):
     """A catalogue that cannot be evaluated; ``str()`` says why."""
 
 
-def say(message: str) -> None:
-    from recogenre.pipeline.logs import stamped
-
-    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
 
 def genre_of(label: Any) -> str | None:

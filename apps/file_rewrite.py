@@ -119,14 +119,6 @@ class StagedRewrite:
         self._drop()
 
 
-def sha256_of(os_path: str) -> str:
-    digest = hashlib.sha256()
-    with open(os_path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def audio_digest(os_path: str) -> tuple[int, str]:
     """(packets, sha256 of every audio packet's bytes) as FFmpeg demuxes them.
 

@@ -23,11 +23,12 @@ import html
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 from recogenre.apps import charts, report_data, report_page
+from recogenre.apps.run_lookup import run_to_read
+from recogenre.pipeline.logs import say
 from recogenre.transforms.genres import GENRES
 
 REPORTS_DIR = "reports"
@@ -58,17 +59,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def say(message: str) -> None:
-    print(f"recogenre: {message}", file=sys.stderr, flush=True)
-
-
-def find_run(out: str, run_id: str | None) -> str | None:
-    from recogenre.pipeline import layout
-
-    if run_id:
-        path = Path(layout.run_dir(out, run_id))
-        return str(path.resolve()) if path.is_dir() else None
-    return layout.latest_run(out)
 
 
 def report_dir(out: str, run_id: str) -> str:
@@ -284,15 +274,8 @@ def _manifest(run_path: str) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from recogenre.pipeline import layout
-
-    if not layout.is_local(args.output):
-        say(f"report reads local output folders only, not {args.output}")
-        return 2
-    run_path = find_run(args.output, args.run)
+    run_path = run_to_read(args.output, args.run, "report", "run to report")
     if run_path is None:
-        what = f"run {args.run}" if args.run else f"{args.output}/{layout.LATEST}"
-        say(f"no run to report: {what} does not exist (run `recogenre run` first)")
         return 2
     run_id = _manifest(run_path).get("run_id") or Path(run_path).name
     chart_dir = args.charts or report_dir(args.output, run_id)

@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recogenre.pipeline.logs import say
 from recogenre.transforms.crnn_layout import GRU_UNITS
 
 EMBEDDING_SIZE = GRU_UNITS  # the last GRU layer's outputs
@@ -206,8 +206,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", metavar="RUN_ID", help="search OUT/runs/RUN_ID instead of OUT/latest")
 
 
-def say(message: str) -> None:
-    print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
 
 def classifier(args: argparse.Namespace, load_model: Callable[[], object]) -> Callable[[str], object]:
@@ -234,19 +232,13 @@ def classifier(args: argparse.Namespace, load_model: Callable[[], object]) -> Ca
 
 def main(args: argparse.Namespace, load_model: Callable[[], object]) -> int:
     """``load_model()`` gives the classifier's Model; it is called only for a query not in the snapshot."""
-    from recogenre.apps.report import find_run
-    from recogenre.pipeline import layout
+    from recogenre.apps.run_lookup import run_to_read
 
     if args.k < 1:
         say(f"similar: -k must be 1 or more, not {args.k}")
         return 2
-    if not layout.is_local(args.output):
-        say(f"similar reads local output folders only, not {args.output}")
-        return 2
-    run_path = find_run(args.output, args.run)
+    run_path = run_to_read(args.output, args.run, "similar", "snapshot to search")
     if run_path is None:
-        what = f"run {args.run}" if args.run else f"{args.output}/{layout.LATEST}"
-        say(f"no snapshot to search: {what} does not exist (run `recogenre run` first)")
         return 2
     try:
         library = read_library(run_path)

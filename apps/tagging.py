@@ -28,12 +28,12 @@ import datetime as dt
 import math
 import os
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from recogenre.apps import tag_formats
 from recogenre.apps.tag_formats import TAG_VALUES, Unsupported
+from recogenre.pipeline.logs import say
 from recogenre.transforms import tag_ledger
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.paths import is_remote, to_os_path
@@ -84,10 +84,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def say(message: str) -> None:
-    from recogenre.pipeline.logs import stamped
-
-    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -170,7 +166,7 @@ class Tagger:
             return Decision(path, "skip", "skipped (read-only: its permissions say it is not to be changed)")
         sha = row["content_sha256"]
         if not (st.st_size == row["size_bytes"] and _same_mtime(row["mtime"], st.st_mtime)):
-            from recogenre.apps.file_rewrite import sha256_of
+            from recogenre.transforms.weights import sha256_of
 
             try:
                 current = sha256_of(os_path)
@@ -197,7 +193,8 @@ class Tagger:
 
     def write(self, d: Decision, ledger_file: str) -> Decision:
         """Writes one file (see :mod:`recogenre.apps.file_rewrite`); the file is untouched on failure."""
-        from recogenre.apps.file_rewrite import RewriteRefused, StagedRewrite, audio_digest, sha256_of
+        from recogenre.apps.file_rewrite import RewriteRefused, StagedRewrite, audio_digest
+        from recogenre.transforms.weights import sha256_of
 
         try:
             with StagedRewrite(to_os_path(d.path)) as staged:
@@ -310,16 +307,12 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     lock = None
     if args.write:
-        from recogenre.pipeline.lock import LockHeld, RunLock
+        from recogenre.pipeline.lock import RunLock, acquire_or_reason
 
         lock = RunLock(args.output)
-        try:
-            lock.acquire()
-        except LockHeld as e:
-            say(f"tag: {e}")
-            return EXIT_FAILED
-        except OSError as e:
-            say(f"tag: cannot write to output folder {args.output}: {e.strerror or e}")
+        refused = acquire_or_reason(lock)
+        if refused:
+            say(f"tag: {refused}")
             return EXIT_FAILED
     previous_handler = signal.signal(signal.SIGTERM, _stop)
     try:

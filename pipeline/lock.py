@@ -41,6 +41,7 @@ def _holder_text() -> bytes:
 
 class RunLock:
     def __init__(self, out: str):
+        self.out = out
         self.path = Path(out) / LOCK_NAME
         self.fd: int | None = None
 
@@ -115,3 +116,14 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def acquire_or_reason(lock: RunLock) -> str | None:
+    """Takes ``lock``; when it cannot, the one-line reason to show (the caller exits 1)."""
+    try:
+        lock.acquire()
+    except LockHeld as e:
+        return str(e)
+    except OSError as e:
+        return f"cannot write to output folder {lock.out}: {e.strerror or e}"
+    return None

@@ -30,6 +30,11 @@ def stamped(message: str, stream=None) -> str:
     return f"{dt.datetime.now().astimezone().strftime(TIME_FORMAT)} {message}"
 
 
+def say(message: str) -> None:
+    """One line for the user on stderr, ``recogenre:`` first (time-stamped in logs)."""
+    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
+
+
 def _not_beam_import_noise(record: logging.LogRecord) -> bool:
     # apache-beam 2.77 without its GCP extra warns "apitools not found" on import.
     return "apitools not found" not in record.getMessage()

@@ -354,17 +354,12 @@ def run(args: argparse.Namespace) -> int:
     # locally that is the resolved file itself.
     worker_weights = args.weights if args.weights and "://" in args.weights else local_weights
 
-    from recogenre.pipeline.lock import LockHeld, RunLock
+    from recogenre.pipeline.lock import RunLock, acquire_or_reason
 
     lock = RunLock(args.output) if layout.is_local(args.output) else None
-    try:
-        if lock:
-            lock.acquire()
-    except LockHeld as e:
-        say(f"recogenre: {e}")
-        return EXIT_FAILED
-    except OSError as e:
-        say(f"recogenre: cannot write to output folder {args.output}: {e.strerror or e}")
+    refused = acquire_or_reason(lock) if lock else None
+    if refused:
+        say(f"recogenre: {refused}")
         return EXIT_FAILED
     try:
         return _locked_run(args, started, started_at, n_inputs, worker_weights, digest)

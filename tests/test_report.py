@@ -27,7 +27,7 @@ from recogenre.apps.report import build_report
 from recogenre.pipeline import layout
 from recogenre.transforms import schemas
 from recogenre.transforms.genres import GENRES
-from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
+from tests.conftest import AUDIO, ROOT, WEIGHTS, clip, unstamped
 from tests.snapshots import CHROMIUM_FLAGS, ODD_NAME, write_snapshot
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -161,7 +161,7 @@ def test_track_pngs_on_request_and_html_flag(out, tmp_path):
 def test_report_without_a_run_is_one_clear_message(tmp_path):
     proc = cli("report", str(tmp_path / "nothing"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("recogenre: no run to report")
+    assert unstamped(proc.stderr).startswith("recogenre: no run to report")
 
 
 # ---- small hand-made runs ----

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from recogenre.transforms.model_output import ModelOutput
+from recogenre.transforms.weights import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +94,6 @@ def entry_dir(weights_sha256: str) -> Path:
     return cache_root() / f"crnn-{name}"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(entry: Path, weights_sha256: str) -> Path:
     """The entry's model.xml if its key and checksums match; raises CacheError otherwise."""
     try:
@@ -111,7 +104,7 @@ def verify(entry: Path, weights_sha256: str) -> Path:
         raise CacheError(f"{entry}: made for other weights or another converter")
     for name in ("model.xml", "model.bin"):
         try:
-            digest = _sha256(entry / name)
+            digest = sha256_of(entry / name)
         except OSError as e:
             raise CacheError(f"{entry}: {name} unreadable ({e})") from None
         if digest != meta.get("sha256", {}).get(name):
@@ -197,7 +190,7 @@ def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
         convert(weights_path, tmp)
         meta = {
             "key": cache_key(weights_sha256),
-            "sha256": {n: _sha256(tmp / n) for n in ("model.xml", "model.bin")},
+            "sha256": {n: sha256_of(tmp / n) for n in ("model.xml", "model.bin")},
         }
         (tmp / "model.json").write_text(json.dumps(meta, indent=1))
         if entry.exists():  # stale or corrupt: move it aside first, then remove it
