@@ -41,8 +41,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--full", action="store_true", help="classify everything, ignoring the previous snapshot")
     p.add_argument("--keep", type=int, default=7, metavar="N", help="complete runs to keep (default 7)")
+    from recogenre.transforms.backends import DEFAULT_BATCH
+
     p.add_argument(
-        "--batch-size", type=int, default=16, metavar="N", help="largest batch of frames per model call"
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH,
+        metavar="N",
+        help=f"largest batch of frames per model call (default {DEFAULT_BATCH})",
     )
     p.add_argument(
         "--model-threads",
