@@ -314,6 +314,10 @@ def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tupl
 
 
 def run(args: argparse.Namespace) -> int:
+    from recogenre.pipeline import warm_workers
+
+    # first: the workers' imports overlap ours (Beam's); the command line may have started them
+    args.warm_pool = getattr(args, "warm_pool", None) or warm_workers.start(args.beam_args)
     from recogenre.transforms.catalogue import CatalogueError, count_inputs
     from recogenre.transforms.model_check import validated_weights
     from recogenre.transforms.weights import WeightsError
@@ -459,7 +463,11 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     try:
         if printer:
             printer.start()
-        p = beam.Pipeline(runner=getattr(args, "runner_object", None), options=options)
+        from recogenre.pipeline import warm_workers
+
+        runner_object = getattr(args, "runner_object", None)
+        runner_object = runner_object or warm_workers.runner(getattr(args, "warm_pool", None), options)
+        p = beam.Pipeline(runner=runner_object, options=options)
         build(
             p,
             args.catalogue,
