@@ -48,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_BATCH,
         metavar="N",
-        help=f"largest batch of frames per model call (default {DEFAULT_BATCH})",
+        help="largest batch of frames per model call",
     )
     p.add_argument(
         "--model-threads",
