@@ -53,9 +53,11 @@ def cache_root() -> Path:
 
 
 def _openvino_version() -> str:
-    import openvino
+    # The installed distribution's version: the launcher checks the cache without importing
+    # OpenVINO (0.2 s of CPU on the way to the first frame).
+    from importlib.metadata import version
 
-    return openvino.__version__
+    return version("openvino")
 
 
 def _code_digest() -> str:
