@@ -4,12 +4,16 @@ The multi-process DirectRunner starts its workers (``python -m
 apache_beam.runners.worker.sdk_worker_main``) only once the launcher has imported
 Beam and built the pipeline, and each worker then imports Beam again: two ~1.5 s
 imports one after the other before the first frame is classified (start-up 3.9 s
-on a 2-core machine). Here ``recogenre run`` starts the workers' processes first
-thing, so their imports overlap the launcher's; the runner's worker command
-(``attach`` below, a stdlib-only script) then hands its environment -- the
-runner's control and logging addresses and the pipeline options -- to one of
-these warm processes over a Unix socket, which runs Beam's own SDK harness
-(``sdk_worker_main.main``) with it and sends back its exit status.
+on a 2-core machine), and the runner starts no bundle before every worker has
+connected. Here ``recogenre run`` starts one process first thing, which imports
+what a worker needs (Beam's SDK harness, the pipeline's DoFns, the decoders,
+OpenVINO) while the launcher imports Beam and builds the pipeline, and then forks
+itself once per further worker: one import for all workers, on the core the
+launcher leaves free. The runner's worker command (``attach`` below, a
+stdlib-only script) hands its environment -- the runner's control and logging
+addresses and the pipeline options -- to one of these warm processes over a Unix
+socket, which runs Beam's own SDK harness (``sdk_worker_main.main``) with it and
+sends back its exit status.
 
 Nothing else changes: the same harness, options and worker count as Beam's
 multi-process mode. When no warm process is free (Beam asks for more workers,
@@ -22,7 +26,6 @@ as a script with ``python -S -I``.
 
 from __future__ import annotations
 
-import glob
 import importlib
 import json
 import os
@@ -49,15 +52,19 @@ def _recv_line(conn: socket.socket) -> bytes:
 # --- the runner's worker command -------------------------------------------------------------
 
 
-def attach(folder: str) -> None:
+def _address(token: str, k: int) -> str:
+    # Linux's abstract socket namespace: no file to clean up, gone with the process.
+    return f"\0{token}-{k}"
+
+
+def attach(token: str, workers: int) -> None:
     """Runs as Beam's worker command: hands this environment to a warm process and waits for it."""
-    socks = sorted(glob.glob(os.path.join(folder, "*.sock")))
     digits = "".join(c for c in os.environ.get("WORKER_ID", "") if c.isdigit())
-    first = int(digits) % len(socks) if digits and socks else 0
-    for path in socks[first:] + socks[:first]:  # worker_1 tries the second process first
+    first = int(digits) % workers if digits else 0
+    for k in [*range(first, workers), *range(first)]:  # worker_1 tries the second process first
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            conn.connect(path)
+            conn.connect(_address(token, k))
             if conn.recv(len(HELLO)) != HELLO:  # another worker took it (the listener closed)
                 continue
         except OSError:
@@ -71,48 +78,49 @@ def attach(folder: str) -> None:
 # --- a warm process ----------------------------------------------------------------------------
 
 
-def serve(folder: str, name: str, launcher: int) -> None:
-    """Listens first (the runner may ask while we import), imports the worker's code, runs one harness.
+def serve(token: str, workers: int, launcher: int) -> None:
+    """Listens first (the runner may ask while we import), imports a worker's code once, forks
+    a copy per further worker, and runs one SDK harness in each.
 
-    Only the first process imports at full priority; the others import in CPU time nobody
-    else wants (SCHED_IDLE) until the runner claims them. On 2 cores the launcher and the
-    first worker then get a core each, and the first frame waits for neither.
+    The fork comes before any thread of ours exists and before gRPC opens anything;
+    what runs then is the imported code's (OpenBLAS and jemalloc threads, which
+    handle fork themselves).
     """
-    import threading
+    listeners = []
+    for k in range(workers):
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(_address(token, k))
+        listener.listen(4)
+        listeners.append(listener)
 
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    path = os.path.join(folder, f"{name}.sock")
-    listener.bind(path)
-    listener.listen(4)
-    importer = threading.get_native_id()
-    if name != "0":
-        _set_policy(importer, getattr(os, "SCHED_IDLE", None))
-    claimed: list[socket.socket] = []
-    ready = threading.Event()
-
-    def wait_for_the_runner() -> None:
-        listener.settimeout(0.5)
-        while not claimed:
-            try:
-                claimed.append(listener.accept()[0])
-            except TimeoutError:
-                if os.getppid() != launcher:  # the launcher is gone: nobody will ask
-                    os._exit(0)
-        listener.close()
-        with _suppressed_os_error():
-            os.unlink(path)
-        _set_policy(importer, getattr(os, "SCHED_OTHER", None))  # claimed: full priority again
-        claimed[0].sendall(HELLO)
-        ready.set()
-
-    threading.Thread(target=wait_for_the_runner, daemon=True).start()
     import apache_beam.runners.worker.sdk_worker_main as harness
 
     for module in PRELOAD:
         with _suppressed_import_error():
             importlib.import_module(module)
-    ready.wait()
-    conn = claimed[0]
+    me = 0
+    for k in range(1, workers):
+        try:
+            if os.fork() == 0:
+                me = k
+                break
+        except OSError:
+            break  # that worker's runner command finds no listener and starts a cold worker
+    for k, listener in enumerate(listeners):
+        if k != me:
+            listener.close()
+    listener = listeners[me]
+    listener.settimeout(0.5)
+    while True:
+        try:
+            conn = listener.accept()[0]
+            break
+        except TimeoutError:
+            if not _alive(launcher):  # nobody will ask
+                os._exit(0)
+    listener.close()
+    conn.settimeout(None)
+    conn.sendall(HELLO)
     os.environ.update(json.loads(_recv_line(conn) or b"{}"))
     code = 1
     try:
@@ -127,11 +135,14 @@ def serve(folder: str, name: str, launcher: int) -> None:
     sys.exit(code)
 
 
-def _set_policy(thread_id: int, policy: int | None) -> None:
-    """Scheduling policy of one thread (Linux); SCHED_IDLE -> SCHED_OTHER needs no privilege."""
-    if policy is not None:
-        with _suppressed_os_error():
-            os.sched_setscheduler(thread_id, policy, os.sched_param(0))
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass
+    return True
 
 
 def _suppressed_import_error():
@@ -174,41 +185,36 @@ def _planned_workers(beam_args: list[str]) -> int:
 
 
 class WarmPool:
-    """The warm processes of one launcher; stopped at exit if the runner never claimed them."""
+    """The warm processes of one launcher. Those the runner never claimed end with the launcher:
+    the first is stopped at exit, its forks notice within half a second that the launcher is gone."""
 
     def __init__(self, workers: int):
         import atexit
+        import secrets
         import subprocess
-        import tempfile
 
-        self.folder = tempfile.mkdtemp(prefix="recogenre-workers-")
-        self.procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "recogenre.pipeline.warm_workers", "serve", self.folder, str(k)],
-                stdin=subprocess.DEVNULL,
-            )
-            for k in range(workers)
-        ]
+        self.workers = workers
+        self.token = f"recogenre-workers-{os.getpid()}-{secrets.token_hex(6)}"
+        command = [sys.executable, "-m", "recogenre.pipeline.warm_workers", "serve", self.token]
+        self.proc = subprocess.Popen([*command, str(workers), str(os.getpid())], stdin=subprocess.DEVNULL)
         atexit.register(self.stop)
 
     def command(self) -> str:
         import shlex
 
-        return " ".join(map(shlex.quote, [sys.executable, "-S", "-I", __file__, "attach", self.folder]))
+        words = [sys.executable, "-S", "-I", __file__, "attach", self.token, str(self.workers)]
+        return " ".join(map(shlex.quote, words))
 
     def stop(self) -> None:
-        import shutil
         import subprocess
 
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def start(beam_args: list[str]) -> WarmPool | None:
@@ -233,7 +239,7 @@ def runner(pool: WarmPool | None, options):
     if (
         options.view_as(StandardOptions).runner not in ("DirectRunner", "direct")
         or direct.direct_running_mode != "multi_processing"
-        or workers != len(pool.procs)
+        or workers != pool.workers
     ):
         pool.stop()
         return None
@@ -289,6 +295,6 @@ def _warm_runner_class():
 
 if __name__ == "__main__":
     if sys.argv[1] == "attach":
-        attach(sys.argv[2])
+        attach(sys.argv[2], int(sys.argv[3]))
     else:
-        serve(sys.argv[2], sys.argv[3], os.getppid())
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
