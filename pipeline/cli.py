@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":  # before checking Beam's options imports Beam: see pipeline/warm_workers.py
         from recogenre.pipeline.warm_workers import start
 
-        args.warm_pool = start(rest)
+        args.warm_pool = start(rest, args)
     try:
         check_options(args, rest)
     except UsageError as e:

@@ -317,7 +317,7 @@ def run(args: argparse.Namespace) -> int:
     from recogenre.pipeline import warm_workers
 
     # first: the workers' imports overlap ours (Beam's); the command line may have started them
-    args.warm_pool = getattr(args, "warm_pool", None) or warm_workers.start(args.beam_args)
+    args.warm_pool = getattr(args, "warm_pool", None) or warm_workers.start(args.beam_args, args)
     from recogenre.transforms.catalogue import CatalogueError, count_inputs
     from recogenre.transforms.model_check import validated_weights
     from recogenre.transforms.weights import WeightsError

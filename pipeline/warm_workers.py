@@ -217,9 +217,13 @@ class WarmPool:
             self.proc.wait()
 
 
-def start(beam_args: list[str]) -> WarmPool | None:
-    """Starts the worker processes of a default local run now, before the launcher imports Beam."""
+def start(beam_args: list[str], args=None) -> WarmPool | None:
+    """Starts the worker processes of a default local run now, before the launcher imports Beam.
+
+    ``args`` (the command's options) tell a Dask run, which needs no local workers."""
     if os.environ.get(ENV_SWITCH, "1") == "0":
+        return None
+    if getattr(args, "dask_address", None) or getattr(args, "dask_scheduler_file", None):
         return None
     workers = _planned_workers(beam_args)
     return WarmPool(workers) if workers else None

@@ -88,3 +88,13 @@ def test_openvino_inference_is_not_pinned_to_one_core():
 )
 def test_warm_workers_only_for_the_multi_process_direct_runner(beam_args, workers):
     assert _planned_workers(beam_args) == workers
+
+
+def test_no_warm_workers_for_a_dask_run_or_when_turned_off(monkeypatch):
+    import argparse
+
+    from recogenre.pipeline.warm_workers import ENV_SWITCH, start
+
+    assert start([], argparse.Namespace(dask_address="tcp://127.0.0.1:8786")) is None
+    monkeypatch.setenv(ENV_SWITCH, "0")
+    assert start([]) is None
