@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import select
 import socket
 import sys
 
@@ -78,7 +79,7 @@ def attach(token: str, workers: int) -> None:
 # --- a warm process ----------------------------------------------------------------------------
 
 
-def serve(token: str, workers: int, launcher: int) -> None:
+def serve(token: str, workers: int) -> None:
     """Listens first (the runner may ask while we import), imports a worker's code once, forks
     a copy per further worker, and runs one SDK harness in each.
 
@@ -110,14 +111,11 @@ def serve(token: str, workers: int, launcher: int) -> None:
         if k != me:
             listener.close()
     listener = listeners[me]
-    listener.settimeout(0.5)
-    while True:
-        try:
-            conn = listener.accept()[0]
-            break
-        except TimeoutError:
-            if not _alive(launcher):  # nobody will ask
-                os._exit(0)
+    # stdin is a pipe from the launcher: end of file when it exits (even before it is reaped)
+    readable, _, _ = select.select([listener, sys.stdin], [], [])
+    if listener not in readable:  # the launcher is gone: nobody will ask
+        os._exit(0)
+    conn = listener.accept()[0]
     listener.close()
     conn.settimeout(None)
     conn.sendall(HELLO)
@@ -133,16 +131,6 @@ def serve(token: str, workers: int, launcher: int) -> None:
             conn.sendall(f"{code}\n".encode())
             conn.close()
     sys.exit(code)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        pass
-    return True
 
 
 def _suppressed_import_error():
@@ -185,8 +173,7 @@ def _planned_workers(beam_args: list[str]) -> int:
 
 
 class WarmPool:
-    """The warm processes of one launcher. Those the runner never claimed end with the launcher:
-    the first is stopped at exit, its forks notice within half a second that the launcher is gone."""
+    """The warm processes of one launcher; those the runner never claimed end with the launcher."""
 
     def __init__(self, workers: int):
         import atexit
@@ -195,8 +182,10 @@ class WarmPool:
 
         self.workers = workers
         self.token = f"recogenre-workers-{os.getpid()}-{secrets.token_hex(6)}"
-        command = [sys.executable, "-m", "recogenre.pipeline.warm_workers", "serve", self.token]
-        self.proc = subprocess.Popen([*command, str(workers), str(os.getpid())], stdin=subprocess.DEVNULL)
+        command = [sys.executable, "-m", "recogenre.pipeline.warm_workers", "serve", self.token, str(workers)]
+        # Their stdin is ours to close: end of file tells every unclaimed one (forks included)
+        # that the launcher is gone, however it ended.
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE)
         atexit.register(self.stop)
 
     def command(self) -> str:
@@ -208,6 +197,8 @@ class WarmPool:
     def stop(self) -> None:
         import subprocess
 
+        with _suppressed_os_error():
+            self.proc.stdin.close()
         if self.proc.poll() is None:
             self.proc.terminate()
         try:
@@ -301,4 +292,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "attach":
         attach(sys.argv[2], int(sys.argv[3]))
     else:
-        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        serve(sys.argv[2], int(sys.argv[3]))
