@@ -99,14 +99,16 @@ def serve(token: str, workers: int) -> None:
     for module in PRELOAD:
         with _suppressed_import_error():
             importlib.import_module(module)
-    me = 0
+    me, forks = 0, []
     for k in range(1, workers):
         try:
-            if os.fork() == 0:
-                me = k
-                break
+            pid = os.fork()
         except OSError:
             break  # that worker's runner command finds no listener and starts a cold worker
+        if pid == 0:
+            me, forks = k, []
+            break
+        forks.append(pid)
     for k, listener in enumerate(listeners):
         if k != me:
             listener.close()
@@ -130,6 +132,9 @@ def serve(token: str, workers: int) -> None:
         with _suppressed_os_error():
             conn.sendall(f"{code}\n".encode())
             conn.close()
+    for pid in forks:  # reaped, so that their CPU time counts as the launcher's children's
+        with _suppressed_os_error():
+            os.waitpid(pid, 0)
     sys.exit(code)
 
 
@@ -198,14 +203,15 @@ class WarmPool:
         import subprocess
 
         with _suppressed_os_error():
-            self.proc.stdin.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.stdin.close()  # unclaimed processes exit now; claimed ones are ending
+        for signal_them in (None, self.proc.terminate, self.proc.kill):
+            if signal_them:
+                signal_them()
+            try:
+                self.proc.wait(timeout=5)
+                return
+            except subprocess.TimeoutExpired:
+                continue
 
 
 def start(beam_args: list[str], args=None) -> WarmPool | None:
