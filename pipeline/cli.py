@@ -322,6 +322,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         shield_workers_from_sigint()
     args, rest = build_parser().parse_known_args(argv)
+    if args.command == "run":  # before checking Beam's options imports Beam: see pipeline/warm_workers.py
+        from recogenre.pipeline.warm_workers import start
+
+        args.warm_pool = start(rest, args)
     try:
         check_options(args, rest)
     except UsageError as e:

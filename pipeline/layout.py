@@ -23,16 +23,31 @@ import re
 import secrets
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from apache_beam.io.filesystems import FileSystems
-
-from recogenre.pipeline.graph import OutputDirs
+if TYPE_CHECKING:
+    from recogenre.pipeline.graph import OutputDirs
 
 LATEST = "latest"
 MANIFEST = "manifest.json"
 MARKER = ".recogenre-run"  # written first into every run folder recogenre creates
 REJECTED = "rejected.json"  # a finished run that was not published (too many classify errors)
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
+
+
+def _filesystems():
+    """Beam's ``FileSystems``, imported when first used: the command line's parser imports this
+    module for ``run``'s options, and ``classify``/``serve`` must not pay Beam's import (~1.5 s)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def __getattr__(name: str):
+    """``layout.FileSystems`` (used by run.py) is Beam's, imported on first use."""
+    if name == "FileSystems":
+        return _filesystems()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -45,11 +60,13 @@ def is_local(path: str) -> bool:
 
 
 def run_dir(out: str, run_id: str) -> str:
-    return FileSystems.join(out, "runs", run_id)
+    return _filesystems().join(out, "runs", run_id)
 
 
 def output_dirs(run_path: str) -> OutputDirs:
-    return OutputDirs(*(FileSystems.join(run_path, t) for t in OutputDirs._fields))
+    from recogenre.pipeline.graph import OutputDirs
+
+    return OutputDirs(*(_filesystems().join(run_path, t) for t in OutputDirs._fields))
 
 
 def prepare(out: str, run_id: str) -> str:
@@ -59,19 +76,19 @@ def prepare(out: str, run_id: str) -> str:
         Path(path).mkdir(parents=True, exist_ok=False)
         (Path(path) / MARKER).write_text(run_id + "\n")  # also proves OUT writable before any work
     else:
-        FileSystems.mkdirs(path)
+        _filesystems().mkdirs(path)
     return path
 
 
 def write_manifest(run_path: str, manifest: dict) -> None:
     text = json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
-    target = FileSystems.join(run_path, MANIFEST)
+    target = _filesystems().join(run_path, MANIFEST)
     if is_local(target):
         tmp = target + ".tmp"
         Path(tmp).write_text(text)
         os.replace(tmp, target)
     else:
-        with FileSystems.create(target) as f:
+        with _filesystems().create(target) as f:
             f.write(text.encode())
 
 
@@ -85,14 +102,14 @@ def switch_latest(out: str, run_id: str) -> None:
         tmp.symlink_to(relative, target_is_directory=True)
         os.replace(tmp, Path(out) / LATEST)
     else:  # object stores: a single-object write is atomic
-        with FileSystems.create(FileSystems.join(out, LATEST)) as f:
+        with _filesystems().create(_filesystems().join(out, LATEST)) as f:
             f.write((relative + "\n").encode())
 
 
 def read_manifest(run_path: str) -> dict | None:
-    target = FileSystems.join(run_path, MANIFEST)
+    target = _filesystems().join(run_path, MANIFEST)
     try:
-        with FileSystems.open(target) as f:
+        with _filesystems().open(target) as f:
             return json.loads(f.read().decode())
     except Exception:
         return None
@@ -180,8 +197,8 @@ def latest_run(out: str) -> str | None:
     if is_local(out):
         link = Path(out) / LATEST
         return str(link.resolve()) if link.exists() else None
-    pointer = FileSystems.join(out, LATEST)
-    if not FileSystems.exists(pointer):
+    pointer = _filesystems().join(out, LATEST)
+    if not _filesystems().exists(pointer):
         return None
-    with FileSystems.open(pointer) as f:
-        return FileSystems.join(out, f.read().decode().strip())
+    with _filesystems().open(pointer) as f:
+        return _filesystems().join(out, f.read().decode().strip())

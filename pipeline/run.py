@@ -41,8 +41,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--full", action="store_true", help="classify everything, ignoring the previous snapshot")
     p.add_argument("--keep", type=int, default=7, metavar="N", help="complete runs to keep (default 7)")
+    from recogenre.transforms.backends import DEFAULT_BATCH
+
     p.add_argument(
-        "--batch-size", type=int, default=16, metavar="N", help="largest batch of frames per model call"
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH,
+        metavar="N",
+        help="largest batch of frames per model call",
     )
     p.add_argument(
         "--model-threads",
@@ -327,6 +333,10 @@ def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tupl
 
 
 def run(args: argparse.Namespace) -> int:
+    from recogenre.pipeline import warm_workers
+
+    # first: the workers' imports overlap ours (Beam's); the command line may have started them
+    args.warm_pool = getattr(args, "warm_pool", None) or warm_workers.start(args.beam_args, args)
     from recogenre.transforms.catalogue import CatalogueError, count_inputs
     from recogenre.transforms.model_check import validated_weights
     from recogenre.transforms.weights import WeightsError
@@ -470,7 +480,11 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     try:
         if printer:
             printer.start()
-        p = beam.Pipeline(runner=getattr(args, "runner_object", None), options=options)
+        from recogenre.pipeline import warm_workers
+
+        runner_object = getattr(args, "runner_object", None)
+        runner_object = runner_object or warm_workers.runner(getattr(args, "warm_pool", None), options)
+        p = beam.Pipeline(runner=runner_object, options=options)
         build(
             p,
             args.catalogue,

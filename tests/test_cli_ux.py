@@ -42,7 +42,7 @@ def test_version():
 @pytest.mark.parametrize(
     "command, option, default",
     [
-        ("run", "--batch-size", "16"),
+        ("run", "--batch-size", "4"),
         ("run", "--keep", "7"),
         ("evaluate", "--segment-frames", "16"),
         ("classify", "--trim-seconds", "0.0"),
@@ -189,7 +189,9 @@ def test_a_signal_stops_the_run_with_one_line(yesterday, tmp_path, how):
         for line in proc.stderr:  # signal once both workers run (progress lines come every second)
             seen.append(line)
             workers = descendants(proc.pid)
-            started = [p for p in workers if b"sdk_worker_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            commands = [Path(f"/proc/{p}/cmdline").read_bytes() for p in workers]
+            # Beam's worker command: sdk_worker_main, or the one attaching to a warm worker
+            started = [c for c in commands if b"sdk_worker_main" in c or b"warm_workers.py" in c]
             busy += len(started) >= 4  # two `sh -c` and two Python workers
             if busy >= 3:
                 break

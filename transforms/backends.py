@@ -20,6 +20,10 @@ PRECISIONS = ("fp32", "bf16")
 # Chosen by measurement (README, "Backends"): equal to Keras within 1e-5, faster, no TensorFlow in workers.
 DEFAULT_BACKEND = "openvino"
 DEFAULT_PRECISION = "fp32"
+# Largest batch of frames per model call. The CPU time per frame is the same from 1 to 16 frames
+# on both backends, but the activations grow with the batch (OpenVINO's peak RSS for the model
+# alone: 205 MB at 2 frames, 290 MB at 4, 820 MB at 16; benchmarks/ov_settings.py).
+DEFAULT_BATCH = 4
 
 
 class KerasModel:

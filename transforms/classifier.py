@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, normalise
-from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, load_backend
+from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_BATCH, DEFAULT_PRECISION, load_backend
 from recogenre.transforms.features import FrameFeatures, TrackReader
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.limits import DecodeLimits
 from recogenre.transforms.model_output import ModelOutput
 from recogenre.transforms.result_text import format_text, one_line
 
-DEFAULT_BATCH_SIZE = 8  # frames per model call: ~4 MB of input
+DEFAULT_BATCH_SIZE = DEFAULT_BATCH  # frames per model call
 
 
 class Model:

@@ -2,7 +2,7 @@
 
 The model is loaded once per worker process (RunInference shares it between
 the DoFn instances of a process) and fed batches sized by ``BatchElements``;
-a batch of 16 frames is about 8 MB of input.
+a batch of 4 frames is about 2 MB of input.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, one_line
-from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_BATCH, DEFAULT_PRECISION
 from recogenre.transforms.features import FrameFeatures
 
-DEFAULT_MAX_BATCH = 16
+DEFAULT_MAX_BATCH = DEFAULT_BATCH
 SCORE_ERRORS = "score_errors"
 NON_FINITE = "NonFiniteScores"
 

@@ -56,9 +56,11 @@ def cache_root() -> Path:
 
 
 def _openvino_version() -> str:
-    import openvino
+    # The installed distribution's version: the launcher checks the cache without importing
+    # OpenVINO (0.2 s of CPU on the way to the first frame).
+    from importlib.metadata import version
 
-    return openvino.__version__
+    return version("openvino")
 
 
 def _code_digest() -> str:
@@ -231,7 +233,14 @@ class OpenVinoModel:
 
         core = ov.Core()
         # fp32 must be asked for: on bf16-capable CPUs OpenVINO defaults to bf16.
-        config = {"INFERENCE_PRECISION_HINT": _hint(core, precision), "NUM_STREAMS": 1}
+        # No CPU pinning: OpenVINO pins a one-thread model to the first core, so every
+        # worker process of a run classified on core 0 while the others only decoded
+        # (measured: 58-64 % of the machine's limit; benchmarks/ov_settings.py shows the pinning).
+        config = {
+            "INFERENCE_PRECISION_HINT": _hint(core, precision),
+            "NUM_STREAMS": 1,
+            "ENABLE_CPU_PINNING": False,
+        }
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         self.compiled = core.compile_model(core.read_model(str(xml_path)), "CPU", config)
