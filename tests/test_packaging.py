@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,9 +13,17 @@ from tests.conftest import ROOT
 
 
 def build_wheel(tmp_path: Path) -> Path:
+    # Built from a copy: setuptools writes build/ and *.egg-info beside setup.py.
+    source = tmp_path / "source"
+    source.mkdir(parents=True)
+    for name in ("setup.py", "recogenre", "pipeline", "transforms", "apps"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path), str(ROOT)],
+         "--wheel-dir", str(tmp_path), str(source)],
         check=True, capture_output=True, text=True, timeout=300,
     )
     (wheel,) = tmp_path.glob("recogenre-*.whl")
