@@ -18,7 +18,6 @@ from recogenre.pipeline.helpformat import Parser
 from recogenre.pipeline.logs import configure_logging
 from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
 from recogenre.transforms.limits import DecodeLimits, add_max_duration_argument
-from recogenre.transforms.result_text import format_text  # TrackResult prints itself with it too
 
 
 class OneLineParser(Parser):
@@ -141,7 +140,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(result.to_json()), flush=True)
         else:
-            print(format_text(result), flush=True)
+            print(result, flush=True)  # TrackResult prints as transforms.result_text.format_text
         if args.plot:
             from recogenre.apps.charts import plot_result
 

@@ -136,7 +136,14 @@ def exit_on_signal(body: Callable[[], int], out: str) -> int:
             signal.signal(s, handler)
 
 
-BEAM_WORKER = b"apache_beam.runners.worker.sdk_worker_main"
+# What a DirectRunner worker's command line holds: Beam's own worker command, or the warm
+# worker processes of pipeline/warm_workers.py (its `serve` processes, their forks, which run
+# the SDK harness, and Beam's `attach` command that hands work to them).
+BEAM_WORKER_MARKS = (b"apache_beam.runners.worker.sdk_worker_main", b"warm_workers")
+
+
+def is_beam_worker(cmdline: bytes) -> bool:
+    return any(mark in cmdline for mark in BEAM_WORKER_MARKS)
 
 
 def _beam_workers() -> list[int]:
@@ -144,7 +151,7 @@ def _beam_workers() -> list[int]:
     workers = []
     for pid in _descendants(os.getpid()):
         with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
-            if BEAM_WORKER in f.read():
+            if is_beam_worker(f.read()):
                 workers.append(pid)
     return workers
 

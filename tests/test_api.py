@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -292,12 +293,20 @@ def beam_workers_of(pid: int) -> list[int]:
     return [child for child in _descendants(pid) if is_live_beam_worker(child)]
 
 
+def started_by_runner(pids: list[int]) -> list[int]:
+    commands = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            commands[pid] = Path(f"/proc/{pid}/cmdline").read_bytes()
+    return [pid for pid, c in commands.items() if b"sdk_worker_main" in c or b"\0attach\0" in c]
+
+
 def is_live_beam_worker(pid: int) -> bool:
-    from recogenre.pipeline.interrupt import BEAM_WORKER
+    from recogenre.pipeline.interrupt import is_beam_worker
 
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z" and BEAM_WORKER in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return state != "Z" and is_beam_worker(Path(f"/proc/{pid}/cmdline").read_bytes())
     except (OSError, IndexError):
         return False
 
@@ -320,11 +329,13 @@ def test_interrupting_run_raises_keyboard_interrupt_and_stops_its_workers(tmp_pa
     workers: list[int] = []
     try:
         deadline = time.monotonic() + 240
-        while len(workers) < 2 and child.poll() is None and time.monotonic() < deadline:  # + sh wrappers
-            time.sleep(0.5)
+        # Signalled once the runner has started its two worker commands (Beam's own, or the
+        # `attach` that hands work to a warm worker process): the run is under way.
+        while len(started_by_runner(workers)) < 2 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
             workers = beam_workers_of(child.pid)
-        assert len(workers) >= 2, "the run's worker processes did not start"
-        time.sleep(1)
+        assert len(started_by_runner(workers)) >= 2, "the run's worker processes did not start"
+        time.sleep(0.5)
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
         time.sleep(1)

@@ -218,3 +218,15 @@ def test_a_signal_stops_the_run_with_one_line(yesterday, tmp_path, how):
     time.sleep(1)
     assert not [p for p in workers if alive(p)]
     assert json.loads((out / "latest" / "manifest.json").read_text())["counts"]["tracks"] == 1
+
+
+def test_the_command_line_starts_no_thread_before_shielding_workers_from_sigint():
+    """Ctrl-C reaches the launcher only if no thread exists before the shield (pipeline/interrupt.py):
+    a thread with SIGINT unblocked (OpenBLAS's, when numpy is imported) would swallow it."""
+    probe = (
+        "import os, sys, recogenre.pipeline.cli;"
+        "print(len(os.listdir('/proc/self/task')), 'numpy' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "False"]
