@@ -29,6 +29,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -170,6 +171,7 @@ def interruptible_in_process(body: Callable[[], int]) -> int:
     def on_sigint(signum, frame) -> None:
         workers = _beam_workers()
         if workers:
+            _quiet_beam_teardown()
             threading.excepthook = _quiet_about_killed_workers(threading.excepthook)
         for pid in workers:
             with contextlib.suppress(OSError):
@@ -183,14 +185,48 @@ def interruptible_in_process(body: Callable[[], int]) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
+# Beam's runner reports the workers killed by an interrupt from these loggers and from its
+# gRPC reader threads, as they notice the closed connections -- also after KeyboardInterrupt
+# has reached the caller. Those reports are hidden for a short while after an interrupt; the
+# process lives on (a notebook), so nothing is hidden later.
+QUIET_AFTER_INTERRUPT_S = 30.0
+BEAM_TEARDOWN_LOGGERS = (
+    "apache_beam.runners.worker.data_plane",
+    "apache_beam.runners.portability.fn_api_runner.worker_handlers",
+)
+_interrupted_at: list[float] = []
+
+
+def _unwinding() -> bool:
+    return bool(_interrupted_at) and time.monotonic() - _interrupted_at[-1] < QUIET_AFTER_INTERRUPT_S
+
+
+class _QuietWhileUnwinding(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _unwinding()
+
+
+_QUIET_FILTER = _QuietWhileUnwinding()
+
+
+def _quiet_beam_teardown() -> None:
+    _interrupted_at.append(time.monotonic())
+    for name in BEAM_TEARDOWN_LOGGERS:
+        logger = logging.getLogger(name)
+        if _QUIET_FILTER not in logger.filters:
+            logger.addFilter(_QUIET_FILTER)
+
+
 def _quiet_about_killed_workers(hook):
-    """Beam's worker-watching threads report the workers killed above; nothing else is hidden."""
+    """Beam's worker-watching and gRPC reader threads report the workers killed above; nothing
+    else is hidden."""
     if getattr(hook, "recogenre_quiet", False):
         return hook
 
     def quiet(args) -> None:
         killed = "Worker subprocess exited with return code -9" in str(args.exc_value)
-        if not (args.exc_type is RuntimeError and killed):
+        closed = _unwinding() and type(args.exc_value).__module__.split(".")[0] == "grpc"
+        if not ((args.exc_type is RuntimeError and killed) or closed):
             hook(args)
 
     quiet.recogenre_quiet = True
