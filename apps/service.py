@@ -571,8 +571,8 @@ def serve_command(args, model) -> int:
         print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
     limits = ConnectionLimits(args.connection_limit, args.timeout)
+    from recogenre.pipeline.confidence_options import confidence_settings
     from recogenre.pipeline.logs import configure_logging
-    from recogenre.pipeline.run import confidence_settings
     from recogenre.transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")

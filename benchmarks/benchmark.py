@@ -41,11 +41,13 @@ sys.path.insert(0, str(HERE))
 
 from catalogue import audio_files, build, build_mp3  # noqa: E402
 
-FRAME_SECONDS = 29.12
+from recogenre.pipeline.interrupt import descendants  # noqa: E402
+from recogenre.transforms.frames import FRAME_SECONDS  # noqa: E402
+from recogenre.transforms.genres import GENRES  # noqa: E402
+
 PY = sys.executable
 CONFIGS = (("keras", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"))
 SETS = ("mixed", "mp3")
-GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 
 
 def run_json(*args: str) -> dict:
@@ -53,20 +55,6 @@ def run_json(*args: str) -> dict:
     if proc.returncode:
         raise SystemExit(f"benchmark step failed: {' '.join(args)}\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                children = Path(f"/proc/{p}/task/{task}/children").read_text().split()
-                out += map(int, children)
-                todo += map(int, children)
-        except OSError:
-            continue
-    return out
 
 
 def status_kb(pid: int, field: str) -> int:

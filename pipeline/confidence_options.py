@@ -7,6 +7,7 @@ in ``transforms/aggregate.py``; the tail frame in ``transforms/frames.py``.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN
 
@@ -27,3 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "instead of dropping what follows the last whole 29.12 s frame",
     )
 
+
+def confidence_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``cover_tail`` and ``min_confidence`` (defaults for callers that build their own Namespace)."""
+    min_confidence = getattr(args, "min_confidence", None)
+    return {
+        "cover_tail": bool(getattr(args, "cover_tail", False)),
+        "min_confidence": DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+    }

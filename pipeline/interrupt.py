@@ -44,7 +44,7 @@ def latest_target(out: str) -> str:
     return run if run else "nothing (no run has finished in this output folder yet)"
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Our child processes and theirs (Beam's ``sh -c`` and its Python workers), from /proc."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -83,7 +83,7 @@ def stop_now(signum: int, out: str) -> None:
     # Beam's threads notice their workers die before we exit: keep their tracebacks and logs quiet.
     threading.excepthook = lambda args: None
     logging.disable(logging.CRITICAL)
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     if "://" not in out:
@@ -150,7 +150,7 @@ def is_beam_worker(cmdline: bytes) -> bool:
 def _beam_workers() -> list[int]:
     """This process's DirectRunner worker processes (only those: a notebook has children of its own)."""
     workers = []
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
             if is_beam_worker(f.read()):
                 workers.append(pid)

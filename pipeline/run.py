@@ -105,17 +105,6 @@ def decode_limits(args: argparse.Namespace):
     return DecodeLimits.from_hours(getattr(args, "max_duration", None))
 
 
-def confidence_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """``cover_tail`` and ``min_confidence`` (defaults for callers that build their own Namespace)."""
-    from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE
-
-    min_confidence = getattr(args, "min_confidence", None)
-    return {
-        "cover_tail": bool(getattr(args, "cover_tail", False)),
-        "min_confidence": DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
-    }
-
-
 def say(message: str) -> None:
     from recogenre.pipeline.logs import stamped
 
@@ -428,6 +417,7 @@ def default_runner(options, beam_args: list[str]) -> None:
 def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+    from recogenre.pipeline.confidence_options import confidence_settings
     from recogenre.transforms.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
 
     leftovers = layout.remove_incomplete_runs(args.output)

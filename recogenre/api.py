@@ -10,7 +10,6 @@ and errors raised, with the commands' own code and messages.
 from __future__ import annotations
 
 import argparse
-import math
 import numbers
 import os
 import re
@@ -298,8 +297,10 @@ def _check_numbers(**values: Any) -> None:
 def _hours(value: float | None) -> float | None:
     if value is None:
         return None
+    from recogenre.transforms.limits import valid_hours
+
     number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or value <= 0:
+    if not number or not valid_hours(value):
         raise ValueError(f"max_duration must be a positive number of hours, not {value!r}")
     return float(value)
 

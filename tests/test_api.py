@@ -288,9 +288,9 @@ except KeyboardInterrupt:
 
 
 def beam_workers_of(pid: int) -> list[int]:
-    from recogenre.pipeline.interrupt import _descendants
+    from recogenre.pipeline.interrupt import descendants
 
-    return [child for child in _descendants(pid) if is_live_beam_worker(child)]
+    return [child for child in descendants(pid) if is_live_beam_worker(child)]
 
 
 def started_by_runner(pids: list[int]) -> list[int]:

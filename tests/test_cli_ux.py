@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from recogenre.pipeline.interrupt import descendants
 from recogenre.transforms.progress import ProgressPrinter, ProgressWriter, schedule
 from tests.conftest import AUDIO, ROOT, STAMP, WEIGHTS, clip, run_command, unstamped
 
@@ -127,24 +128,6 @@ def test_progress_in_a_log_comes_per_tenth_of_the_tracks(tmp_path):
         printer.stop()
         printer.join()
     assert [ln.split()[1] for ln in lines] == ["2/20", "4/20"]
-
-
-def descendants(pid: int) -> set[int]:
-    parents = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                parents[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    found, todo = set(), [pid]
-    while todo:
-        parent = todo.pop()
-        for child, pp in parents.items():
-            if pp == parent and child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def alive(pid: int) -> bool:

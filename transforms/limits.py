@@ -99,14 +99,19 @@ def add_max_duration_argument(p) -> None:
     )
 
 
+def valid_hours(hours: float) -> bool:
+    """What ``--max-duration`` accepts (and ``recogenre.classify(max_duration=...)``): finite and > 0."""
+    return math.isfinite(hours) and hours > 0
+
+
 def positive_hours(text: str) -> float:
-    """argparse type of ``--max-duration``: hours, finite and > 0."""
+    """argparse type of ``--max-duration``."""
     import argparse
 
     try:
         hours = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of hours: {text!r}") from None
-    if not math.isfinite(hours) or hours <= 0:
+    if not valid_hours(hours):
         raise argparse.ArgumentTypeError(f"must be a positive number of hours: {text!r}")
     return hours
