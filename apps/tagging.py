@@ -36,7 +36,7 @@ from recogenre.apps.tag_formats import TAG_VALUES, Unsupported
 from recogenre.pipeline.logs import say
 from recogenre.transforms import tag_ledger
 from recogenre.transforms.genres import GENRES
-from recogenre.transforms.paths import is_remote, to_os_path
+from recogenre.transforms.paths import NotAFile, check_regular, is_remote, to_os_path
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 NONE = "(none)"
@@ -153,9 +153,11 @@ class Tagger:
             return Decision(path, "skip", f"skipped ({e})")
         os_path = to_os_path(path)
         try:
-            st = os.stat(os_path)
+            st = check_regular(os_path)  # a FIFO put in its place would block every read below
         except FileNotFoundError:
             return Decision(path, "skip", "skipped (missing: no such file)")
+        except NotAFile as e:
+            return Decision(path, "skip", f"skipped ({e})")
         except OSError as e:
             return Decision(path, "fail", f"cannot read it: {e.strerror or e}")
         if st.st_nlink > 1:

@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -295,6 +297,23 @@ def test_custom_field_min_confidence_and_a_failed_write_leaves_the_file(small_ru
     assert code == 0 and f"{files['m4a']}: (none) -> {genre['m4a']}" in lines
     freeform = mutagen.File(files["m4a"])["----:com.apple.iTunes:recogenre_genre"]
     assert [bytes(v).decode() for v in freeform] == [genre["m4a"]]
+
+
+def test_a_file_replaced_by_a_fifo_is_skipped_and_never_opened(small_run):
+    """A FIFO opened for reading blocks until a writer appears: tag must neither hash nor open one,
+    and the other files are still written."""
+    files, out = small_run
+    files["flac"].unlink()
+    os.mkfifo(files["flac"])
+    done = subprocess.run(
+        [sys.executable, "-m", "recogenre", "tag", str(out), "--write"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert f"{files['flac']}: skipped (not a regular file: a FIFO (named pipe))" in lines
+    assert [ln for ln in lines if ln.startswith(f"{files['mp3']}: ") and " -> " in ln]
+    assert mutagen.File(files["m4a"]).get("\xa9gen")
 
 
 def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys):
