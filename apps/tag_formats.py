@@ -66,20 +66,50 @@ class Unsupported(Exception):
     """A file this module does not write (its format, or contents that do not match its name)."""
 
 
-def field_name(field: str) -> str:
-    """``--field`` -> ``genre`` (the standard field) or the custom name; ValueError when unusable.
+@dataclass(frozen=True)
+class Field:
+    """The field ``--field`` names: the format's genre field (``custom`` None) or a custom one.
 
-    ``TXXX:NAME`` is accepted as ID3's spelling of the custom field NAME.
+    A type of its own rather than a name, so that a custom field called ``genre``
+    (``TXXX:genre``) can never be taken for the standard genre field.
+    """
+
+    custom: str | None = None
+
+
+GENRE_FIELD = Field()
+_STANDARD_KEYS = {MP3: "TCON", VORBIS: "GENRE", MP4: "\xa9gen"}
+FORMAT_NAMES = {MP3: "MP3", VORBIS: "FLAC, Ogg Vorbis and Opus", MP4: "MP4"}
+
+
+def field_name(field: str) -> Field:
+    """``--field`` -> the standard genre field or a custom one; ValueError when unusable.
+
+    ``genre`` and ``TCON`` name the standard field; ``TXXX:NAME`` (ID3's spelling) and a
+    bare ``NAME`` the custom field NAME. A bare ID3 frame ID other than TCON (``TIT2``,
+    ``COMM``) is refused: the user names a frame this module does not write, and writing
+    ``TXXX:TIT2`` instead would not be the field they named.
     """
     if field.strip().lower() in (STANDARD, "tcon"):
-        return STANDARD
+        return GENRE_FIELD
     name = field[5:] if field.upper().startswith("TXXX:") else field
     if not _NAME.fullmatch(name) or ":" in name or name.strip() != name:
         raise ValueError(
             f"--field {field!r}: use 'genre' or a custom name of printable ASCII letters, digits "
             "and punctuation without '=', ':' or '~' (e.g. TXXX:recogenre_genre)"
         )
-    return name
+    if name == field and _is_id3_frame_id(name):
+        raise ValueError(
+            f"--field {field!r}: {name} is an ID3 frame other than the genre; recogenre writes "
+            "only 'genre' (TCON) or a custom field (e.g. TXXX:recogenre_genre)"
+        )
+    return Field(name)
+
+
+def _is_id3_frame_id(name: str) -> bool:
+    from mutagen.id3 import Frames, Frames_2_2
+
+    return name in Frames or name in Frames_2_2
 
 
 def tag_format(path: str) -> str:
@@ -91,13 +121,26 @@ def tag_format(path: str) -> str:
     raise Unsupported(f"unsupported format: {reason}")
 
 
-def field_key(fmt: str, field: str) -> str:
-    """The key the field has in ``fmt``'s tags, as printed to the user."""
+def field_key(fmt: str, field: Field) -> str:
+    """The key the field has in ``fmt``'s tags, as printed to the user.
+
+    Unsupported when a custom name is the format's genre field itself: Vorbis comment
+    names ignore case, so a custom ``genre`` would be ``GENRE``, the user's real genre.
+    """
+    if field.custom is None:
+        return _STANDARD_KEYS[fmt]
     if fmt == MP3:
-        return "TCON" if field == STANDARD else f"TXXX:{field}"
-    if fmt == VORBIS:
-        return "GENRE" if field == STANDARD else field.upper()
-    return "\xa9gen" if field == STANDARD else f"----:com.apple.iTunes:{field}"
+        key = f"TXXX:{field.custom}"
+    elif fmt == VORBIS:
+        key = field.custom.upper()
+    else:
+        key = f"----:com.apple.iTunes:{field.custom}"
+    if key == _STANDARD_KEYS[fmt]:
+        raise Unsupported(
+            f"in {FORMAT_NAMES[fmt]} files a custom field named {field.custom!r} is the genre field "
+            f"itself ({key})"
+        )
+    return key
 
 
 @dataclass
@@ -108,26 +151,26 @@ class FileTags:
     fmt: str
     audio: object  # the mutagen FileType
 
-    def get(self, field: str) -> list[str]:
+    def get(self, field: Field) -> list[str]:
         tags = self.audio.tags
         if tags is None:
             return []
         key = field_key(self.fmt, field)
         if self.fmt == MP3:
             frames = tags.getall(key)
-            if field == STANDARD:
+            if field == GENRE_FIELD:
                 return [g for f in frames for g in f.genres if g]  # "(17)" read as "Rock"
             return [str(t) for f in frames for t in f.text if str(t)]
         if self.fmt == VORBIS:
             return [v for v in tags.get(key, []) if v]
         values = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in tags.get(key, [])]
-        if field == STANDARD and not values:
+        if field == GENRE_FIELD and not values:
             from mutagen.id3 import TCON
 
             values = [TCON.GENRES[n - 1] for n in tags.get("gnre", []) if 0 < n <= len(TCON.GENRES)]
         return [v for v in values if v]
 
-    def set(self, field: str, value: str) -> None:
+    def set(self, field: Field, value: str) -> None:
         if self.audio.tags is None:
             self.audio.add_tags()
         tags, key = self.audio.tags, field_key(self.fmt, field)
@@ -137,15 +180,15 @@ class FileTags:
             tags.delall(key)
             tags.add(
                 TCON(encoding=3, text=[value])
-                if field == STANDARD
-                else TXXX(encoding=3, desc=field, text=[value])
+                if field == GENRE_FIELD
+                else TXXX(encoding=3, desc=field.custom, text=[value])
             )
         elif self.fmt == VORBIS:
             tags[key] = [value]
         else:
             from mutagen.mp4 import MP4FreeForm
 
-            if field == STANDARD:
+            if field == GENRE_FIELD:
                 tags.pop("gnre", None)  # the numeric genre would contradict the new one
                 tags[key] = [value]
             else:

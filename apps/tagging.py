@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recogenre.apps import tag_formats
-from recogenre.apps.tag_formats import TAG_VALUES, Unsupported
+from recogenre.apps.tag_formats import TAG_VALUES, Field, Unsupported
 from recogenre.pipeline.logs import say
 from recogenre.transforms import tag_ledger
 from recogenre.transforms.genres import GENRES
@@ -134,7 +134,7 @@ def _same_mtime(previous, seconds: float) -> bool:
 
 
 class Tagger:
-    def __init__(self, args: argparse.Namespace, run_path: str, field: str, ledger: list[dict]):
+    def __init__(self, args: argparse.Namespace, run_path: str, field: Field, ledger: list[dict]):
         self.args, self.run_id, self.field = args, Path(run_path).name, field
         self.ledger: dict[str, list[dict]] = {}
         for e in ledger:
@@ -307,6 +307,10 @@ def main(args: argparse.Namespace) -> int:
             "does not have (written by an older recogenre; `recogenre run --full` adds it)"
         )
         return EXIT_USAGE
+    refused = _field_refused(field, tracks["path"])
+    if refused:
+        say(f"tag: --field {args.field!r}: {refused}")
+        return EXIT_USAGE
     lock = None
     if args.write:
         from recogenre.pipeline.lock import RunLock, acquire_or_reason
@@ -328,6 +332,31 @@ def main(args: argparse.Namespace) -> int:
             lock.release()
 
 
+def _field_refused(field: Field, paths) -> str | None:
+    """Why the field cannot be written in some of the snapshot's files, or None.
+
+    Checked from the names alone, before any file is read: a field written in some
+    formats and refused in others would leave the library half in one field.
+    """
+    refused: dict[str, int] = {}
+    for path in paths:
+        try:
+            fmt = tag_formats.tag_format(path)
+        except Unsupported:
+            continue  # skipped with its reason, as always
+        try:
+            tag_formats.field_key(fmt, field)
+        except Unsupported as e:
+            refused[str(e)] = refused.get(str(e), 0) + 1
+    if not refused:
+        return None
+    why, count = next(iter(refused.items()))
+    return (
+        f"{why}, and the snapshot has {count} such file{'s' if count != 1 else ''}; "
+        "nothing was read or written (use another name, e.g. TXXX:recogenre_genre)"
+    )
+
+
 class Stopped(BaseException):
     """SIGTERM: unwinds like Ctrl-C, so the copy being edited is removed."""
 
@@ -336,7 +365,7 @@ def _stop(signum, frame) -> None:
     raise Stopped()
 
 
-def _tag(args, run_path: str, tracks, errors, field: str) -> int:
+def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
     ledger_file = tag_ledger.ledger_path(args.output)
     ledger = tag_ledger.read_ledger(ledger_file)
     relevant = tag_ledger.still_relevant(ledger, dict(zip(tracks["path"], tracks["content_sha256"])))
