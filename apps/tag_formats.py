@@ -14,13 +14,16 @@ the rest are not handled by this module.
 
 An ID3 tag keeps its version (v2.3 stays v2.3, which older Windows and car
 players need; new tags are v2.4); an existing ID3v1 tag is updated with it.
+An MP3's APEv2 ``Genre`` is read as well, and updated where it is (see FileTags).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from recogenre.transforms.genres import GENRES
 
@@ -29,6 +32,7 @@ STANDARD = "genre"
 TAG_VALUES = {g: "Hip-Hop" if g == "hiphop" else g.capitalize() for g in GENRES}
 
 MP3, VORBIS, MP4 = "ID3", "Vorbis comment", "MP4"
+APE_GENRE = "APEv2 Genre"  # an MP3's genre in an APEv2 tag (see FileTags)
 FORMAT_OF_EXTENSION = {
     ".mp3": MP3,
     ".flac": VORBIS,
@@ -145,13 +149,40 @@ def field_key(fmt: str, field: Field) -> str:
 
 @dataclass
 class FileTags:
-    """One file's tags, opened with mutagen; ``set`` then ``save`` writes the field."""
+    """One file's tags, opened with mutagen; ``set`` then ``save`` writes the field.
+
+    An MP3's genre may also be in an APEv2 tag at its end (foobar2000, MP3Gain and
+    older Winamp setups write one): it counts as a genre already there, and a
+    replaced genre is written where the existing one is, so the file never ends
+    up with two genres that disagree.
+    """
 
     path: str
     fmt: str
     audio: object  # the mutagen FileType
+    ape: object | None = None  # an MP3's APEv2 tag (mutagen.apev2.APEv2), when it has one
+    _changed: set[str] = dc_field(default_factory=set, init=False)  # "own", "ape"
+
+    def found(self, field: Field) -> dict[str, list[str]]:
+        """Where the file already holds a value for the field: {key as printed: values}."""
+        places = {}
+        values = self._own_values(field)
+        if values:
+            places[field_key(self.fmt, field)] = values
+        if field == GENRE_FIELD and self.ape is not None and "Genre" in self.ape:
+            values = _ape_values(self.ape["Genre"])
+            if values:
+                places[APE_GENRE] = values
+        return places
 
     def get(self, field: Field) -> list[str]:
+        return [v for values in self.found(field).values() for v in values]
+
+    def targets(self, field: Field) -> list[str]:
+        """The keys ``set`` writes: every place already holding a value, else the format's own field."""
+        return list(self.found(field)) or [field_key(self.fmt, field)]
+
+    def _own_values(self, field: Field) -> list[str]:
         tags = self.audio.tags
         if tags is None:
             return []
@@ -170,7 +201,19 @@ class FileTags:
             values = [TCON.GENRES[n - 1] for n in tags.get("gnre", []) if 0 < n <= len(TCON.GENRES)]
         return [v for v in values if v]
 
-    def set(self, field: Field, value: str) -> None:
+    def set(self, field: Field, value: str) -> list[str]:
+        """Sets the field in every place ``targets`` names; returns those keys."""
+        keys = self.targets(field)
+        for key in keys:
+            if key == APE_GENRE:
+                self.ape["Genre"] = value
+                self._changed.add("ape")
+            else:
+                self._set_own(field, value)
+                self._changed.add("own")
+        return keys
+
+    def _set_own(self, field: Field, value: str) -> None:
         if self.audio.tags is None:
             self.audio.add_tags()
         tags, key = self.audio.tags, field_key(self.fmt, field)
@@ -195,11 +238,45 @@ class FileTags:
                 tags[key] = [MP4FreeForm(value.encode("utf-8"))]
 
     def save(self) -> None:
-        if self.fmt == MP3:
-            version = self.audio.tags.version if self.audio.tags is not None else (2, 4, 0)
-            self.audio.save(v2_version=3 if version[:2] == (2, 3) else 4)
-        else:
-            self.audio.save()
+        if "own" in self._changed:
+            if self.fmt == MP3:
+                version = self.audio.tags.version if self.audio.tags is not None else (2, 4, 0)
+                self.audio.save(v2_version=3 if version[:2] == (2, 3) else 4)
+            else:
+                self.audio.save()
+        if "ape" in self._changed:
+            _save_ape(self.ape, self.path)
+
+
+def _ape_values(value) -> list[str]:
+    """An APEv2 item's text values (one item may hold several, NUL-separated)."""
+    from mutagen.apev2 import TEXT
+
+    if value.kind != TEXT:
+        return [value.pprint()]  # binary or a link: still a genre there, shown as mutagen shows it
+    return [v for v in value if v]
+
+
+def _save_ape(ape, os_path: str) -> None:
+    """Writes the APEv2 tag back, keeping what followed it.
+
+    mutagen rewrites an APEv2 tag at the end of the file and cuts off whatever
+    came after the old one -- the ID3v1 tag (and Lyrics3 block) that players
+    expect last. Those bytes are put back after the new tag, as they were.
+    ``_APEv2Data`` is mutagen's own parse of where the tag lies.
+    """
+    from mutagen.apev2 import _APEv2Data
+
+    with open(os_path, "rb") as f:
+        where = _APEv2Data(f)
+        tail = b""
+        if where.start is not None and not where.is_at_start:
+            f.seek(where.end)
+            tail = f.read()
+    ape.save(os_path)
+    if tail:
+        with open(os_path, "ab") as f:
+            f.write(tail)
 
 
 def open_tags(os_path: str, fmt: str) -> FileTags:
@@ -211,4 +288,10 @@ def open_tags(os_path: str, fmt: str) -> FileTags:
     if audio is None or kind not in _MUTAGEN_CLASSES[fmt]:
         found = "not a format mutagen reads" if audio is None else kind
         raise Unsupported(f"its contents ({found}) do not match its name ({fmt} expected)")
-    return FileTags(os_path, fmt, audio)
+    ape = None
+    if fmt == MP3:
+        from mutagen.apev2 import APENoHeaderError, APEv2
+
+        with contextlib.suppress(APENoHeaderError):  # no APEv2 tag: the usual case
+            ape = APEv2(os_path)
+    return FileTags(os_path, fmt, audio, ape)

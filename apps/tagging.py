@@ -94,6 +94,7 @@ class Decision:
     value: str | None = None
     fmt: str | None = None
     snapshot_sha256: str | None = None
+    keys: tuple[str, ...] = ()  # the fields written, as printed (an MP3's may be its APEv2 Genre)
 
 
 def _read_table(run_path: str, name: str):
@@ -181,12 +182,13 @@ class Tagger:
                     f"skipped (changed since run {self.run_id}; the next run classifies it again)",
                 )
         try:
-            existing = tag_formats.open_tags(os_path, fmt).get(self.field)
+            found = tag_formats.open_tags(os_path, fmt).found(self.field)
         except Unsupported as e:
             return Decision(path, "skip", f"skipped ({e})")
         except Exception as e:  # mutagen's errors for a damaged tag block
             return Decision(path, "fail", f"cannot read its tags: {_one_line(e)}")
-        old = "; ".join(existing) if existing else NONE
+        existing = [v for values in found.values() for v in values]
+        old = _shown(found)
         if len(existing) == 1 and existing[0].casefold() == value.casefold():
             return Decision(path, "already", f"{old} (already)")
         if existing and not self.args.overwrite:
@@ -205,9 +207,9 @@ class Tagger:
                     return Decision(d.path, "skip", f"skipped (changed since run {self.run_id})")
                 audio = audio_digest(staged.tmp)
                 tags = tag_formats.open_tags(staged.tmp, d.fmt)
-                tags.set(self.field, d.value)
+                keys = tags.set(self.field, d.value)
                 tags.save()
-                if tag_formats.open_tags(staged.tmp, d.fmt).get(self.field) != [d.value]:
+                if tag_formats.open_tags(staged.tmp, d.fmt).found(self.field) != {k: [d.value] for k in keys}:
                     raise RewriteRefused("the tag did not read back as written")
                 if audio_digest(staged.tmp) != audio:
                     raise RewriteRefused("the tag library changed the audio packets")
@@ -218,7 +220,7 @@ class Tagger:
                     "after_sha256": sha256_of(staged.tmp),
                     "after_size": st.st_size,
                     "after_mtime": st.st_mtime,
-                    "field": tag_formats.field_key(d.fmt, self.field),
+                    "field": ", ".join(keys),
                     "value": d.value,
                     "snapshot_run": self.run_id,
                     "written_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -229,7 +231,16 @@ class Tagger:
             why = e.strerror if isinstance(e, OSError) and e.strerror else _one_line(e)
             return Decision(d.path, "fail", f"not written, the file is as it was: {why}")
         self.ledger.setdefault(d.path, []).append(entry)
-        return Decision(d.path, "written", d.text, d.value, d.fmt)
+        return Decision(d.path, "written", d.text, d.value, d.fmt, keys=tuple(keys))
+
+
+def _shown(found: dict[str, list[str]]) -> str:
+    """The values already there; where they are when one is in an MP3's APEv2 tag."""
+    if not found:
+        return NONE
+    if tag_formats.APE_GENRE not in found:
+        return "; ".join(v for values in found.values() for v in values)
+    return ", ".join(f"{'; '.join(values)} in {key}" for key, values in found.items())
 
 
 def _one_line(e: BaseException) -> str:
@@ -409,7 +420,7 @@ def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
             counts["fail"] = counts.get("fail", 0) + 1
     print(_summary(counts, skipped, args.write), flush=True)
     if args.write and counts.get("written"):
-        keys = sorted({tag_formats.field_key(d.fmt, field) for d in done if d.action == "written"})
+        keys = sorted({k for d in done if d.action == "written" for k in d.keys})
         print(f"fields written: {', '.join(keys)}; ledger: {ledger_file}", flush=True)
     if args.export:
         print(f"exported {len(exported)} tracks to {args.export}", flush=True)

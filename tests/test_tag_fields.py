@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import mutagen
 import soundfile as sf
-from mutagen.id3 import ID3, TCON
+from mutagen.id3 import ID3, TCON, MakeID3v1
 from mutagen.mp4 import MP4
 
 from tests.conftest import AUDIO, run_in_process
@@ -87,3 +88,79 @@ def test_an_id3_frame_other_than_the_genre_is_refused(tmp_path, capsys):
         code, lines, err = tag(capsys, tmp_path, "--field", spec)
         assert code == 2 and lines == [] and len(err.splitlines()) == 1, err
         assert f"--field {spec!r}: {spec} is an ID3 frame other than the genre" in err
+
+
+def _with_ape_genre(path: Path, genre: str | None, id3v1: bool = False) -> None:
+    """Gives an MP3 an APEv2 tag (with a Genre item if asked), then an ID3v1 tag after it, as
+    foobar2000 and MP3Gain leave them."""
+    from mutagen.apev2 import APEv2
+
+    ape = APEv2()
+    ape["Title"] = "Own title"
+    if genre is not None:
+        ape["Genre"] = genre
+    ape.save(path)
+    if id3v1:
+        with open(path, "ab") as f:
+            f.write(MakeID3v1({"TIT2": mutagen.id3.TIT2(encoding=0, text=["v1 title"])}))
+
+
+def test_an_apev2_genre_counts_and_is_updated_where_it_is(tmp_path, capsys):
+    """A genre in an MP3's APEv2 tag is not "(none)": kept by default (never a second genre in
+    ID3 beside it), replaced in the APEv2 tag with --overwrite; the ID3v1 tag after it stays the
+    file's last bytes, the audio packets unchanged; a file with both updates both."""
+    from mutagen.apev2 import APEv2
+
+    from tests.test_tagging import assert_same_audio, audio_evidence
+
+    lib, out = tmp_path / "lib", tmp_path / "out"
+    lib.mkdir()
+    ape_only, both, no_genre = lib / "a.mp3", lib / "b.mp3", lib / "c.mp3"
+    for p in (ape_only, both, no_genre):
+        shutil.copyfile(AUDIO / "bensound-cute.mp3", p)  # ID3v2.4 without a genre, no ID3v1
+    _with_ape_genre(ape_only, "Rock", id3v1=True)
+    id3 = ID3(both)
+    id3.add(TCON(encoding=3, text=["Pop"]))
+    id3.save()
+    _with_ape_genre(both, "Rock")
+    _with_ape_genre(no_genre, None)
+    v1 = ape_only.read_bytes()[-128:]
+    assert v1[:3] == b"TAG" and list(APEv2(ape_only)["Genre"]) == ["Rock"]
+    assert run_in_process(lib, out, *EVERY_TRACK) == 0
+    genre = _genres(out, {"a": ape_only, "b": both, "c": no_genre})
+
+    code, lines, err = tag(capsys, out, "--write")
+    assert code == 0, err
+    assert f"{ape_only}: Rock in APEv2 Genre (kept; --overwrite replaces it with {genre['a']})" in lines
+    assert f"{both}: Pop in TCON, Rock in APEv2 Genre (kept; --overwrite replaces it with {genre['b']})" in (
+        lines
+    )
+    assert f"{no_genre}: (none) -> {genre['c']}" in lines
+    assert ID3(ape_only).getall("TCON") == []  # no second genre beside the APEv2 one
+    assert ID3(no_genre).getall("TCON")[0].text == [genre["c"]]
+    assert list(APEv2(no_genre).keys()) == ["Title"]
+
+    evidence = {p: audio_evidence(p) for p in (ape_only, both)}
+    code, lines, err = tag(capsys, out, "--write", "--overwrite")
+    assert code == 0, err
+    assert f"{ape_only}: Rock in APEv2 Genre -> {genre['a']}" in lines
+    assert f"{both}: Pop in TCON, Rock in APEv2 Genre -> {genre['b']}" in lines
+    assert lines[-1].startswith("fields written: APEv2 Genre, TCON; ")
+    ape = APEv2(ape_only)
+    assert list(ape["Genre"]) == [genre["a"]] and list(ape["Title"]) == ["Own title"]
+    assert ID3(ape_only).getall("TCON") == []
+    assert ape_only.read_bytes()[-128:] == v1  # the ID3v1 tag still last, as it was
+    assert ID3(both).getall("TCON")[0].text == [genre["b"]] and list(APEv2(both)["Genre"]) == [genre["b"]]
+    for p in (ape_only, both):
+        assert_same_audio(evidence[p], audio_evidence(p))
+    assert not [p for p in lib.iterdir() if p.name.startswith(".")]  # no temporary file left
+    code, lines, err = tag(capsys, out)
+    assert f"{ape_only}: {genre['a']} in APEv2 Genre (already)" in lines
+    ledger = {
+        e["path"]: e["field"] for e in map(json.loads, (out / "tag-writes.jsonl").read_text().splitlines())
+    }
+    assert ledger[str(ape_only)] == "APEv2 Genre" and ledger[str(both)] == "TCON, APEv2 Genre"
+
+    # The nightly run recognises these writes from the ledger: nothing decoded again.
+    assert run_in_process(lib, out, *EVERY_TRACK) == 0
+    assert json.loads((out / "latest" / "manifest.json").read_text())["counts"]["decoded"] == 0
