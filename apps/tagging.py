@@ -40,6 +40,7 @@ from recogenre.transforms.paths import NotAFile, check_regular, is_remote, to_os
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 NONE = "(none)"
+UNREADABLE = "skipped (unreadable: its permissions do not let this user read it)"
 
 
 def _fraction(text: str) -> float:
@@ -159,8 +160,12 @@ class Tagger:
             return Decision(path, "skip", "skipped (missing: no such file)")
         except NotAFile as e:
             return Decision(path, "skip", f"skipped ({e})")
+        except PermissionError:  # a folder on the way that this user may not enter
+            return Decision(path, "skip", UNREADABLE)
         except OSError as e:
             return Decision(path, "fail", f"cannot read it: {e.strerror or e}")
+        if not os.access(os_path, os.R_OK):
+            return Decision(path, "skip", UNREADABLE)
         if st.st_nlink > 1:
             return Decision(
                 path, "skip", f"skipped (it has {st.st_nlink} hard links, which a rewrite would split)"

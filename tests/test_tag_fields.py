@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import mutagen
@@ -164,3 +166,41 @@ def test_an_apev2_genre_counts_and_is_updated_where_it_is(tmp_path, capsys):
     # The nightly run recognises these writes from the ledger: nothing decoded again.
     assert run_in_process(lib, out, *EVERY_TRACK) == 0
     assert json.loads((out / "latest" / "manifest.json").read_text())["counts"]["decoded"] == 0
+
+
+def test_a_track_now_a_folder_or_unreadable_is_skipped_and_the_rest_written(tmp_path):
+    """Files the snapshot lists that are now a directory, a file this user may not read, or in a
+    folder this user may not enter: each skipped with its reason (exit 0), the others written.
+    Run without root's permission override (setpriv), as the user a library belongs to would."""
+    from tests.test_pipeline import without_dac_override
+    from tests.test_tagging import make_library
+
+    prefix = without_dac_override()
+    lib, out = tmp_path / "lib", tmp_path / "out"
+    files = make_library(lib)
+    for k in ("ogg", "opus", "au", "mp3v23"):
+        files.pop(k).unlink()
+    (lib / "sub").mkdir()
+    hidden = lib / "sub" / "h.mp3"
+    files.pop("mp3bare").rename(hidden)
+    assert run_in_process(lib, out, *EVERY_TRACK) == 0
+    files["flac"].unlink()
+    files["flac"].mkdir()
+    files["m4a"].chmod(0o200)  # writable, not readable
+    m4a = sha256(files["m4a"])
+    (lib / "sub").chmod(0o600)  # cannot be entered
+    try:
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "recogenre", "tag", str(out), "--write"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        (lib / "sub").chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert f"{files['flac']}: skipped (is a directory, not an audio file)" in lines
+    unreadable = "skipped (unreadable: its permissions do not let this user read it)"
+    assert f"{files['m4a']}: {unreadable}" in lines and f"{hidden}: {unreadable}" in lines
+    assert [ln for ln in lines if ln.startswith(f"{files['mp3']}: (none) -> ")]
+    assert "tag: 1 written" in lines[-2] and "3 skipped" in lines[-2] and "0 failed" in lines[-2]
+    assert ID3(files["mp3"]).getall("TCON") and sha256(files["m4a"]) == m4a
