@@ -71,6 +71,17 @@ def assert_tables_agree(
                                            err_msg=f"{c} row {i}")  # fmt: skip
 
 
+def wait_until(condition, what: str, timeout_s: float = 120.0, every_s: float = 0.05) -> None:
+    """Waits for ``condition()`` to be true, failing with ``what`` after a generous bound: tests wait
+    for what they need to see, never a fixed time (the machine running them may be busy)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting after {timeout_s:g} s: {what}"
+        time.sleep(every_s)
+
+
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ", re.M)
 
 
