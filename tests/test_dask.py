@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recogenre.pipeline.dask_runner import BEAM_VERSION, FixedDaskRunner, UnsupportedBeam, check_beam_version
-from tests.conftest import AUDIO, ROOT, assert_tables_agree, run_command, stored, unstamped
+from tests.conftest import AUDIO, ROOT, assert_tables_agree, run_command, stored, unstamped, wait_until
 
 # ------------------------------------------------------------------ the cluster
 
@@ -70,10 +70,8 @@ def cluster(tmp_path_factory):
             "--no-dashboard",
             f"--scheduler-file={scheduler_file}",
         )
-        for _ in range(300):
-            if scheduler_file.exists() and scheduler_file.stat().st_size:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: scheduler_file.exists() and scheduler_file.stat().st_size > 0,
+                   "the dask scheduler's address file", timeout_s=300)  # fmt: skip
         for i in (1, 2):
             start(
                 f"worker{i}",
