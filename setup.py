@@ -44,9 +44,12 @@ setup(
     # top-level name (pipeline, transforms) can clash with another package.
     packages=["recogenre", *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES))],
     package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}},
+    # The pages' HTML, CSS and JavaScript (apps/static/), read with importlib.resources.
+    package_data={"recogenre.apps": ["static/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest==9.2.0", "ruff==0.17.6"],
+        # selenium: the upload page and the report driven in a real headless Chromium.
+        "test": ["pytest==9.2.0", "ruff==0.17.6", "selenium==4.51.0"],
     },
     entry_points={"console_scripts": ["recogenre=recogenre.pipeline.cli:main"]},
 )

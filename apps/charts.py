@@ -15,28 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from recogenre.apps.colours import GENRE_COLOURS, SILENT_COLOUR, UNKNOWN_EDGE, UNKNOWN_FILL, UNKNOWN_HATCH
 from recogenre.transforms.genres import GENRES
 
 DPI = 100
 BAR_COLOUR = "#4f7cac"
-# One colour per genre, the same in every chart, from a qualitative palette.
-GENRE_COLOURS = dict(
-    zip(
-        GENRES,
-        (
-            "#1f77b4",
-            "#ff7f0e",
-            "#2ca02c",
-            "#d62728",
-            "#9467bd",
-            "#8c564b",
-            "#e377c2",
-            "#7f7f7f",
-            "#bcbd22",
-            "#17becf",
-        ),
-    )
-)
 
 
 def _pyplot():
@@ -171,8 +154,10 @@ def genre_distribution(counts: Mapping[str, int], n_silent: int, title: str, pat
     labels = list(GENRES) + extra + (["silent"] if n_silent else [])
     values = [int(counts.get(g, 0)) for g in [*GENRES, *extra]] + ([n_silent] if n_silent else [])
     fig, ax = plt.subplots(figsize=(8, 4))
-    colours = [GENRE_COLOURS.get(g, "#bbbbbb") for g in labels]
+    colours = [GENRE_COLOURS.get(g, UNKNOWN_FILL if g == "unknown" else SILENT_COLOUR) for g in labels]
     bars = ax.bar(labels, values, color=colours)
+    if extra:  # unknown is no genre: hatched and outlined, unlike any genre's colour
+        bars[len(GENRES)].set(edgecolor=UNKNOWN_EDGE, hatch=UNKNOWN_HATCH, linewidth=1)
     for bar, v in zip(bars, values):
         if v:
             ax.annotate(

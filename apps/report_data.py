@@ -21,6 +21,7 @@ import numpy as np
 
 from recogenre.apps.evaluate import genre_of
 from recogenre.transforms.genres import GENRES
+from recogenre.transforms.paths import canonical_root
 
 FRAME_STEPS = 200  # a frame score of 1.0 is byte 200: 0.5 % resolution, finer than a timeline shows
 TRACK_STEPS = 10_000  # a track score of 1.0 is 10000 (two bytes, little-endian): 0.01 %
@@ -85,7 +86,7 @@ def catalogue_root(catalogue: str | None, paths: list[str]) -> str | None:
     if len(parts) == len(catalogue.split(os.sep)) and os.path.splitext(fixed)[1] and not os.path.isdir(fixed):
         fixed = os.path.dirname(fixed) or "."  # a catalogue file or a single audio file
     if os.path.isabs(fixed):
-        return os.path.normpath(fixed)
+        return canonical_root(fixed)  # as the run stored the tracks' paths
     tail = [p for p in os.path.normpath(fixed).split(os.sep) if p not in ("", ".", "..")]
     absolute = [p for p in paths if os.path.isabs(p)]
     if not absolute:

@@ -1,4 +1,5 @@
-"""The report's single HTML page: markup, style and the script that draws it.
+"""The report's single HTML page, filled in: the markup, style and script that draw it
+are package files (``apps/static/report.html``, ``report.css``, ``report.js``), inlined here.
 
 Self-contained on purpose (no external file, font or library, no network):
 the page is mailed, archived and opened from file:// on machines that have
@@ -17,12 +18,13 @@ import html
 import json
 from typing import Any
 
-from recogenre.apps.charts import GENRE_COLOURS
+from recogenre.apps.assets import asset
+from recogenre.apps.colours import GENRE_COLOURS, SILENT_COLOUR, UNKNOWN_EDGE, UNKNOWN_FILL
 from recogenre.transforms.aggregate import UNKNOWN
 from recogenre.transforms.genres import GENRES
 
-SILENT_COLOUR = "#bbbbbb"
-UNKNOWN_COLOUR = "#777777"  # top_genre "unknown": confidence below --min-confidence
+# The SVG fill of the ``unknown`` bar: white with diagonal lines (defined in the chart's <defs>).
+UNKNOWN_PATTERN = "unknown-hatch"
 
 
 def script_json(data: Any) -> str:
@@ -35,7 +37,7 @@ def distribution_svg(counts: dict[str, int], silent: int) -> str:
     """Tracks per top genre as an inline SVG; each bar filters the table by its genre."""
     bars = [(g, int(counts.get(g, 0)), GENRE_COLOURS[g]) for g in GENRES]
     if counts.get(UNKNOWN):
-        bars.append((UNKNOWN, int(counts[UNKNOWN]), UNKNOWN_COLOUR))
+        bars.append((UNKNOWN, int(counts[UNKNOWN]), f"url(#{UNKNOWN_PATTERN})"))
     if silent:
         bars.append(("silent", silent, SILENT_COLOUR))
     width, height, left, bottom, top = 660, 210, 8, 46, 18
@@ -45,16 +47,24 @@ def distribution_svg(counts: dict[str, int], silent: int) -> str:
         f'<svg id="distribution" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         'role="img" aria-label="number of tracks per top genre">'
     ]
+    if counts.get(UNKNOWN):
+        parts.append(
+            f'<defs><pattern id="{UNKNOWN_PATTERN}" width="5" height="5" patternUnits="userSpaceOnUse" '
+            f'patternTransform="rotate(45)"><rect width="5" height="5" fill="{UNKNOWN_FILL}"/>'
+            f'<line x1="0" y1="0" x2="0" y2="5" stroke="{UNKNOWN_EDGE}" stroke-width="1.5"/></pattern></defs>'
+        )
     plot = height - bottom - top
     for i, (genre, count, colour) in enumerate(bars):
         h = plot * count / peak
         x = left + i * slot
         y = top + plot - h
+        edge = f' stroke="{UNKNOWN_EDGE}"' if genre == UNKNOWN else ""
         parts.append(
             f'<g class="dbar" data-genre="{genre}" tabindex="0"><title>{genre}: {count} tracks</title>'
             f'<rect x="{x + 4:.1f}" y="{top:.1f}" width="{slot - 8:.1f}" height="{plot:.1f}" '
             'fill="transparent"/>'
-            f'<rect x="{x + 4:.1f}" y="{y:.1f}" width="{slot - 8:.1f}" height="{h:.1f}" fill="{colour}"/>'
+            f'<rect x="{x + 4:.1f}" y="{y:.1f}" width="{slot - 8:.1f}" height="{h:.1f}" '
+            f'fill="{colour}"{edge}/>'
             f'<text x="{x + slot / 2:.1f}" y="{y - 4:.1f}" class="count">{count}</text>'
             f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 16:.1f}" class="glabel">{genre}</text></g>'
         )
@@ -69,446 +79,15 @@ def render(title: str, facts: list[tuple[str, str]], distribution: str, data: di
     """The page; ``facts`` are (label, HTML) pairs already escaped by the caller."""
     fact_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>" for k, v in facts)
     colours = [GENRE_COLOURS[g] for g in GENRES]
-    return PAGE.format(
+    return asset("report.html").format(
+        style=asset("report.css"),
         title=html.escape(title),
         facts=fact_html,
         distribution=distribution,
         genre_options="".join(f'<option value="{g}">{g}</option>' for g in [*GENRES, UNKNOWN, "silent"]),
         data=script_json(
-            {**data, "colours": colours, "silent_colour": SILENT_COLOUR, "unknown_colour": UNKNOWN_COLOUR}
+            {**data, "colours": colours, "silent_colour": SILENT_COLOUR, "unknown_edge": UNKNOWN_EDGE}
         ),
         errors=errors_html,
-        script=SCRIPT,
+        script=asset("report.js"),
     )
-
-
-SCRIPT = r"""
-(function () {
-"use strict";
-var t0 = performance.now();
-var D = JSON.parse(document.getElementById("report-data").textContent);
-var G = D.genres, COL = D.colours, T = D.tracks, F = D.frames, n = T.name.length;
-function bytes(b64) {
-  var s = atob(b64), a = new Uint8Array(s.length);
-  for (var i = 0; i < s.length; i++) a[i] = s.charCodeAt(i);
-  return a;
-}
-var VB = bytes(T.vec), FS = bytes(F.scores), FOFF = new Int32Array(n + 1);
-function vec(k) { return VB[2 * k] | (VB[2 * k + 1] << 8); }  // a track's score, 0-10000, 65535: none
-for (var i = 0; i < n; i++) FOFF[i + 1] = FOFF[i] + F.count[i];
-function esc(s) {
-  return String(s).replace(/[&<>"']/g, function (c) {
-    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
-  });
-}
-function folderOf(name) { var k = name.lastIndexOf("/"); return k < 0 ? "" : name.slice(0, k); }
-function fullPath(i) { return D.root ? D.root.replace(/\/$/, "") + "/" + T.name[i] : T.name[i]; }
-function genreOf(i) { return T.top[i] === -2 ? "unknown" : T.top[i] < 0 ? "silent" : G[T.top[i]]; }
-function bestGuess(i) {  // the arg-max genre of a track labelled unknown
-  var best = 0;
-  for (var g = 1; g < 10; g++) if (vec(i * 10 + g) > vec(i * 10 + best)) best = g;
-  return G[best];
-}
-function confText(i) {
-  var v = T.conf ? T.conf[i] : null;
-  return v === null ? "–" : D.conf_percent ? v.toFixed(1) + "%" : v.toFixed(3);
-}
-function labelOf(i) { return T.label[i] < 0 ? "" : D.labels[T.label[i]]; }
-function mmss(s) {
-  if (s === null) return "–";
-  var m = Math.floor(s / 60), r = Math.round(s - 60 * m);
-  if (r === 60) { m += 1; r = 0; }
-  return m + ":" + (r < 10 ? "0" : "") + r;
-}
-var FOLDER = T.name.map(folderOf);
-var HAY = T.name.map(function (name, i) {
-  return (name + "\n" + labelOf(i) + "\n" + genreOf(i)).toLowerCase();
-});
-var MATCH = {"1": ["right", "✓ right"], "0": ["wrong", "✗ wrong"], "-1": ["other", "not a genre"]};
-var COLS = [
-  {key: "track", num: false, val: function (i) { return T.name[i].toLowerCase(); },
-   cell: function (i) {
-     return '<td class="name" title="' + esc(fullPath(i)) + '">' + esc(T.name[i]) + "</td>";
-   }},
-  {key: "folder", num: false, val: function (i) { return FOLDER[i].toLowerCase(); },
-   cell: function (i) { return "<td>" + esc(FOLDER[i]) + "</td>"; }},
-  {key: "genre", num: false, val: genreOf,
-   cell: function (i) {
-     var c = T.top[i] === -2 ? D.unknown_colour : T.top[i] < 0 ? D.silent_colour : COL[T.top[i]];
-     return '<td><i class="sw" style="background:' + c + '"></i>' + genreOf(i) + "</td>";
-   }},
-  {key: "score", num: true, val: function (i) { return T.score[i]; },
-   cell: function (i) {
-     return '<td class="num">' + (T.score[i] === null ? "–" : T.score[i].toFixed(1)) + "</td>";
-   }}
-];
-if (T.conf) {
-  COLS.push({key: "confidence", num: true, val: function (i) { return T.conf[i]; },
-    cell: function (i) {
-      var v = T.conf[i];
-      return '<td class="num">' + (v === null ? "–" : D.conf_percent ? v.toFixed(1) : v.toFixed(3)) + "</td>";
-    }});
-}
-COLS.push(
-  {key: "duration", num: true, val: function (i) { return T.dur[i]; },
-   cell: function (i) { return '<td class="num">' + mmss(T.dur[i]) + "</td>"; }},
-  {key: "label", num: false, val: function (i) { return labelOf(i).toLowerCase(); },
-   cell: function (i) { return "<td>" + esc(labelOf(i)) + "</td>"; }},
-  {key: "match", num: true, val: function (i) { return T.match[i]; },
-   cell: function (i) {
-     var m = MATCH[String(T.match[i])];
-     return m ? '<td class="' + m[0] + '">' + m[1] + "</td>" : "<td></td>";
-   }}
-);
-var state = {q: "", genre: "", match: "", sort: "track", dir: "asc", t: ""};
-function readUrl() {
-  var params = [new URLSearchParams(location.search), new URLSearchParams(location.hash.slice(1))];
-  params.forEach(function (p) {
-    Object.keys(state).forEach(function (k) { if (p.has(k)) state[k] = p.get(k); });
-  });
-}
-function writeUrl() {
-  var p = new URLSearchParams();
-  Object.keys(state).forEach(function (k) { if (state[k] && !(k === "sort" && state[k] === "track") &&
-    !(k === "dir" && state[k] === "asc")) p.set(k, state[k]); });
-  var hash = p.toString();
-  try { history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search); }
-  catch (err) { /* some file:// set-ups refuse; the view still works */ }
-}
-var tbody = document.querySelector("#tracks tbody"), shown = document.getElementById("shown");
-function selected() {
-  var words = state.q.toLowerCase().split(/\s+/).filter(Boolean), rows = [];
-  for (var i = 0; i < n; i++) {
-    if (state.genre && genreOf(i) !== state.genre) continue;
-    var m = T.match[i];
-    if (state.match === "right" && m !== 1) continue;
-    if (state.match === "wrong" && m !== 0) continue;
-    if (state.match === "labelled" && m === null) continue;
-    if (state.match === "unlabelled" && m !== null) continue;
-    var ok = true;
-    for (var w = 0; w < words.length && ok; w++) ok = HAY[i].indexOf(words[w]) >= 0;
-    if (ok) rows.push(i);
-  }
-  var col = COLS.filter(function (c) { return c.key === state.sort; })[0] || COLS[0];
-  var sign = state.dir === "desc" ? -1 : 1;
-  var keys = new Array(n);
-  rows.forEach(function (i) { keys[i] = col.val(i); });
-  rows.sort(function (a, b) {
-    var x = keys[a], y = keys[b], r;
-    if (col.num) {
-      x = x === null ? -Infinity : x; y = y === null ? -Infinity : y;
-      r = x < y ? -1 : x > y ? 1 : 0;
-    } else {
-      r = x < y ? -1 : x > y ? 1 : 0;
-    }
-    return r ? sign * r : a - b;
-  });
-  return rows;
-}
-function render() {
-  var rows = selected(), out = new Array(rows.length);
-  for (var r = 0; r < rows.length; r++) {
-    var i = rows[r], cells = "";
-    for (var c = 0; c < COLS.length; c++) cells += COLS[c].cell(i);
-    out[r] = '<tr data-i="' + i + '" tabindex="0"' + (String(i) === state.t ? ' class="open"' : "") + ">" +
-      cells + "</tr>";
-  }
-  tbody.innerHTML = rows.length ? out.join("") : '<tr class="none"><td>No track matches.</td></tr>';
-  shown.textContent = rows.length === n ? n + " tracks" : rows.length + " of " + n + " tracks";
-  document.querySelectorAll("#tracks th").forEach(function (th) {
-    th.removeAttribute("aria-sort");
-    if (th.dataset.key === state.sort) {
-      th.setAttribute("aria-sort", state.dir === "desc" ? "descending" : "ascending");
-    }
-  });
-}
-// ---- per-track detail, drawn on demand ----
-function svg(w, h) { return '<svg viewBox="0 0 ' + w + " " + h + '" width="' + w + '" height="' + h + '">'; }
-function bars(i) {
-  var w = 520, h = 190, left = 34, top = 16, plot = 130, slot = (w - left) / 10, s = svg(w, h);
-  for (var k = 0; k <= 100; k += 50) {
-    var yy = top + plot - plot * k / 100;
-    s += '<line x1="' + left + '" x2="' + w + '" y1="' + yy + '" y2="' + yy + '" class="grid"/>' +
-      '<text x="' + (left - 4) + '" y="' + (yy + 4) + '" class="ytick">' + k + "%</text>";
-  }
-  if (T.top[i] === -1) {
-    s += '<text x="' + (w / 2) + '" y="' + (top + plot / 2) + '" class="note">silent: no genre</text>';
-  } else if (T.top[i] === -2) {
-    s += '<text x="' + (w / 2) + '" y="' + (top + 12) + '" class="note">unknown: confidence ' +
-      confText(i) + " below the threshold</text>";
-  }
-  for (var g = 0; g < 10; g++) {
-    var raw = vec(i * 10 + g), v = raw === 65535 ? null : raw / 100, x = left + g * slot + 4, bw = slot - 8;
-    if (v !== null) {
-      var bh = plot * v / 100, y = top + plot - bh, topBar = g === T.top[i];
-      s += '<rect class="bar' + (topBar ? " top" : "") + '" x="' + x + '" y="' + y + '" width="' + bw +
-        '" height="' + bh + '" fill="' + COL[g] + '"><title>' + G[g] + " " + v.toFixed(1) +
-        "%</title></rect>" +
-        '<text x="' + (x + bw / 2) + '" y="' + (y - 3) + '" class="val' + (topBar ? " top" : "") + '">' +
-        v.toFixed(1) + "</text>";
-    }
-    s += '<text x="' + (x + bw / 2) + '" y="' + (top + plot + 16) + '" class="glabel">' + G[g] + "</text>";
-  }
-  return s + "</svg>";
-}
-function spans(i) {
-  var t = F.time[i], c = F.count[i], out = [];
-  if (!c) return out;
-  if (Array.isArray(t[0])) return t;
-  for (var k = 0; k < c; k++) out.push([t[0] + k * t[1], k === c - 1 ? t[2] : t[0] + (k + 1) * t[1]]);
-  return out;
-}
-function timeline(i) {
-  var c = F.count[i], w = 470, h = 190, left = 34, top = 10, plot = 140, s = svg(w, h), sp = spans(i);
-  if (!c) return "<p>No frames recorded for this track.</p>";
-  var ta = Math.min(sp[0][0], 0), t1 = Math.max(sp[c - 1][1], T.dur[i] || 0), pw = w - left - 4;
-  var single = c === 1, colW = 70;
-  function xs(t) { return left + pw * (t - ta) / (t1 - ta || 1); }
-  for (var k = 0; k <= 100; k += 50) {
-    var yy = top + plot - plot * k / 100;
-    s += '<text x="' + (left - 4) + '" y="' + (yy + 4) + '" class="ytick">' + k + "%</text>";
-  }
-  for (var f = 0; f < c; f++) {
-    var x0 = single ? left + 8 : xs(sp[f][0]) + 0.5, x1 = single ? left + 8 + colW : xs(sp[f][1]) - 0.5;
-    var base = (FOFF[i] + f) * 10, y = top + plot;
-    var span = sp[f][0].toFixed(1) + "–" + sp[f][1].toFixed(1) + " s", fw = Math.max(x1 - x0, 1);
-    if (FS[base] === 255) {
-      s += '<rect class="silentframe" x="' + x0 + '" y="' + top + '" width="' + fw + '" height="' +
-        plot + '"><title>frame_index ' + f + ", " + span + ": silent</title></rect>";
-      continue;
-    }
-    for (var g = 0; g < 10; g++) {  // GENRES order, bottom up: the legend lists them top down
-      var v = FS[base + g] / 2, bh = plot * v / 100;
-      if (bh <= 0) continue;
-      y -= bh;
-      s += '<rect class="seg" x="' + x0 + '" y="' + y + '" width="' + fw + '" height="' + bh +
-        '" fill="' + COL[g] + '"><title>frame_index ' + f + ", " + span + ": " + G[g] + " " + v.toFixed(1) +
-        "%</title></rect>";
-      if (single && bh > 11) {
-        s += '<text x="' + (x1 + 6) + '" y="' + (y + bh / 2 + 4) + '" class="seglabel">' + G[g] + " " +
-          v.toFixed(1) + "%</text>";
-      }
-    }
-  }
-  s += '<line x1="' + left + '" x2="' + (w - 4) + '" y1="' + (top + plot) + '" y2="' + (top + plot) +
-    '" stroke="#888"/>';
-  if (single) {
-    s += '<text x="' + (left + 8 + colW / 2) + '" y="' + (top + plot + 16) + '" class="glabel">' +
-      sp[0][0].toFixed(1) + "–" + sp[0][1].toFixed(1) + " s</text>" +
-      '<text x="' + (w / 2) + '" y="' + (h - 6) + '" class="axis">' +
-      "one frame: the track's scores are this frame's</text>";
-  } else {
-    var ticks = 5;
-    for (var k2 = 0; k2 <= ticks; k2++) {
-      var tt = ta + (t1 - ta) * k2 / ticks;
-      var anchor = k2 === 0 ? "start" : k2 === ticks ? "end" : "middle";
-      s += '<text x="' + xs(tt) + '" y="' + (top + plot + 16) + '" class="glabel" ' +
-        'style="text-anchor:' + anchor + '">' + mmss(tt) + "</text>";
-    }
-    s += '<text x="' + (w / 2) + '" y="' + (h - 6) + '" class="axis">' +
-      "time (m:ss), one column per frame</text>";
-  }
-  return s + "</svg>";
-}
-function legend() {
-  var s = '<ul class="legend">';
-  for (var g = 9; g >= 0; g--) {  // top of the stack first, as the columns read
-    s += '<li><i class="sw" style="background:' + COL[g] + '"></i>' + G[g] + "</li>";
-  }
-  return s + '<li><i class="sw silentframe"></i>silent frame</li></ul>';
-}
-var detail = document.getElementById("detail");
-function showDetail() {
-  var i = parseInt(state.t, 10);
-  document.querySelectorAll("#tracks tr.open").forEach(function (tr) { tr.classList.remove("open"); });
-  if (!(i >= 0 && i < n)) { detail.hidden = true; detail.innerHTML = ""; return; }
-  var row = tbody.querySelector('tr[data-i="' + i + '"]');
-  if (row) row.classList.add("open");
-  var m = MATCH[String(T.match[i])], facts = [
-    ["path", esc(fullPath(i))],
-    ["top genre", T.top[i] === -2
-      ? "unknown (best guess " + bestGuess(i) + ", " + T.score[i].toFixed(1) + "%)"
-      : genreOf(i) + (T.score[i] === null ? "" : " (" + T.score[i].toFixed(1) + "%)")],
-    ["duration", mmss(T.dur[i]) + " (" + (T.dur[i] === null ? "–" : T.dur[i].toFixed(1)) + " s), " +
-      F.count[i] +
-      " frame" + (F.count[i] === 1 ? "" : "s") + (T.silent[i] ? ", " + T.silent[i] + " silent" : "")]
-  ];
-  if (T.conf) {
-    facts.push(["confidence", confText(i) + (D.min_confidence === null || D.min_confidence === undefined ? ""
-      : " (unknown below " + (D.conf_percent ? (D.min_confidence * 100).toFixed(1) + "%"
-        : D.min_confidence) + ")")]);
-  }
-  if (T.analysed && T.analysed[i] !== null) {
-    facts.push(["analysed", T.analysed[i].toFixed(1) + " s of " +
-      (T.dur[i] === null ? "–" : T.dur[i].toFixed(1)) + " s"]);
-  }
-  if (T.label[i] >= 0) facts.push(["label", esc(labelOf(i)) + (m ? " — " + m[1] : "")]);
-  detail.innerHTML = '<button type="button" id="close" aria-label="close">×</button>' +
-    "<h2>" + esc(T.name[i]) + "</h2><dl>" +
-    facts.map(function (f) { return "<dt>" + f[0] + "</dt><dd>" + f[1] + "</dd>"; }).join("") + "</dl>" +
-    '<h3>Genre scores (%)</h3><div id="bars">' + bars(i) + "</div>" +
-    '<h3>Genre share per frame</h3><div class="tl"><div id="timeline">' + timeline(i) + "</div>" +
-    legend() + "</div>";
-  detail.hidden = false;
-  document.getElementById("close").addEventListener("click", function () {
-    state.t = ""; writeUrl(); showDetail();
-  });
-}
-// ---- wiring ----
-var q = document.getElementById("q"), genre = document.getElementById("genre");
-var match = document.getElementById("match");
-function fromControls() {
-  state.q = q.value; state.genre = genre.value; state.match = match.value; writeUrl(); render(); showDetail();
-}
-function toControls() { q.value = state.q; genre.value = state.genre; match.value = state.match; }
-var timer = null;
-q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(fromControls, 150); });
-genre.addEventListener("change", fromControls);
-match.addEventListener("change", fromControls);
-document.getElementById("reset").addEventListener("click", function () {
-  state.q = state.genre = state.match = state.t = ""; toControls(); fromControls();
-});
-function openRow(ev) {
-  var tr = ev.target.closest("tr[data-i]");
-  if (!tr) return;
-  state.t = state.t === tr.dataset.i ? "" : tr.dataset.i; writeUrl(); showDetail();
-}
-tbody.addEventListener("click", openRow);
-tbody.addEventListener("keydown", function (ev) { if (ev.key === "Enter") openRow(ev); });
-document.addEventListener("keydown", function (ev) {
-  if (ev.key === "Escape" && state.t) { state.t = ""; writeUrl(); showDetail(); }
-});
-document.querySelectorAll("#distribution .dbar").forEach(function (bar) {
-  function pick() {
-    state.genre = state.genre === bar.dataset.genre ? "" : bar.dataset.genre; toControls(); fromControls();
-  }
-  bar.addEventListener("click", pick);
-  bar.addEventListener("keydown", function (ev) { if (ev.key === "Enter") pick(); });
-});
-window.addEventListener("hashchange", function () { readUrl(); toControls(); render(); showDetail(); });
-// header cells: only the columns this run has, in a grid of fixed widths
-var WIDTHS = {track: "minmax(14em, 2.2fr)", folder: "minmax(6em, 1fr)", genre: "7.5em", score: "6.5em",
-  confidence: "9em", duration: "6.2em", label: "minmax(5em, 0.8fr)", match: "6em"};
-document.getElementById("tracks").style.setProperty("--cols", COLS.map(function (c) {
-  return WIDTHS[c.key];
-}).join(" "));
-var head = document.querySelector("#tracks thead tr");
-head.innerHTML = COLS.map(function (c) {
-  var label = {track: "track", folder: "folder", genre: "top genre", score: "score %",
-    confidence: D.conf_percent ? "confidence %" : "confidence", duration: "duration", label: "label",
-    match: "match"}[c.key];
-  return '<th scope="col" tabindex="0" data-key="' + c.key + '"' + (c.num ? ' data-num="1"' : "") + ">" +
-    label + "</th>";
-}).join("");
-document.querySelectorAll("#tracks th").forEach(function (th) {
-  th.addEventListener("click", function () {
-    if (state.sort === th.dataset.key) state.dir = state.dir === "asc" ? "desc" : "asc";
-    else { state.sort = th.dataset.key; state.dir = th.dataset.num ? "desc" : "asc"; }
-    writeUrl(); render();
-  });
-  th.addEventListener("keydown", function (ev) { if (ev.key === "Enter") th.click(); });
-});
-readUrl(); toControls(); render(); showDetail();
-document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
-document.body.dataset.ready = "1";
-// since navigation began: the file read and parsed, the table built, then laid out and painted
-document.body.dataset.readyMs = String(Math.round(performance.now()));
-requestAnimationFrame(function () {
-  setTimeout(function () { document.body.dataset.paintedMs = String(Math.round(performance.now())); }, 0);
-});
-})();
-"""
-
-PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.2em 1.5em; color: #222; }}
-h1 {{ font-size: 1.35em; margin: 0 0 0.4em; }}
-h2 {{ font-size: 1.1em; margin: 1.2em 0 0.4em; }}
-h3 {{ font-size: 0.95em; margin: 1em 0 0.2em; }}
-dl.facts {{ display: grid; grid-template-columns: max-content 1fr; gap: 0.15em 1em; margin: 0;
-  font-size: 0.9em; }}
-dt {{ color: #666; }} dd {{ margin: 0; }}
-abbr {{ cursor: help; }}
-.top {{ display: flex; flex-wrap: wrap; gap: 0 2em; align-items: flex-start; }}
-#distribution text {{ font-size: 11px; text-anchor: middle; }}
-#distribution .dbar {{ cursor: pointer; }}
-#distribution .dbar:hover rect + rect {{ opacity: 0.75; }}
-.axis {{ fill: #666; font-size: 11px; text-anchor: middle; }}
-.controls {{ display: flex; flex-wrap: wrap; gap: 0.6em; align-items: center; margin: 0.4em 0;
-  font-size: 0.9em; }}
-#q {{ width: 22em; padding: 0.25em 0.4em; }}
-#shown {{ color: #555; }}
-table {{ border-collapse: collapse; font-size: 0.82em; }}
-th, td {{ border-bottom: 1px solid #e4e4e4; padding: 0.12em 0.5em; text-align: left; white-space: nowrap; }}
-th {{ cursor: pointer; background: #f2f2f2; user-select: none; }}
-/* The track table is a grid of fixed columns, not an auto-sized table: the browser then lays out
-   only the rows on screen (content-visibility), which is what makes 10,000 rows open quickly. */
-#tracks {{ display: block; max-width: 1100px; }}
-#tracks thead {{ display: block; position: sticky; top: 0; z-index: 1; }}
-#tracks tbody {{ display: block; }}
-#tracks tr {{ display: grid; grid-template-columns: var(--cols); }}
-#tracks tbody tr {{ content-visibility: auto; contain-intrinsic-size: auto 1.5em; }}
-#tracks th, #tracks td {{ overflow: hidden; text-overflow: ellipsis; }}
-th[aria-sort=ascending]::after {{ content: " ▲"; }}
-th[aria-sort=descending]::after {{ content: " ▼"; }}
-th[data-num]:not([data-key=match]) {{ text-align: right; }}
-#tracks tr.none td {{ grid-column: 1 / -1; color: #666; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-#tracks tbody tr {{ cursor: pointer; }}
-#tracks tbody tr:hover, #tracks tbody tr:focus {{ background: #eef4fb; outline: none; }}
-#tracks tbody tr.open {{ background: #dbe8f6; }}
-td.right {{ color: #1a7f37; }} td.wrong {{ color: #c62828; font-weight: 600; }} td.other {{ color: #888; }}
-i.sw {{ display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.35em; vertical-align: -0.05em;
-  border-radius: 2px; }}
-.silentframe {{ fill: #ddd; background: #ddd; }}
-#detail {{ position: fixed; top: 0; right: 0; bottom: 0; width: 600px; max-width: 96vw; overflow-y: auto;
-  background: #fff; border-left: 1px solid #bbb; box-shadow: -4px 0 12px rgba(0,0,0,0.12); padding: 0.6em 1em;
-  z-index: 2; }}
-#detail h2 {{ margin-top: 0.2em; padding-right: 1.5em; word-break: break-all; }}
-#detail dl {{ display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.8em; font-size: 0.85em; }}
-#detail dd {{ word-break: break-all; }}
-#close {{ position: absolute; right: 0.6em; top: 0.4em; font-size: 1.4em; border: 0; background: none;
-  cursor: pointer; }}
-#detail svg text {{ font-size: 10px; }}
-.ytick {{ text-anchor: end; fill: #666; }} .glabel {{ text-anchor: middle; fill: #333; }}
-.val {{ text-anchor: middle; fill: #333; }} .val.top {{ font-weight: 700; }}
-rect.bar.top {{ stroke: #222; stroke-width: 1.5; }}
-.grid {{ stroke: #eee; }} .note {{ text-anchor: middle; fill: #666; font-size: 13px; }}
-.seg {{ stroke: #fff; stroke-width: 0.5; }} .seglabel {{ fill: #333; }}
-.tl {{ display: flex; gap: 0.5em; align-items: flex-start; }}
-ul.legend {{ list-style: none; padding: 0; margin: 0.6em 0 0; font-size: 0.78em; line-height: 1.45;
-  white-space: nowrap; }}
-.errors td {{ white-space: normal; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<div class="top">
-<dl class="facts">{facts}</dl>
-<div>{distribution}</div>
-</div>
-<h2>Tracks</h2>
-<div class="controls">
-<input id="q" type="search" placeholder="search path, label or genre" aria-label="search">
-<label>genre <select id="genre"><option value="">all</option>{genre_options}</select></label>
-<label>match <select id="match"><option value="">all</option><option value="right">right</option>
-<option value="wrong">wrong</option><option value="labelled">labelled</option>
-<option value="unlabelled">unlabelled</option></select></label>
-<button type="button" id="reset">clear</button>
-<span id="shown"></span>
-<span class="hint">· click a heading to sort, a row for its charts</span>
-</div>
-<table id="tracks"><thead><tr></tr></thead><tbody></tbody></table>
-<noscript><p>The table and charts need JavaScript; the data are in the run's Parquet files.</p></noscript>
-{errors}
-<aside id="detail" hidden></aside>
-<script type="application/json" id="report-data">{data}</script>
-<script>{script}</script>
-</body>
-</html>
-"""

@@ -79,6 +79,7 @@ from typing import Any
 
 import numpy as np
 
+from recogenre.apps.assets import asset
 from recogenre.apps.http_guard import (
     DEFAULT_CONNECTION_LIMIT,
     DEFAULT_TIMEOUT_S,
@@ -120,43 +121,13 @@ FORM_HINT = (
     "so the audio is damaged: send the file itself with "
     "curl --data-binary @FILE -H 'Content-Type: application/octet-stream' or curl -F file=@FILE"
 )
-# The upload page: one form, no external assets; a little inline script shows the answer in the page,
-# and without script the form posts to /predict and the browser shows the JSON.
+# The upload page (apps/static/upload.*, inlined when served): one form, no external assets; a little
+# inline script shows the answer in the page, and without script the form posts to /predict and the
+# browser shows the JSON.
 INDEX_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
     "connect-src 'self'; form-action 'self'"
 )
-INDEX_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>recogenre</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:16px system-ui,sans-serif;max-width:42em;margin:2em auto;padding:0 1em}
-pre{background:#f4f4f4;padding:1em;overflow:auto}code{background:#f4f4f4}</style></head>
-<body><h1>recogenre</h1>
-<p>Tags one audio file with one of the genres of the model: __GENRES__.</p>
-<form id="f" method="post" action="/predict" enctype="multipart/form-data">
-<input type="file" name="file" accept="audio/*" required> <button>Classify</button></form>
-<pre id="out" hidden></pre>
-<h2>Endpoints</h2>
-<ul><li><code>POST /predict</code>: an audio file, as a multipart field or the raw body
-(at most __MAX__ MiB); answers the JSON of <code>recogenre classify --json</code>.</li>
-<li><code>GET /healthz</code>: <code>{"status": "ready", "weights_sha256": ...}</code></li>
-<li><code>GET /</code>: this page.</li></ul>
-<p><code>curl -F file=@song.mp3 __URL__predict</code><br>
-<code>curl --data-binary @song.mp3 -H 'Content-Type: application/octet-stream'
-'__URL__predict?filename=song.mp3'</code></p>
-<script>
-document.getElementById("f").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const out = document.getElementById("out");
-  out.hidden = false; out.textContent = "classifying...";
-  try {
-    const r = await fetch("/predict", {method: "POST", body: new FormData(e.target)});
-    const j = await r.json();
-    out.textContent = (j.top_genre ? j.top_genre + "\n\n" : "") + JSON.stringify(j, null, 2);
-  } catch (err) { out.textContent = "failed: " + err; }
-});
-</script></body></html>
-"""
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -287,7 +258,10 @@ class GenreService:
     def index(self, environ: dict) -> tuple[int, Page, str]:
         host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
         page = (
-            INDEX_HTML.replace("__GENRES__", ", ".join(GENRES))
+            asset("upload.html")
+            .replace("__STYLE__", asset("upload.css"))
+            .replace("__SCRIPT__", asset("upload.js"))
+            .replace("__GENRES__", ", ".join(GENRES))
             .replace("__MAX__", f"{self.max_upload_bytes / MIB:g}")
             .replace("__URL__", html.escape(f"http://{host}/"))
         )

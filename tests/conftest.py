@@ -1,4 +1,11 @@
-"""Shared fixtures: the real clips and weights in ../shared, never copies of them."""
+"""Shared fixtures: the real clips and weights in ../shared, never copies of them.
+
+``../shared`` may be a symlink or a copy, and the checkout may live anywhere (a path
+with spaces, reached through a symlink). recogenre stores canonical paths (the real
+path of the catalogue root), so a test that expects a stored ``path`` builds it with
+:func:`stored`, the product's own rule, never from the spelling it passed in.
+pytest's ``tmp_path`` is already a real path (pytest resolves its base folder).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -28,6 +36,52 @@ LABELLED = {
 }
 
 
+# Float results of two runs agree to this, not bit for bit: runners batch frames
+# differently, and BLAS sums in a different order (embeddings differ by ~1e-6).
+RUN_TOLERANCE = 1e-5
+
+
+def _is_float_list(column: pd.Series) -> bool:
+    values = column.dropna()
+    return (
+        column.dtype == object
+        and not values.empty
+        and all(isinstance(v, (list, np.ndarray)) for v in values)
+        and all(np.asarray(v).dtype.kind == "f" for v in values)
+    )
+
+
+def assert_tables_agree(
+    a: pd.DataFrame, b: pd.DataFrame, ignore: tuple[str, ...] = (), atol: float = RUN_TOLERANCE
+) -> None:
+    """Two runs' tables (rows in the same order) hold the same results: float and
+    list-of-float columns to ``atol``, every other column exactly."""
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    columns = [c for c in a.columns if c not in ignore]
+    floats = [c for c in columns if a[c].dtype.kind == "f"]
+    lists = [c for c in columns if _is_float_list(a[c])]
+    exact = [c for c in columns if c not in floats and c not in lists]
+    pd.testing.assert_frame_equal(a[exact], b[exact])
+    np.testing.assert_allclose(a[floats].to_numpy(float), b[floats].to_numpy(float), rtol=0, atol=atol)
+    for c in lists:
+        for i, (x, y) in enumerate(zip(a[c], b[c])):
+            assert (x is None) == (y is None), (c, i)
+            if x is not None:
+                np.testing.assert_allclose(np.asarray(x, float), np.asarray(y, float), rtol=0, atol=atol,
+                                           err_msg=f"{c} row {i}")  # fmt: skip
+
+
+def wait_until(condition, what: str, timeout_s: float = 120.0, every_s: float = 0.05) -> None:
+    """Waits for ``condition()`` to be true, failing with ``what`` after a generous bound: tests wait
+    for what they need to see, never a fixed time (the machine running them may be busy)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting after {timeout_s:g} s: {what}"
+        time.sleep(every_s)
+
+
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ", re.M)
 
 
@@ -38,6 +92,14 @@ def unstamped(text: str) -> str:
 
 def clip(name: str) -> str:
     return str(AUDIO / name)
+
+
+def stored(path: str | Path) -> str:
+    """How recogenre stores the path of a file listed by name or found directly in a
+    catalogue folder: its folder resolved, its own name kept (``paths.canonical_file``)."""
+    from recogenre.transforms.paths import canonical_file
+
+    return canonical_file(str(path))
 
 
 def run_command(

@@ -19,7 +19,7 @@ import recogenre
 from recogenre.api import _model
 from recogenre.pipeline.layout import RUN_ID
 from recogenre.transforms.decode import decode
-from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
+from tests.conftest import AUDIO, ROOT, WEIGHTS, clip, wait_until
 
 W = str(WEIGHTS)
 HEAVY = ("apache_beam", "tensorflow", "keras", "openvino")
@@ -337,9 +337,8 @@ def test_interrupting_run_raises_keyboard_interrupt_and_stops_its_workers(tmp_pa
         assert len(started_by_runner(workers)) >= 2, "the run's worker processes did not start"
         time.sleep(0.5)
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-        time.sleep(1)
-        assert not [pid for pid in workers if is_live_beam_worker(pid)]
+        out, err = child.communicate(timeout=120)
+        wait_until(lambda: not [pid for pid in workers if is_live_beam_worker(pid)], "workers to exit")
     finally:
         if child.poll() is None:
             child.kill()

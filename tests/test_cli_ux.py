@@ -10,14 +10,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from recogenre.pipeline.interrupt import descendants
 from recogenre.transforms.progress import ProgressPrinter, ProgressWriter, schedule
-from tests.conftest import AUDIO, ROOT, STAMP, WEIGHTS, clip, run_command, unstamped
+from tests.conftest import AUDIO, ROOT, STAMP, WEIGHTS, clip, run_command, unstamped, wait_until
 
 CLI = [sys.executable, "-m", "recogenre"]
 
@@ -120,10 +119,12 @@ def test_progress_in_a_log_comes_per_tenth_of_the_tracks(tmp_path):
     writer = ProgressWriter(str(tmp_path))
     printer.start()
     try:
-        for more in (1, 1, 2):  # 1, 2, 4 of 20 tracks done: lines at 10 % and 20 %, none at 5 %
+        # 1, 2, 4 of 20 tracks done: lines at 10 % and 20 %, none at 5 %. Each step waits for
+        # the printer to have seen it (its line), however slowly the busy machine runs it.
+        for more, lines_by_then in ((1, 0), (1, 1), (2, 2)):
             writer.add(tracks=more, frames=1)
             writer.flush()
-            time.sleep(2.5)
+            wait_until(lambda: len(lines) >= lines_by_then, f"progress line {lines_by_then}")  # noqa: B023
     finally:
         printer.stop()
         printer.join()
@@ -198,8 +199,7 @@ def test_a_signal_stops_the_run_with_one_line(yesterday, tmp_path, how):
     assert "Traceback" not in rest and "Rendezvous" not in rest
     assert os.readlink(out / "latest") == before
     assert not (out / ".recogenre.lock").exists()
-    time.sleep(1)
-    assert not [p for p in workers if alive(p)]
+    wait_until(lambda: not [p for p in workers if alive(p)], "the run's workers to exit")
     assert json.loads((out / "latest" / "manifest.json").read_text())["counts"]["tracks"] == 1
 
 

@@ -29,7 +29,7 @@ from recogenre.transforms.features import TrackReader
 from recogenre.transforms.frames import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, FrameCutter
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.segments import plan_segments
-from tests.conftest import AUDIO, LABELLED, ROOT, WEIGHTS, clip, run_command
+from tests.conftest import AUDIO, LABELLED, ROOT, WEIGHTS, clip, run_command, stored
 from tests.serving import running_server
 from tests.snapshots import CHROMIUM_FLAGS
 
@@ -197,7 +197,7 @@ def labelled_run(tmp_path_factory) -> dict:
 def test_pipeline_writes_confidence_coverage_and_unknown(labelled_run, model):
     tracks, frames, manifest = labelled_run["tailed"]
     assert list(tracks.columns[-2:]) == ["confidence", "analysed_s"]
-    cute, cl = tracks.loc[clip("bensound-cute.mp3")], tracks.loc[clip("example_cl.mp3")]
+    cute, cl = tracks.loc[stored(clip("bensound-cute.mp3"))], tracks.loc[stored(clip("example_cl.mp3"))]
     assert cute["top_genre"] == UNKNOWN and cute["top_score"] == cute[list(GENRES)].max()  # vector kept
     assert cute["n_frames"] == 2 and cute["analysed_s"] == pytest.approx(cute["duration_s"])
     assert cl["top_genre"] == "classical" and cl["n_frames"] == 7
@@ -213,7 +213,7 @@ def test_pipeline_writes_confidence_coverage_and_unknown(labelled_run, model):
 
     tracks, frames, manifest = labelled_run["plain"]
     assert manifest["mode"] == "full run (cover_tail changed)"
-    cute, cl = tracks.loc[clip("bensound-cute.mp3")], tracks.loc[clip("example_cl.mp3")]
+    cute, cl = tracks.loc[stored(clip("bensound-cute.mp3"))], tracks.loc[stored(clip("example_cl.mp3"))]
     assert cute["top_genre"] == "classical"  # --min-confidence 0: as the original
     assert cl["n_frames"] == 6 and cl["analysed_s"] == pytest.approx(174.72)
     assert frames["end_s"].max() == pytest.approx(174.72)
@@ -224,8 +224,8 @@ def test_changing_min_confidence_relabels_without_decoding(labelled_run):
     proc = run(labelled_run["catalogue"], out, "--min-confidence", "0.3")
     tracks, _, manifest = latest(out)
     assert manifest["mode"] == "incremental" and manifest["counts"]["decoded"] == 0, proc.stdout
-    assert tracks.loc[clip("disco.00000.au"), "top_genre"] == UNKNOWN  # 0.243 < 0.3
-    assert tracks.loc[clip("bensound-cute.mp3"), "top_genre"] == UNKNOWN
+    assert tracks.loc[stored(clip("disco.00000.au")), "top_genre"] == UNKNOWN  # 0.243 < 0.3
+    assert tracks.loc[stored(clip("bensound-cute.mp3")), "top_genre"] == UNKNOWN
     assert "unknown 3" in proc.stdout  # the summary's genres line
     before = labelled_run["plain"][0]
     pd.testing.assert_series_equal(tracks["confidence"].sort_index(), before["confidence"].sort_index())

@@ -19,14 +19,13 @@ import uuid
 from pathlib import Path
 
 import apache_beam as beam
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from recogenre.pipeline.dask_runner import BEAM_VERSION, FixedDaskRunner, UnsupportedBeam, check_beam_version
-from tests.conftest import AUDIO, ROOT, run_command, unstamped
+from tests.conftest import AUDIO, ROOT, assert_tables_agree, run_command, stored, unstamped, wait_until
 
 # ------------------------------------------------------------------ the cluster
 
@@ -71,10 +70,8 @@ def cluster(tmp_path_factory):
             "--no-dashboard",
             f"--scheduler-file={scheduler_file}",
         )
-        for _ in range(300):
-            if scheduler_file.exists() and scheduler_file.stat().st_size:
-                break
-            time.sleep(0.1)
+        wait_until(lambda: scheduler_file.exists() and scheduler_file.stat().st_size > 0,
+                   "the dask scheduler's address file", timeout_s=300)  # fmt: skip
         for i in (1, 2):
             start(
                 f"worker{i}",
@@ -306,18 +303,13 @@ def test_dask_tables_equal_the_direct_runners(runs):
     a, b = tables(runs["direct"]), tables(runs["dask"])
     for name in ("tracks", "frames", "errors"):
         assert len(a[name]) == len(b[name]) > 0, name
-        numeric = [c for c in a[name].columns if a[name][c].dtype.kind == "f"]
-        other = [c for c in a[name].columns if c not in numeric]
-        pd.testing.assert_frame_equal(a[name][other], b[name][other])
-        np.testing.assert_allclose(
-            a[name][numeric].to_numpy(float), b[name][numeric].to_numpy(float), rtol=0, atol=1e-6
-        )
+        assert_tables_agree(a[name], b[name])
 
 
 def test_every_input_is_once_in_tracks_or_errors(runs):
     t = tables(runs["dask"])
     seen = list(t["tracks"]["path"]) + list(t["errors"]["path"])
-    assert sorted(seen) == sorted(runs["inputs"])
+    assert sorted(seen) == sorted(stored(p) for p in runs["inputs"])
     counts = runs["manifest"]["counts"]
     assert counts["tracks"] + counts["errors"] == counts["inputs"] == len(runs["inputs"])
 

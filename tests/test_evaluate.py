@@ -14,7 +14,7 @@ import pytest
 
 from recogenre.apps.evaluate import SILENT, genre_of, scores
 from recogenre.transforms.genres import GENRES
-from tests.conftest import LABELLED, ROOT, WEIGHTS, clip, unstamped
+from tests.conftest import LABELLED, ROOT, WEIGHTS, clip, stored, unstamped
 
 
 def evaluate(catalogue: Path, out: Path) -> subprocess.CompletedProcess:
@@ -106,11 +106,11 @@ def test_catalogue_file_with_labels_lists_what_it_got_wrong(tmp_path):
     proc = evaluate(catalogue, tmp_path / "out")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "1/2 correct, accuracy 50.0%" in proc.stdout
-    assert f"misclassified: {clip('metal.00000.au')}: jazz -> metal" in proc.stdout
+    assert f"misclassified: {stored(clip('metal.00000.au'))}: jazz -> metal" in proc.stdout
     assert "not GTZAN genres are not scored: ambient" in proc.stderr
     folder = tmp_path / "out" / "latest" / "evaluation"
     wrong = pd.read_csv(folder / "misclassified.csv")
-    assert list(wrong["path"]) == [clip("metal.00000.au")]
+    assert list(wrong["path"]) == [stored(clip("metal.00000.au"))]
     assert (
         wrong.loc[0, "predicted"] == "metal" and 0 < wrong.loc[0, "label_score"] < wrong.loc[0, "top_score"]
     )

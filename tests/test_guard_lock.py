@@ -9,22 +9,23 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from recogenre.pipeline.lock import LOCK_NAME, LockHeld, RunLock
 from tests.conftest import ROOT, clip, run_command, unstamped
 
-# A process that waits for a common start instant, tries the lock, says what happened, and holds
-# what it got for a while, so every racer of a round overlaps with the winner.
+# A process that says it is ready, waits for the GO file, tries the lock, says what happened,
+# and holds what it got until the RELEASE file exists. Files, not clocks: on a busy machine a
+# racer may take seconds to start, and the winner must still hold while every racer tries.
 RACER = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from recogenre.pipeline.lock import LockHeld, RunLock
-    out, start, hold = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+    out, go, release = sys.argv[1:4]
     lock = RunLock(out)
-    while time.time() < start:
+    print("ready", flush=True)
+    while not os.path.exists(go):
         pass
     try:
         lock.acquire()
@@ -32,15 +33,17 @@ RACER = textwrap.dedent(
         print("held", e, flush=True)
         sys.exit(0)
     print("got", flush=True)
-    time.sleep(hold)
+    while not os.path.exists(release):
+        time.sleep(0.01)
     lock.release()
     """
 )
 
 
-def start(*argv: str) -> subprocess.Popen:
+def start(out: str, go: str | None = None, release: str = "/nonexistent/never") -> subprocess.Popen:
+    """A racer; without ``go`` it tries at once, without ``release`` it holds until killed."""
     return subprocess.Popen(
-        [sys.executable, "-c", RACER, *argv],
+        [sys.executable, "-c", RACER, out, go or os.devnull, release],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -48,17 +51,22 @@ def start(*argv: str) -> subprocess.Popen:
     )
 
 
-def race(out, racers: int, hold: float = 1.5) -> list[str]:
-    begin = time.time() + 2.0  # every racer has imported and is spinning by then
-    procs = [start(str(out), str(begin), str(hold)) for _ in range(racers)]
+def race(out, racers: int) -> list[str]:
+    go, release = out.parent / f"{out.name}.go", out.parent / f"{out.name}.release"
+    procs = [start(str(out), str(go), str(release)) for _ in range(racers)]
     try:
-        results = [p.communicate(timeout=60) for p in procs]
+        assert all(p.stdout.readline().strip() == "ready" for p in procs)  # every racer is spinning
+        go.touch()
+        outcomes = [p.stdout.readline().strip() for p in procs]  # each has tried; the winner holds
+        release.touch()
+        results = [p.communicate(timeout=120) for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
+                p.wait()
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
-    return [o.strip() for o, _ in results]
+    return outcomes
 
 
 def stale_lock(out) -> None:
@@ -103,9 +111,9 @@ def test_a_lock_file_nobody_holds_never_blocks(tmp_path, content):
 
 
 def test_a_held_lock_names_its_holder_and_frees_when_the_holder_is_killed(tmp_path):
-    holder = start(str(tmp_path), "0", "300")
+    holder = start(str(tmp_path))
     try:
-        assert holder.stdout.readline().strip() == "got"
+        assert holder.stdout.readline().strip() == "ready" and holder.stdout.readline().strip() == "got"
         with pytest.raises(LockHeld, match=rf"pid {holder.pid} on {socket.gethostname()}, started 20"):
             RunLock(str(tmp_path)).acquire()
         holder.send_signal(signal.SIGKILL)
@@ -121,9 +129,9 @@ def test_a_held_lock_names_its_holder_and_frees_when_the_holder_is_killed(tmp_pa
 
 def test_run_refuses_while_another_holds_the_lock_and_leaves_everything(tmp_path):
     out = tmp_path / "out"
-    holder = start(str(out), "0", "300")
+    holder = start(str(out))
     try:
-        assert holder.stdout.readline().strip() == "got"
+        assert holder.stdout.readline().strip() == "ready" and holder.stdout.readline().strip() == "got"
         proc = subprocess.run(
             run_command(clip("die.au"), out), cwd=ROOT, capture_output=True, text=True, timeout=120
         )

@@ -37,6 +37,8 @@ def test_wheel_installs_only_the_recogenre_namespace(tmp_path):
     assert top_level == {"recogenre", wheel.name.split("-py")[0] + ".dist-info"}, top_level
     for folder in ("pipeline", "transforms", "apps"):
         assert f"recogenre/{folder}/__init__.py" in names
+    static = ROOT / "apps" / "static"  # the pages' HTML, CSS and JavaScript travel with the code
+    assert {f"recogenre/apps/static/{p.name}" for p in static.iterdir()} <= set(names)
 
     # Installed into a bare folder, away from the checkout: the package imports from
     # there, and the generic names of the repository's folders do not exist.

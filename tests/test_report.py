@@ -27,6 +27,7 @@ from recogenre.apps.report import build_report
 from recogenre.pipeline import layout
 from recogenre.transforms import schemas
 from recogenre.transforms.genres import GENRES
+from recogenre.transforms.paths import canonical_root
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip, unstamped
 from tests.snapshots import CHROMIUM_FLAGS, ODD_NAME, write_snapshot
 
@@ -135,7 +136,7 @@ def test_report_of_a_real_run_lives_beside_the_runs_and_draws_a_track_on_demand(
     names = sorted(os.listdir(AUDIO))
     data = page_data(page)
     assert sorted(data["tracks"]["name"]) == names
-    assert html.escape(str(AUDIO)) in page  # the catalogue, absolute
+    assert html.escape(canonical_root(str(AUDIO))) in page  # the catalogue, absolute and canonical
     assert "<img" not in page and "http://" not in page and "https://" not in page and "<link" not in page
 
     tracks = pq.read_table(out / "latest" / "tracks").to_pandas().sort_values("path", kind="stable")
