@@ -173,6 +173,8 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         **{k: by_change.get(k, 0) for k in CHANGE_KINDS},
         "decoded": len(decoded),
         "failed": len(errors),
+        # folders that could not be listed (their files are unknown; previous tracks carried unverified)
+        "unlisted_folders": int(((errors["stage"] == "read") & (errors["error_type"] == "unreadable")).sum()),
         "audio_seconds": float(tracks["duration_s"].sum()) if len(tracks) else 0.0,
         "decoded_audio_seconds": float(decoded["duration_s"].sum()) if len(decoded) else 0.0,
     }
@@ -186,9 +188,14 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
         f"run {run_id}: {counts['tracks']} tracks ({counts['silent_tracks']} silent), "
         f"{counts['frames']} frames, {counts['errors']} errors",
         "files: "
-        + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS)
+        + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS if k != "unverified" or counts[k])
         + f"; {counts['decoded']} decoded",
     ]
+    if counts.get("unlisted_folders"):
+        lines.append(
+            f"warning: {counts['unlisted_folders']} folder(s) could not be listed (errors, stage read); "
+            f"{counts['unverified']} track(s) seen under them before are carried over unverified"
+        )
     if counts["errors_by_type"]:
         lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["errors_by_type"].items())))
     if counts["genres"]:
@@ -216,7 +223,7 @@ def classify_failure(tables: dict[str, Any], max_error_rate: float) -> str | Non
         return None
     audible = tracks["n_frames"] > tracks["n_silent_frames"]
     changes = tables["changes"]
-    carried = tracks["path"].isin(changes.loc[changes["change"] == "unchanged", "path"])
+    carried = tracks["path"].isin(changes.loc[changes["change"].isin(("unchanged", "unverified")), "path"])
     tried = failed + int((audible & ~carried).sum())
     if failed == tried or failed > max_error_rate * tried:
         worst = errors.loc[errors["stage"] == "classify", "error_type"].value_counts().index[0]
@@ -548,6 +555,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             **{k: v for k, v in counts.items() if k not in ("audio_seconds", "decoded_audio_seconds")},
         },
         "removed": sorted(changes.loc[changes["change"] == "removed", "path"]),
+        "unverified": sorted(changes.loc[changes["change"] == "unverified", "path"]),
         "stage_cpu_seconds": stage_cpu,
         "wall_time_s": round(wall, 3),
         "audio_hours": counts["audio_seconds"] / 3600,
@@ -560,7 +568,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         say(f"recogenre: run {run_id} not published: {rejection}")
         say(f"recogenre: {layout.LATEST} is unchanged; this run's results are kept in {run_path}")
         return EXIT_FAILED
-    if counts["tracks"] + counts["errors"] != n_inputs:
+    if counts["tracks"] - counts["unverified"] + counts["errors"] != n_inputs:
         say(
             f"recogenre: warning: {n_inputs} inputs but {counts['tracks']} tracks + {counts['errors']} errors"
         )

@@ -15,7 +15,7 @@ import pytest
 from recogenre.transforms.classifier import classify_file
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.schemas import RAW_PREFIX
-from tests.conftest import AUDIO, LABELLED, clip, run_command, unstamped
+from tests.conftest import AUDIO, LABELLED, clip, run_command, unstamped, without_dac_override
 
 RUNNERS = {
     "in-process": ["--direct_num_workers=1"],
@@ -26,16 +26,6 @@ RUNNERS = {
     ],
     "portable": ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
 }
-
-
-def without_dac_override() -> list[str]:
-    """Runs a command as root minus the right to ignore file permissions, so a
-    chmod 000 file is unreadable even though the tests run as root."""
-    if os.geteuid() != 0:
-        return []
-    if not shutil.which("setpriv"):
-        pytest.skip("setpriv is needed to drop root's permission override")
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
 def run(catalogue: str, out: Path, *beam_args: str, prefix: list[str] | None = None):
