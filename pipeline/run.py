@@ -314,6 +314,15 @@ def dask_runner(args: argparse.Namespace):
     return dr.FixedDaskRunner()
 
 
+def absolute_source(source: str) -> str | None:
+    """A local catalogue source as an absolute path in stored form (None for a remote one)."""
+    import os
+
+    from recogenre.transforms.paths import from_os_path, is_remote, to_os_path
+
+    return None if is_remote(source) else from_os_path(os.path.abspath(to_os_path(source)))
+
+
 def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tuple[str | None, str]:
     """The snapshot to start from, or None with the reason for a full run."""
     if args.full:
@@ -525,6 +534,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         "started_at": started_at.isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         "catalogue": getattr(args, "catalogue_shown", None) or args.catalogue,  # evaluate: the user's
+        "catalogue_path": absolute_source(args.catalogue),  # what `tag --export` may not write into
         "output": args.output,
         "runner": runner,
         "mode": "incremental" if previous else mode,

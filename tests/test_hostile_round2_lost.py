@@ -7,6 +7,7 @@ export paths onto the user's files, a ledger that is a folder, a full disk.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -158,3 +159,89 @@ def test_unlistable_folders_are_listed_as_such_in_a_glob_too(tmp_path):
         folder, problem = by_path[str(lib / "sub")]
         assert folder and problem[0] == "unreadable" and "errno 13" in problem[1]
         assert by_path[str(lib / "top.au")] == (False, None)
+
+
+# --- tag --export: never onto the user's files ------------------------------------------------
+
+
+def tree_state(*folders: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below the folders: bytes and mtime, to prove nothing else was touched."""
+    state = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                state[str(path)] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return state
+
+
+@pytest.fixture(scope="module")
+def tagged_run(tmp_path_factory):
+    import soundfile as sf
+
+    base = tmp_path_factory.mktemp("export")
+    lib = base / "lib"
+    (lib / "album").mkdir(parents=True)
+    samples, sr = sf.read(AUDIO / "disco.00000.au", dtype="float32")
+    sf.write(lib / "f1.flac", samples[: sr * 4], sr)
+    sf.write(lib / "album" / "f2.flac", samples[sr * 4 : sr * 8], sr)
+    out = base / "out"
+    assert run_in_process(lib, out, "--min-confidence", "0") == 0
+    return base, lib, out
+
+
+def tag_cli(capsys, out: Path, *args: str) -> tuple[int, str, str]:
+    from recogenre.pipeline.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(["tag", str(out), *args])
+    except SystemExit as e:
+        code = e.code
+    captured = capsys.readouterr()
+    return code, captured.out, unstamped(captured.err)
+
+
+def test_export_refuses_the_catalogue_and_out_even_with_force(tagged_run, capsys):
+    base, lib, out = tagged_run
+    link = base / "innocent.csv"
+    link.symlink_to(lib / "album" / "f2.flac")
+    before = tree_state(lib, out)
+    for target in (lib / "f1.flac", lib / "album" / "new.csv", out / "genres.csv", link):
+        for force in ((), ("--force",)):
+            code, stdout, err = tag_cli(capsys, out, "--export", str(target), *force)
+            assert code == 2, (target, err)
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(f"recogenre: tag: --export {target}: ")
+            assert "Traceback" not in err and stdout == ""
+    assert tree_state(lib, out) == before
+    assert not (lib / "album" / "new.csv").exists() and not (out / "genres.csv").exists()
+    link.unlink()
+
+
+def test_export_never_replaces_a_file_without_force_and_writes_atomically(tagged_run, capsys):
+    base, lib, out = tagged_run
+    elsewhere = base / "exports"
+    elsewhere.mkdir()
+    precious = elsewhere / "precious.csv"
+    precious.write_text("the user's own notes\n")
+    before = tree_state(lib, out)
+    code, _, err = tag_cli(capsys, out, "--export", str(precious))
+    assert (
+        code == 2
+        and err.strip() == f"recogenre: tag: --export {precious}: the file exists; --force replaces it"
+    )
+    assert precious.read_text() == "the user's own notes\n"
+    # A new file: written by the dry run, and nothing else anywhere.
+    fresh = elsewhere / "genres.csv"
+    code, _, err = tag_cli(capsys, out, "--export", str(fresh))
+    assert code == 0, err
+    rows = list(csv.DictReader(fresh.open(newline="")))
+    assert sorted(r["path"] for r in rows) == sorted([str(lib / "f1.flac"), str(lib / "album" / "f2.flac")])
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["genres.csv", "precious.csv"]  # no temp file
+    assert tree_state(lib, out) == before
+    # --force replaces it, in one step.
+    code, _, err = tag_cli(capsys, out, "--export", str(precious), "--force")
+    assert code == 0, err
+    assert precious.read_text().splitlines()[0] == "path,genre,confidence"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["genres.csv", "precious.csv"]
+    assert tree_state(lib, out) == before
