@@ -295,6 +295,10 @@ def main(args: argparse.Namespace) -> int:
             "does not have (written by an older recogenre; `recogenre run --full` adds it)"
         )
         return EXIT_USAGE
+    unusable = tag_ledger.ledger_problem(tag_ledger.ledger_path(args.output))
+    if unusable:
+        say(f"tag: {unusable}; move it away and run tag again")
+        return EXIT_USAGE
     if args.export:
         from recogenre.apps.export import ExportRefused, check_target, protected_places
 

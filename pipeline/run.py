@@ -477,9 +477,14 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     from recogenre.pipeline.graph import build
     from recogenre.transforms.inference import CrnnModelHandler
-    from recogenre.transforms.tag_ledger import ledger_path
+    from recogenre.transforms.tag_ledger import ledger_path, ledger_problem
     from recogenre.transforms.track_rows import RunInfo
 
+    ledger = ledger_path(args.output)
+    unusable = ledger_problem(ledger)
+    if unusable:
+        ledger = None
+        say(f"recogenre: warning: {unusable}; ignored (files changed by `recogenre tag` are decoded again)")
     basis = f"from {Path(previous).name}" if previous else mode
     shown = getattr(args, "catalogue_shown", None) or args.catalogue
     say(f"recogenre: run {run_id}: {n_inputs} files from {shown} with {runner}, {basis}")
@@ -510,7 +515,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             full_reason=mode,
             frames_per_segment=args.segment_frames,
             limits=decode_limits(args),
-            tag_ledger=ledger_path(args.output),  # recogenre tag's writes are not changes
+            tag_ledger=ledger,  # recogenre tag's writes are not changes
             **confidence_settings(args),
         )
         result = p.run()

@@ -245,3 +245,36 @@ def test_export_never_replaces_a_file_without_force_and_writes_atomically(tagged
     assert precious.read_text().splitlines()[0] == "path,genre,confidence"
     assert sorted(p.name for p in elsewhere.iterdir()) == ["genres.csv", "precious.csv"]
     assert tree_state(lib, out) == before
+
+
+# --- a folder where the tag-write ledger goes ------------------------------------------------
+
+
+def test_a_folder_in_place_of_the_ledger_is_one_line_for_tag_and_ignored_by_run(tagged_run, capsys):
+    _, lib, out = tagged_run
+    ledger = out / "tag-writes.jsonl"
+    ledger.mkdir()
+    try:
+        for args in ((), ("--write",)):
+            code, stdout, err = tag_cli(capsys, out, *args)
+            assert code == 2, err
+            assert err.strip().splitlines() == [
+                f"recogenre: tag: {ledger} is a folder, not recogenre's ledger of tag writes; "
+                "move it away and run tag again"
+            ]
+            assert stdout == ""
+        published = os.readlink(out / "latest")
+        capsys.readouterr()
+        assert run_in_process(lib, out) == 0
+        err = unstamped(capsys.readouterr().err)
+        assert "Traceback" not in err
+        warnings = [ln for ln in err.splitlines() if "tag-writes.jsonl" in ln]
+        assert warnings == [
+            f"recogenre: warning: {ledger} is a folder, not recogenre's ledger of tag writes; ignored "
+            "(files changed by `recogenre tag` are decoded again)"
+        ]
+        assert os.readlink(out / "latest") != published
+        assert set(latest(out, "changes")["change"]) == {"unchanged"}
+        assert ledger.is_dir()  # the user's folder is left alone
+    finally:
+        ledger.rmdir()
