@@ -314,6 +314,22 @@ def dask_runner(args: argparse.Namespace):
     return dr.FixedDaskRunner()
 
 
+def runner_problem(beam_args: list[str]) -> str | None:
+    """Why ``--runner`` names no runner this Beam can start, or None; checked before the
+    run folder or the lock exist, so a typo is a usage error that leaves nothing behind."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.runners.runner import create_runner
+
+    name = PipelineOptions(beam_args).view_as(StandardOptions).runner
+    if not name:
+        return None
+    try:
+        create_runner(name)
+    except (ValueError, ImportError, AttributeError) as e:
+        return f"--runner {name}: {' '.join(str(e).split())}"
+    return None
+
+
 def absolute_source(source: str) -> str | None:
     """A local catalogue source as an absolute path in stored form (None for a remote one)."""
     import os
@@ -352,6 +368,10 @@ def run(args: argparse.Namespace) -> int:
         args.runner_object = dask_runner(args)
     except (RuntimeError, ValueError) as e:  # a Beam the Dask fixes do not know; misused options
         say(f"recogenre: {e}")
+        return EXIT_USAGE
+    unknown = None if args.runner_object else runner_problem(args.beam_args)
+    if unknown:
+        say(f"recogenre: {unknown}")
         return EXIT_USAGE
     try:
         local_weights, digest = validated_weights(args.weights)

@@ -278,3 +278,17 @@ def test_a_folder_in_place_of_the_ledger_is_one_line_for_tag_and_ignored_by_run(
         assert ledger.is_dir()  # the user's folder is left alone
     finally:
         ledger.rmdir()
+
+
+# --- an unknown runner ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runner", ["NoSuchRunner", "no_such.module.Runner"])
+def test_an_unknown_runner_is_a_usage_error_that_leaves_no_folder(tmp_path, runner):
+    out = tmp_path / "out"
+    cmd = run_command(AUDIO / CLIP, out, "--runner", runner)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = [ln for ln in unstamped(proc.stderr).splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"recogenre: --runner {runner}: "), lines
+    assert not out.exists()
