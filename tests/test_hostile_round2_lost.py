@@ -292,3 +292,38 @@ def test_an_unknown_runner_is_a_usage_error_that_leaves_no_folder(tmp_path, runn
     lines = [ln for ln in unstamped(proc.stderr).splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"recogenre: --runner {runner}: "), lines
     assert not out.exists()
+
+
+# --- the run lock on a full disk ----------------------------------------------------------------
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real filesystem with no space left: a 64 KiB tmpfs, filled up (needs root to mount)."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
+    try:
+        (mount / "out").mkdir()
+        with pytest.raises(OSError) as e, open(mount / "filler", "wb") as f:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        assert e.value.errno == 28  # ENOSPC
+        yield mount / "out"
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_the_lock_leaves_no_temporary_file_on_a_full_disk(full_disk):
+    from recogenre.pipeline.lock import LOCK_NAME, RunLock, acquire_or_reason
+
+    lock = RunLock(str(full_disk))
+    reason = acquire_or_reason(lock)
+    assert reason == f"cannot write to output folder {full_disk}: No space left on device"
+    assert not lock.held
+    assert [p.name for p in full_disk.iterdir() if p.name.startswith(LOCK_NAME)] == []
