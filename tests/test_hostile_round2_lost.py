@@ -327,3 +327,33 @@ def test_the_lock_leaves_no_temporary_file_on_a_full_disk(full_disk):
     assert reason == f"cannot write to output folder {full_disk}: No space left on device"
     assert not lock.held
     assert [p.name for p in full_disk.iterdir() if p.name.startswith(LOCK_NAME)] == []
+
+
+# --- a wrong extension, whichever it is, is one outcome --------------------------------------
+
+
+def test_misnamed_files_are_skipped_alike_by_tag(tmp_path, capsys):
+    import soundfile as sf
+
+    from tests.test_tagging import _encode
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copyfile(AUDIO / "bensound-cute.mp3", lib / "really_mp3.flac")  # MP3 bytes named .flac
+    samples, sr = sf.read(AUDIO / "disco.00000.au", dtype="float32")
+    _encode(samples[: sr * 8], sr, lib / "really_m4a.mp3", "aac", sr, "ipod")  # MP4 bytes named .mp3
+    out = tmp_path / "out"
+    assert run_in_process(lib, out, "--min-confidence", "0") == 0
+    assert len(latest(out, "tracks")) == 2  # both decode: the names only mislead the tag writers
+    before = tree_state(lib)
+    for args in ((), ("--write",)):
+        code, stdout, err = tag_cli(capsys, out, *args)
+        assert code == 0, err
+        lines = dict(line.split(": ", 1) for line in stdout.splitlines() if line.startswith(str(lib)))
+        assert lines == {
+            str(lib / "really_mp3.flac"): "skipped (its contents (MP3) do not match its name "
+            "(Vorbis comment expected))",
+            str(lib / "really_m4a.mp3"): "skipped (its contents (MP4) do not match its name (ID3 expected))",
+        }
+        assert "0 failed" in stdout and "2 skipped" in stdout
+        assert tree_state(lib) == before
