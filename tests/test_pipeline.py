@@ -177,7 +177,8 @@ def test_bad_files_become_error_rows_and_nothing_is_lost(messy):
     expected_tracks = {*messy["good"], messy["zeros"], messy["truncated"]}
     assert set(tracks["path"]) == expected_tracks
     assert set(errors["path"]) == set(messy["bad"].values())
-    # conservation: every distinct input exactly once, in one table or the other
+    # conservation: every distinct input exactly once, in one table or the other; a folder named
+    # in a catalogue file (folder.mp3) is an input, so it is an error row ("directory")
     assert len(tracks) + len(errors) == len(expected_tracks) + len(messy["bad"])
     assert not set(tracks["path"]) & set(errors["path"])
     kinds = dict(zip(errors["path"], errors["error_type"]))
