@@ -283,7 +283,16 @@ def open_tags(os_path: str, fmt: str) -> FileTags:
     """The file's tags; Unsupported when its contents are not the format its name says."""
     import mutagen
 
-    audio = mutagen.File(os_path)
+    try:
+        audio = mutagen.File(os_path)
+    except mutagen.MutagenError:
+        # mutagen trusts the name first: MP3 bytes named .flac fail as a broken FLAC. What the
+        # bytes are, judged without the name, tells a misnamed file (skipped, like any other
+        # mismatch) from a damaged one of the named format (a failure).
+        found = _kind_without_name(os_path)
+        if found is not None and found not in _MUTAGEN_CLASSES[fmt]:
+            raise Unsupported(f"its contents ({found}) do not match its name ({fmt} expected)") from None
+        raise
     kind = type(audio).__name__
     if audio is None or kind not in _MUTAGEN_CLASSES[fmt]:
         found = "not a format mutagen reads" if audio is None else kind
@@ -295,3 +304,17 @@ def open_tags(os_path: str, fmt: str) -> FileTags:
         with contextlib.suppress(APENoHeaderError):  # no APEv2 tag: the usual case
             ape = APEv2(os_path)
     return FileTags(os_path, fmt, audio, ape)
+
+
+def _kind_without_name(os_path: str) -> str | None:
+    """The mutagen class that reads the file when only its bytes are known (None: none does)."""
+    import io
+
+    import mutagen
+
+    try:
+        with io.FileIO(os.open(os_path, os.O_RDONLY), "rb") as f:  # FileIO from a descriptor has no name
+            audio = mutagen.File(f)
+    except (mutagen.MutagenError, OSError):
+        return None
+    return None if audio is None else type(audio).__name__

@@ -23,7 +23,6 @@ lock: a run and a tag write never interleave.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import math
 import os
@@ -81,8 +80,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(ID3 TXXX:NAME, Vorbis NAME, MP4 ----:com.apple.iTunes:NAME)",
     )
     p.add_argument(
-        "--export", metavar="CSV", help="also write path,genre,confidence of every track with a genre to CSV"
+        "--export",
+        metavar="CSV",
+        help="also write path,genre,confidence of every track with a genre to CSV "
+        "(a new file outside the catalogue and OUT; also in a dry run)",
     )
+    p.add_argument("--force", action="store_true", help="let --export replace an existing file")
 
 
 
@@ -252,21 +255,6 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def export_csv(target: str, rows: list[tuple[str, str, float | None]]) -> None:
-    """path,genre,confidence; paths as the OS names them (non-UTF-8 bytes written as they are)."""
-    tmp = f"{target}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
-            out = csv.writer(f)
-            out.writerow(["path", "genre", "confidence"])
-            for path, genre, confidence in rows:
-                out.writerow([to_os_path(path), genre, "" if confidence is None else f"{confidence:.6f}"])
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _summary(counts: dict[str, int], skipped: dict[str, int], write: bool) -> str:
     parts = [
         f"{counts.get('written' if write else 'write', 0)} {'written' if write else 'to write'}",
@@ -327,6 +315,20 @@ def main(args: argparse.Namespace) -> int:
     if refused:
         say(f"tag: --field {args.field!r}: {refused}")
         return EXIT_USAGE
+    unusable = tag_ledger.ledger_problem(tag_ledger.ledger_path(args.output))
+    if unusable:
+        say(f"tag: {unusable}; move it away and run tag again")
+        return EXIT_USAGE
+    if args.export:
+        from recogenre.apps.export import ExportRefused, check_target, protected_places
+
+        manifest = layout.read_manifest(run_path) or {}
+        catalogue = manifest.get("catalogue_path") or manifest.get("catalogue")
+        try:
+            check_target(args.export, *protected_places(args.output, tracks["path"], catalogue), args.force)
+        except ExportRefused as e:
+            say(f"tag: {e}")
+            return EXIT_USAGE
     lock = None
     if args.write:
         from recogenre.pipeline.lock import RunLock, acquire_or_reason
@@ -418,8 +420,13 @@ def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
         else:
             print(f"{d.path}: {d.text}", flush=True)
     if args.export:
+        from recogenre.apps.export import ExportRefused, write_csv
+
         try:
-            export_csv(args.export, exported)
+            write_csv(args.export, exported, args.force)
+        except ExportRefused as e:
+            say(f"tag: {e}")
+            counts["fail"] = counts.get("fail", 0) + 1
         except OSError as e:
             say(f"tag: cannot write {args.export}: {e.strerror or e}")
             counts["fail"] = counts.get("fail", 0) + 1

@@ -52,15 +52,16 @@ class RunLock:
     def _open(self, text: bytes) -> tuple[int, bool]:
         """A descriptor of the lock file, and whether this call created it (with ``text`` in it)."""
         tmp = self.path.with_name(f"{LOCK_NAME}.{os.getpid()}.tmp")
-        tmp.write_bytes(text)
-        try:
-            os.link(tmp, self.path)
-            created = True
-        except FileExistsError:
-            created = False
-        except OSError:  # a filesystem without hard links: create it empty
-            created = False
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o644))
+        try:  # the temporary file goes on every path, a write that fails half-way (a full disk) too
+            tmp.write_bytes(text)
+            try:
+                os.link(tmp, self.path)
+                created = True
+            except FileExistsError:
+                created = False
+            except OSError:  # a filesystem without hard links: create it empty
+                created = False
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o644))
         finally:
             tmp.unlink(missing_ok=True)
         return os.open(self.path, os.O_RDWR), created

@@ -173,6 +173,8 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         **{k: by_change.get(k, 0) for k in CHANGE_KINDS},
         "decoded": len(decoded),
         "failed": len(errors),
+        # folders that could not be listed (their files are unknown; previous tracks carried unverified)
+        "unlisted_folders": int(((errors["stage"] == "read") & (errors["error_type"] == "unreadable")).sum()),
         "audio_seconds": float(tracks["duration_s"].sum()) if len(tracks) else 0.0,
         "decoded_audio_seconds": float(decoded["duration_s"].sum()) if len(decoded) else 0.0,
     }
@@ -186,9 +188,14 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
         f"run {run_id}: {counts['tracks']} tracks ({counts['silent_tracks']} silent), "
         f"{counts['frames']} frames, {counts['errors']} errors",
         "files: "
-        + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS)
+        + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS if k != "unverified" or counts[k])
         + f"; {counts['decoded']} decoded",
     ]
+    if counts.get("unlisted_folders"):
+        lines.append(
+            f"warning: {counts['unlisted_folders']} folder(s) could not be listed (errors, stage read); "
+            f"{counts['unverified']} track(s) seen under them before are carried over unverified"
+        )
     if counts["errors_by_type"]:
         lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["errors_by_type"].items())))
     if counts["genres"]:
@@ -216,7 +223,7 @@ def classify_failure(tables: dict[str, Any], max_error_rate: float) -> str | Non
         return None
     audible = tracks["n_frames"] > tracks["n_silent_frames"]
     changes = tables["changes"]
-    carried = tracks["path"].isin(changes.loc[changes["change"] == "unchanged", "path"])
+    carried = tracks["path"].isin(changes.loc[changes["change"].isin(("unchanged", "unverified")), "path"])
     tried = failed + int((audible & ~carried).sum())
     if failed == tried or failed > max_error_rate * tried:
         worst = errors.loc[errors["stage"] == "classify", "error_type"].value_counts().index[0]
@@ -307,6 +314,31 @@ def dask_runner(args: argparse.Namespace):
     return dr.FixedDaskRunner()
 
 
+def runner_problem(beam_args: list[str]) -> str | None:
+    """Why ``--runner`` names no runner this Beam can start, or None; checked before the
+    run folder or the lock exist, so a typo is a usage error that leaves nothing behind."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.runners.runner import create_runner
+
+    name = PipelineOptions(beam_args).view_as(StandardOptions).runner
+    if not name:
+        return None
+    try:
+        create_runner(name)
+    except (ValueError, ImportError, AttributeError) as e:
+        return f"--runner {name}: {' '.join(str(e).split())}"
+    return None
+
+
+def absolute_source(source: str) -> str | None:
+    """A local catalogue source as an absolute path in stored form (None for a remote one)."""
+    import os
+
+    from recogenre.transforms.paths import from_os_path, is_remote, to_os_path
+
+    return None if is_remote(source) else from_os_path(os.path.abspath(to_os_path(source)))
+
+
 def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tuple[str | None, str]:
     """The snapshot to start from, or None with the reason for a full run."""
     if args.full:
@@ -336,6 +368,10 @@ def run(args: argparse.Namespace) -> int:
         args.runner_object = dask_runner(args)
     except (RuntimeError, ValueError) as e:  # a Beam the Dask fixes do not know; misused options
         say(f"recogenre: {e}")
+        return EXIT_USAGE
+    unknown = None if args.runner_object else runner_problem(args.beam_args)
+    if unknown:
+        say(f"recogenre: {unknown}")
         return EXIT_USAGE
     try:
         local_weights, digest = validated_weights(args.weights)
@@ -461,9 +497,14 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     from recogenre.pipeline.graph import build
     from recogenre.transforms.inference import CrnnModelHandler
-    from recogenre.transforms.tag_ledger import ledger_path
+    from recogenre.transforms.tag_ledger import ledger_path, ledger_problem
     from recogenre.transforms.track_rows import RunInfo
 
+    ledger = ledger_path(args.output)
+    unusable = ledger_problem(ledger)
+    if unusable:
+        ledger = None
+        say(f"recogenre: warning: {unusable}; ignored (files changed by `recogenre tag` are decoded again)")
     basis = f"from {Path(previous).name}" if previous else mode
     shown = getattr(args, "catalogue_shown", None) or args.catalogue
     say(f"recogenre: run {run_id}: {n_inputs} files from {shown} with {runner}, {basis}")
@@ -494,7 +535,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             full_reason=mode,
             frames_per_segment=args.segment_frames,
             limits=decode_limits(args),
-            tag_ledger=ledger_path(args.output),  # recogenre tag's writes are not changes
+            tag_ledger=ledger,  # recogenre tag's writes are not changes
             **confidence_settings(args),
         )
         result = p.run()
@@ -518,6 +559,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         "started_at": started_at.isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         "catalogue": getattr(args, "catalogue_shown", None) or args.catalogue,  # evaluate: the user's
+        "catalogue_path": absolute_source(args.catalogue),  # what `tag --export` may not write into
         "output": args.output,
         "runner": runner,
         "mode": "incremental" if previous else mode,
@@ -548,6 +590,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             **{k: v for k, v in counts.items() if k not in ("audio_seconds", "decoded_audio_seconds")},
         },
         "removed": sorted(changes.loc[changes["change"] == "removed", "path"]),
+        "unverified": sorted(changes.loc[changes["change"] == "unverified", "path"]),
         "stage_cpu_seconds": stage_cpu,
         "wall_time_s": round(wall, 3),
         "audio_hours": counts["audio_seconds"] / 3600,
@@ -560,7 +603,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         say(f"recogenre: run {run_id} not published: {rejection}")
         say(f"recogenre: {layout.LATEST} is unchanged; this run's results are kept in {run_path}")
         return EXIT_FAILED
-    if counts["tracks"] + counts["errors"] != n_inputs:
+    if counts["tracks"] - counts["unverified"] + counts["errors"] != n_inputs:
         say(
             f"recogenre: warning: {n_inputs} inputs but {counts['tracks']} tracks + {counts['errors']} errors"
         )

@@ -163,6 +163,16 @@ def copy_clip(tmp_path):
     return copy
 
 
+def without_dac_override() -> list[str]:
+    """Runs a command as root minus the right to ignore file permissions, so a
+    chmod 000 file is unreadable even though the tests run as root."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv is needed to drop root's permission override")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
 def run_in_process(catalogue: str | Path, out: str | Path, *args: str) -> int:
     """``recogenre run`` in this process (in-process DirectRunner): no interpreter,
     TensorFlow or Beam start-up per run, for tests that need several runs."""

@@ -22,7 +22,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from recogenre.transforms.listing import Listed, has_glob, list_folder, list_glob
+from recogenre.transforms.listing import Listed, UnlistableRoot, has_glob, list_folder, list_glob
 from recogenre.transforms.paths import (
     canonical_file,
     canonical_root,
@@ -78,6 +78,9 @@ class CatalogueEntry(NamedTuple):
     # (error_type, message) for an entry the catalogue itself rules out (a duplicate
     # track_id): it becomes an error row without being opened.
     problem: tuple[str, str] | None = None
+    # A folder that could not be listed (its problem says why): one error row, and the
+    # tracks a previous snapshot had under it are carried over as ``unverified``.
+    folder: bool = False
 
 
 def track_id_for(path: str) -> str:
@@ -124,7 +127,13 @@ def _entry(path: str, size: int | None = None, mtime: float | None = None) -> Ca
     return CatalogueEntry(path, track_id_for(path), None, size, mtime)
 
 
+UNREADABLE = "unreadable"  # the error type of a file or folder that cannot be read
+
+
 def _from_listing(item: Listed) -> CatalogueEntry:
+    if item.error:
+        problem = (UNREADABLE, f"this folder cannot be listed: {item.error}")
+        return CatalogueEntry(item.path, track_id_for(item.path), problem=problem, folder=True)
     return _entry(item.path, item.size_bytes, item.mtime)
 
 
@@ -217,10 +226,14 @@ def list_entries(source: str) -> list[CatalogueEntry] | None:
         except OSError:
             regular = False
         return [_entry(path, st.st_size, st.st_mtime) if regular else _entry(path)]
-    if kind == "directory":
-        listed = [item for item in list_folder(canonical_root(source)) if is_audio_path(item.path)]
-    else:
-        listed = list_glob(source)
+    try:
+        if kind == "directory":
+            listed = list_folder(canonical_root(source))
+            listed = [item for item in listed if item.error or is_audio_path(item.path)]
+        else:
+            listed = list_glob(source)
+    except UnlistableRoot as e:
+        raise CatalogueError(f"catalogue {e}; refusing to run on a catalogue that cannot be read") from None
     return [_from_listing(item) for item in listed]
 
 

@@ -15,6 +15,11 @@ A file whose content differs only by recogenre's own tag writes (``recogenre
 tag --write``, see :mod:`recogenre.transforms.tag_ledger`) is carried over
 too, with its new size, mtime and sha256.
 
+A folder that cannot be listed this time (no permission, an unmounted disk
+below the root) is an ``unreadable`` error row of its own, and the tracks the
+previous snapshot had under it are carried over as they were, change
+``unverified``: not removed, not decoded, not checked.
+
 Changed settings (weights, front end, trim) are handled by the launcher,
 which then starts from no snapshot at all.
 """
@@ -79,6 +84,13 @@ class _Planner(beam.DoFn):
         yield beam.pvalue.TaggedOutput(CARRIED_TAG, (previous["track_id"], row))
         yield self._change(change)
 
+    def _carry_unverified(self, previous: dict, folder: str):
+        """A previous track under a folder that cannot be listed now: kept as it was."""
+        row = {"decode_warnings": None, "embedding": None, "confidence": None, "analysed_s": None, **previous}
+        yield beam.pvalue.TaggedOutput(CARRIED_TAG, (previous["track_id"], {**row, "run_id": self.run_id}))
+        reason = f"not verified: its folder {folder} cannot be listed"
+        yield self._change(Change(previous["path"], previous["track_id"], "unverified", reason))
+
     def _first_seen(self, entry: CatalogueEntry, kind: str):
         """A file decoded because nothing in the previous snapshot matches it."""
         reason = "failed in the previous run" if kind == "retried" else "not in the previous snapshot"
@@ -89,14 +101,19 @@ class _Planner(beam.DoFn):
 class PlanFile(_Planner):
     """(path, {entry, track, error, ledger}) -> entries to decode; carried rows on ``carried``;
     one Change per path on ``changes``; files new at their path on ``unmatched`` and
-    vanished tracks on ``gone`` (both for move detection)."""
+    vanished tracks on ``gone`` (both for move detection). ``unlisted``: the folders
+    that could not be listed, whose previous tracks are carried over unverified."""
 
-    def process(self, joined):
+    def process(self, joined, unlisted=()):
         path, parts = joined
         entries, tracks, errors = list(parts["entry"]), list(parts["track"]), list(parts["error"])
         if not entries:
             if tracks:
-                yield beam.pvalue.TaggedOutput(GONE_TAG, tracks[0])
+                folder = next((f for f in unlisted if path.startswith(f.rstrip("/") + "/")), None)
+                if folder is not None:
+                    yield from self._carry_unverified(tracks[0], folder)
+                else:
+                    yield beam.pvalue.TaggedOutput(GONE_TAG, tracks[0])
             return
         entry: CatalogueEntry = file_stats(entries[0])
         kind = "retried" if errors else "new"
@@ -206,11 +223,16 @@ class PlanChanges(beam.PTransform):
         }
         if has_ledger(self.tag_ledger):  # only then: a library never tagged keeps the graph it had
             joined["ledger"] = p | "Tag writes" >> ReadTagLedger(self.tag_ledger)
+        unlisted = (
+            entries
+            | "Unlisted folders" >> beam.Filter(lambda e: e.folder)
+            | "Their paths" >> beam.Map(lambda e: e.path)
+        )
         planned = (
             joined
             | "Join with previous" >> beam.CoGroupByKey()
             | "Plan each file"
-            >> beam.ParDo(PlanFile(self.run_id)).with_outputs(
+            >> beam.ParDo(PlanFile(self.run_id), unlisted=beam.pvalue.AsList(unlisted)).with_outputs(
                 CARRIED_TAG, CHANGES_TAG, UNMATCHED_TAG, GONE_TAG, main="decode"
             )
         )

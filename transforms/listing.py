@@ -4,7 +4,8 @@ Local catalogues are listed here rather than by Beam's ``LocalFileSystem``
 (which ``fileio.MatchFiles`` uses): its ``os.walk`` does not follow symlinked
 folders, silently drops dangling links (their ``getsize`` fails) and
 interprets any ``[`` in a folder's name as a glob. Conservation -- every
-audio-named entry ends up exactly once in ``tracks`` or ``errors`` -- needs
+audio-named entry that is not a folder ends up exactly once in ``tracks`` or
+``errors``, and every folder that cannot be listed is an error row -- needs
 the opposite: every entry listed, bad ones included, so that decoding can
 give each its error row. Remote filesystems still go through MatchFiles.
 
@@ -15,11 +16,18 @@ So a link to a folder inside the catalogue adds nothing, a loop ends, and a
 link to a folder outside the catalogue is followed once. Links to files,
 dangling links, FIFOs, sockets and devices are listed as entries (decoding
 turns the bad ones into ``missing`` / ``not_a_file`` rows); nothing is opened.
+
+Folders are never entries themselves (a folder named ``dir.mp3`` is walked
+like any other), with one exception: a folder below the root that cannot be
+listed (no permission, an I/O error) is listed as an entry with ``error`` set,
+so the run gives it an ``unreadable`` row and keeps the tracks it saw under it
+before instead of dropping them. A root that cannot be listed raises
+:class:`UnlistableRoot`: a catalogue that cannot be read at all is refused.
 """
 
 from __future__ import annotations
 
-import logging
+import errno
 import os
 import re
 import stat
@@ -27,8 +35,6 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from recogenre.transforms.paths import from_os_path, to_os_path
-
-log = logging.getLogger(__name__)
 
 GLOB_CHARS = "*?["
 
@@ -38,10 +44,26 @@ class Listed(NamedTuple):
     relative: str  # below the root, '/'-separated, stored form
     size_bytes: int | None  # regular files only
     mtime: float | None
+    error: str | None = None  # set for a folder that cannot be listed: why, with the errno
+
+
+class UnlistableRoot(OSError):
+    """The catalogue's root folder is gone or cannot be listed; ``str()`` says why."""
+
+
+def why_unlistable(e: OSError) -> str:
+    """'Permission denied (EACCES, errno 13)': the reason a folder could not be listed."""
+    code = errno.errorcode.get(e.errno, "") if e.errno is not None else ""
+    number = f"{code}, errno {e.errno}" if code else f"errno {e.errno}"
+    return f"{e.strerror or e} ({number})" if e.errno is not None else str(e)
 
 
 def has_glob(text: str) -> bool:
     return any(c in text for c in GLOB_CHARS)
+
+
+def _root_error(root: str, e: OSError) -> UnlistableRoot:
+    return UnlistableRoot(f"{from_os_path(root)} cannot be listed: {why_unlistable(e)}")
 
 
 def _listed(os_path: str, root: str, st: os.stat_result | None) -> Listed:
@@ -55,12 +77,13 @@ def _listed(os_path: str, root: str, st: os.stat_result | None) -> Listed:
 
 
 def walk(root: str) -> Iterator[Listed]:
-    """Every non-folder entry below ``root`` (an OS path), in sorted order per folder."""
+    """Every non-folder entry below ``root`` (an OS path), in sorted order per folder,
+    plus an entry with ``error`` set for each folder below it that cannot be listed."""
     root = os.path.realpath(root)
     try:
         root_stat = os.stat(root)
-    except OSError:
-        return
+    except OSError as e:
+        raise _root_error(root, e) from None
     seen: set[tuple[int, int]] = set()
     links: list[tuple[str, os.stat_result]] = []  # symlinked folders, followed after the real tree
 
@@ -76,7 +99,9 @@ def walk(root: str) -> Iterator[Listed]:
                 with os.scandir(current) as it:
                     items = sorted(it, key=lambda d: d.name)
             except OSError as e:
-                log.warning("recogenre: cannot list %s: %s", from_os_path(current), e.strerror or e)
+                if current == root:
+                    raise _root_error(root, e) from None
+                yield _listed(current, root, None)._replace(error=why_unlistable(e))
                 continue
             subfolders = []
             for item in items:
@@ -140,4 +165,5 @@ def list_glob(pattern: str) -> list[Listed]:
 
     prefix, rest = split_glob(pattern)
     regex = re.compile(FileSystem.translate_pattern(rest))
-    return [item for item in list_folder(prefix) if regex.match(item.relative)]
+    # A folder that cannot be listed is kept whatever its name: what it holds is unknown.
+    return [item for item in list_folder(prefix) if item.error or regex.match(item.relative)]

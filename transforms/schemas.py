@@ -66,8 +66,9 @@ ERRORS = pa.schema(
     ]
 )
 
-# What a run did with each input, relative to the snapshot it started from.
-CHANGE_KINDS = ("new", "changed", "unchanged", "retried", "removed", "moved")
+# What a run did with each input, relative to the snapshot it started from. ``unverified``:
+# a previous track under a folder that could not be listed, carried over as it was.
+CHANGE_KINDS = ("new", "changed", "unchanged", "retried", "removed", "moved", "unverified")
 CHANGES = pa.schema(
     [
         ("path", pa.string()),

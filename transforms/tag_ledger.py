@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterable
 
 LEDGER_NAME = "tag-writes.jsonl"
@@ -45,6 +46,26 @@ FIELDS = (
 def ledger_path(out: str) -> str:
     """``OUT/tag-writes.jsonl``: beside ``runs/``, so pruning runs never loses it."""
     return out.rstrip("/") + "/" + LEDGER_NAME
+
+
+def ledger_problem(path: str) -> str | None:
+    """Why the ledger at ``path`` cannot be used (a folder or a FIFO in its place), or None.
+
+    Only ``stat``: opening a FIFO would block. A missing ledger is no problem (no tag
+    writes yet); a remote one is read by Beam, which reports its own errors.
+    """
+    if "://" in path:
+        return None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"{path} cannot be read: {e.strerror or e}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+    return f"{path} is {kind}, not recogenre's ledger of tag writes"
 
 
 def parse_line(line: str | bytes) -> list[dict]:
