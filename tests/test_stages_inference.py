@@ -8,10 +8,12 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  
 from apache_beam.testing.util import assert_that, equal_to
 from stage_fakes import FAIL_MARK, FAILURE, NAN_MARK, FakeCrnnHandler, fake_outputs, marked, melgram
 
-from recogenre.transforms.audio_frames import ErrorRow, FrameScore
+from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
+from recogenre.transforms.catalogue import CatalogueEntry
 from recogenre.transforms.features import FrameFeatures
 from recogenre.transforms.frames import FRAME_SECONDS
 from recogenre.transforms.inference import NON_FINITE, ClassifyFrames
+from recogenre.transforms.track_rows import ERRORS_TAG, FRAMES_TAG, AssembleRows, RunInfo, TrackVectorFn
 
 
 def frame(index: int, mel: np.ndarray) -> FrameFeatures:
@@ -85,3 +87,32 @@ def test_scores_are_plain_floats_for_the_parquet_rows():
             lambda path, s: (type(s).__name__, {type(v).__name__ for v in s.raw + s.embedding})
         )
         assert_that(kinds, equal_to([(FrameScore.__name__, {"float"})]))
+
+
+def test_a_track_with_a_failed_batch_becomes_one_error_row_and_the_others_keep_their_rows():
+    """ClassifyFrames wired to the row stages as ``pipeline/graph.py`` wires them."""
+    spec = [("a.wav", 0, "level", -20.0), ("a.wav", 1, "level", -10.0), ("b.wav", 0, "level", -30.0)]
+    spec += [("b.wav", 1, "mark", FAIL_MARK)]
+    metas = [
+        ("a.wav", TrackMeta(CatalogueEntry("a.wav", "id-a"), 60.0, 12_000, "PCM_16", None, "sha", 2)),
+        ("b.wav", TrackMeta(CatalogueEntry("b.wav", "id-b"), 60.0, 12_000, "PCM_16", None, "sha", 2)),
+    ]
+    run = RunInfo("run", "f" * 64)
+    with BeamTestPipeline() as p:
+        classified = frames_of(p, spec) | ClassifyFrames(FakeCrnnHandler(1))
+        scores = classified["scores"]
+        joined = {
+            "meta": p | "Metadata" >> beam.Create(metas),
+            "vector": scores | beam.CombinePerKey(TrackVectorFn()),
+            "frames": scores,
+            "errors": classified["errors"],
+        } | beam.CoGroupByKey()
+        rows = joined | beam.ParDo(AssembleRows(run)).with_outputs(FRAMES_TAG, ERRORS_TAG, main="tracks")
+        tracks = rows.tracks | "Track ids" >> beam.Map(lambda r: (r["track_id"], r["n_frames"]))
+        assert_that(tracks, equal_to([("id-a", 2)]), label="Tracks")
+        frame_ids = rows[FRAMES_TAG] | "Frame ids" >> beam.Map(lambda r: (r["track_id"], r["frame_index"]))
+        assert_that(frame_ids, equal_to([("id-a", 0), ("id-a", 1)]), label="Frames")
+        errors = rows[ERRORS_TAG] | "Error kinds" >> beam.Map(
+            lambda r: (r["path"], r["stage"], r["error_type"])
+        )
+        assert_that(errors, equal_to([("b.wav", "classify", "ValueError")]), label="Errors")
