@@ -62,7 +62,6 @@ from apache_beam.runners.runner import PipelineResult, PipelineState
 BEAM_VERSION = "2.77.0"
 PARTITIONS_PER_THREAD = 2
 READ_BUNDLE_BYTES = 64 << 20
-RUNNER_NAMES = ("dask", "daskrunner", "fixeddaskrunner")
 
 
 class UnsupportedBeam(RuntimeError):
@@ -76,10 +75,6 @@ def check_beam_version(version: str | None = None) -> None:
             f"the Dask runner works around bugs of Beam {BEAM_VERSION}, but Beam {version} is installed; "
             f"re-run tests/test_dask.py and update pipeline/dask_runner.py first"
         )
-
-
-def is_dask(runner: object) -> bool:
-    return isinstance(runner, str) and runner.lower() in RUNNER_NAMES
 
 
 def dask_client_args(address: str | None, scheduler_file: str | None) -> list[str]:

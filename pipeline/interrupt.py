@@ -33,9 +33,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-EXIT_SIGINT = 128 + signal.SIGINT  # 130
-EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
-
 
 def latest_target(out: str) -> str:
     from recogenre.pipeline import layout

@@ -144,13 +144,6 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         return "recogenre"
 
 
-def limit_threads(threads: int) -> None:
-    """Caps TensorFlow and BLAS threads in this process (the keras backend's share of the cores)."""
-    from recogenre.transforms.backends import limit_tensorflow_threads
-
-    limit_tensorflow_threads(threads)
-
-
 def _to_example(keyed: tuple[str, FrameFeatures]):
     path, f = keyed
     return (path, f.index, f.start_s, f.end_s), f.melgram
