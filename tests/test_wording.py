@@ -44,6 +44,9 @@ def test_no_time_left_when_nothing_is_left_to_decode(tmp_path):
     writer.add(carried=-7)  # the same counters with nothing carried over: 7 still to decode
     writer.flush()
     assert printer.line().startswith("progress: 2/9 tracks, 2 frames") and printer.line().endswith(" s left")
+    writer.add(frames=-1)
+    writer.flush()
+    assert printer.line().startswith("progress: 2/9 tracks, 1 frame, ")
 
 
 def test_an_unknown_command_is_named_once():

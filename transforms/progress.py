@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from recogenre.transforms.wording import count
+
 FLUSH_SECONDS = 2.0
 
 
@@ -133,7 +135,7 @@ class ProgressPrinter(threading.Thread):
             left = f"~{remaining * elapsed / done:.0f} s left"
         else:
             left = "~? left"
-        return f"{head}, {frames} frames, {rate:.1f} frames/s, {left}"
+        return f"{head}, {count(frames, 'frame')}, {rate:.1f} frames/s, {left}"
 
     def stop(self) -> None:
         self._stopping.set()
