@@ -42,6 +42,7 @@ import numpy as np
 
 from recogenre.pipeline.logs import say
 from recogenre.transforms.genres import GENRES
+from recogenre.transforms.wording import count
 
 EVALUATION_DIR = "evaluation"
 SILENT = "silent"
@@ -366,7 +367,7 @@ def main(args: argparse.Namespace) -> int:
         except EvaluationError as e:
             say(str(e))
             return 2
-        say(f"evaluating {len(labels)} labelled files from {source}")
+        say(f"evaluating {count(len(labels), 'labelled file')} from {source}")
         run_args = copy.copy(args)
         run_args.catalogue = catalogue
         # The manifest records what the user gave, not the temporary CSV built from a tree

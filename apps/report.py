@@ -30,6 +30,7 @@ from recogenre.apps import charts, report_data, report_page
 from recogenre.apps.run_lookup import run_to_read
 from recogenre.pipeline.logs import say
 from recogenre.transforms.genres import GENRES
+from recogenre.transforms.wording import count, size
 
 REPORTS_DIR = "reports"
 PAGE_NAME = "report.html"
@@ -286,8 +287,8 @@ def main(args: argparse.Namespace) -> int:
         say(f"cannot write the report: {err.strerror or err}: {getattr(err, 'filename', '') or ''}")
         return 1
     print(
-        f"report of run {done['run_id']}: {done['tracks']} tracks, {done['bytes'] / 1e6:.1f} MB page, "
-        f"{done['charts']} PNG chart(s) in {Path(done['chart_dir']).resolve()}\n"
+        f"report of run {done['run_id']}: {count(done['tracks'], 'track')}, {size(done['bytes'])} page, "
+        f"{count(done['charts'], 'PNG chart')} in {Path(done['chart_dir']).resolve()}\n"
         f"page: {Path(done['html']).resolve()}",
         flush=True,
     )

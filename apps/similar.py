@@ -6,7 +6,7 @@ track's: exact search, one matrix product over the unit-length vectors and a
 partial sort. ``benchmarks/similar.py`` measures it on 100,000 tracks (tens of
 milliseconds, most of it reading the Parquet), so no approximate index is used:
 one would pay off only for millions of tracks or thousands of queries per run
-(README, "Similar tracks").
+(docs/performance.md, "Similar-track search").
 
 The query is a track of the snapshot (its ``track_id`` or its path, in any
 spelling that resolves to the stored canonical path) or an audio file that is

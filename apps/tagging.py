@@ -36,6 +36,7 @@ from recogenre.pipeline.logs import say
 from recogenre.transforms import tag_ledger
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.paths import NotAFile, check_regular, is_remote, to_os_path
+from recogenre.transforms.wording import count
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 NONE = "(none)"
@@ -435,5 +436,5 @@ def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
         keys = sorted({k for d in done if d.action == "written" for k in d.keys})
         print(f"fields written: {', '.join(keys)}; ledger: {ledger_file}", flush=True)
     if args.export:
-        print(f"exported {len(exported)} tracks to {args.export}", flush=True)
+        print(f"exported {count(len(exported), 'track')} to {args.export}", flush=True)
     return EXIT_FAILED if counts.get("fail") else 0

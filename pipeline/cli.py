@@ -28,7 +28,8 @@ class OneLineParser(Parser):
         super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
 
     def error(self, message: str):
-        text = f"{self.prog.removeprefix('recogenre ')}: {message} (see --help)"
+        command = self.prog.removeprefix("recogenre").strip()  # error() already says "recogenre: "
+        text = f"{command}: {message} (see --help)" if command else f"{message} (see --help)"
         if _RAISE_USAGE_ERRORS.get():  # the Python API: an exception, not exit status 2
             raise UsageError(text)
         raise SystemExit(_usage_error(text))

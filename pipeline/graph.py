@@ -72,7 +72,7 @@ def build(
     (and files whose only change is ``recogenre tag``'s write, per ``tag_ledger``)."""
     entries = p | "Read catalogue" >> ReadCatalogue(source)
     if previous_run:
-        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id, tag_ledger)
+        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id, tag_ledger, progress)
         to_decode, changes = plan["decode"], plan["changes"]
         carried_tracks = [plan["carried"] | "Carried tracks" >> beam.Values()]
         carried_frames = [plan["carried"] | "Carry frames" >> CarryFrames(previous_run)]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from recogenre.pipeline import __version__, layout
+from recogenre.transforms.wording import count
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -185,8 +186,8 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
 
     audio_h = counts["audio_seconds"] / 3600
     lines = [
-        f"run {run_id}: {counts['tracks']} tracks ({counts['silent_tracks']} silent), "
-        f"{counts['frames']} frames, {counts['errors']} errors",
+        f"run {run_id}: {count(counts['tracks'], 'track')} ({counts['silent_tracks']} silent), "
+        f"{count(counts['frames'], 'frame')}, {count(counts['errors'], 'error')}",
         "files: "
         + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS if k != "unverified" or counts[k])
         + f"; {counts['decoded']} decoded",
@@ -507,7 +508,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         say(f"recogenre: warning: {unusable}; ignored (files changed by `recogenre tag` are decoded again)")
     basis = f"from {Path(previous).name}" if previous else mode
     shown = getattr(args, "catalogue_shown", None) or args.catalogue
-    say(f"recogenre: run {run_id}: {n_inputs} files from {shown} with {runner}, {basis}")
+    say(f"recogenre: run {run_id}: {count(n_inputs, 'file')} from {shown} with {runner}, {basis}")
     try:
         if printer:
             printer.start()

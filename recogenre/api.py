@@ -128,7 +128,7 @@ class Snapshot:
     """One run of an output folder: its tables as pandas DataFrames, and its manifest.
 
     ``snapshot.tracks``, ``.frames``, ``.errors``, ``.changes`` (and any other table the
-    run wrote) are DataFrames with the columns README "Output layout" lists.
+    run wrote) are DataFrames with the columns docs/results.md "Output layout" lists.
     """
 
     run_id: str

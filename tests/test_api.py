@@ -238,13 +238,13 @@ def test_run_refuses_bad_options_before_anything_starts(tmp_path):
     assert not out.exists()  # nothing was written for any of them
 
 
-README = ROOT / "README.md"
+API_DOC = ROOT / "docs" / "api.md"
 NUMBER = re.compile(r"-?\d+\.\d+")
 
 
 def readme_session() -> tuple[str, str]:
-    """The Python API section's python block and the output block pasted after it."""
-    section = README.read_text().split("## Python API", 1)[1].split("\n## ", 1)[0]
+    """The python block of docs/api.md's session and the output block pasted after it."""
+    section = API_DOC.read_text().split("## A session", 1)[1].split("\n## ", 1)[0]
     code, output = re.findall(r"```(?:python|text)\n(.*?)```", section, re.S)[:2]
     return code, output
 
@@ -256,8 +256,8 @@ def comparable(text: str) -> tuple[list[str], list[float]]:
     return [NUMBER.sub("N", line) for line in lines], numbers
 
 
-def test_readme_python_session_runs_and_prints_what_the_readme_shows(tmp_path):
-    """In a scratch folder beside a scratch ``shared/`` with the clips it names, as in test_readme."""
+def test_the_documented_python_session_runs_and_prints_what_docs_api_shows(tmp_path):
+    """In a scratch folder beside a scratch ``shared/`` with the clips it names, as in test_docs."""
     code, shown = readme_session()
     work = tmp_path / "checkout"
     work.mkdir()

@@ -22,7 +22,7 @@ real audio; the track's confidence is the mean over its voting frames.
   0.12 s fragment gets a classical sigmoid of 0.35-0.53 that is no evidence
   about the fragment (0.12 / 29.12 of it is audio: confidence 0.001-0.002).
 
-Measured on every clip in ``../shared/audio`` (README, "Confidence and
+Measured on every clip in ``../shared/audio`` (docs/results.md, "Confidence and
 unknown"): 0.10-0.63 for the clips of GTZAN genres, 0.016-0.038 for the
 ukulele clip, a 12.9 s speech sample, brown noise and a sine.
 :data:`DEFAULT_MIN_CONFIDENCE` lies between the two groups; a track below it

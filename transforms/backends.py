@@ -17,7 +17,7 @@ from recogenre.transforms.model_output import ModelOutput
 
 BACKENDS = ("openvino", "keras")
 PRECISIONS = ("fp32", "bf16")
-# Chosen by measurement (README, "Backends"): equal to Keras within 1e-5, faster, no TensorFlow in workers.
+# Chosen by measurement (docs/performance.md): equal to Keras within 1e-5, faster, no TensorFlow in workers.
 DEFAULT_BACKEND = "openvino"
 DEFAULT_PRECISION = "fp32"
 # Largest batch of frames per model call. The CPU time per frame is the same from 1 to 16 frames

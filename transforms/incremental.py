@@ -59,9 +59,13 @@ def _same_mtime(previous: dt.datetime | None, seconds: float | None) -> bool:
 
 
 class _Planner(beam.DoFn):
-    def __init__(self, run_id: str):
-        self.run_id = run_id
+    def __init__(self, run_id: str, progress=None):
+        self.run_id, self.progress = run_id, progress
         self.counters = {k: Metrics.counter("recogenre", f"files_{k}") for k in CHANGE_KINDS}
+
+    def finish_bundle(self):
+        if self.progress is not None:  # the progress line's time left excludes carried tracks
+            self.progress.flush()
 
     def _change(self, change: Change):
         self.counters[change.change].inc()
@@ -81,6 +85,8 @@ class _Planner(beam.DoFn):
             "mtime": to_datetime(entry.mtime),
             "run_id": self.run_id,
         }
+        if self.progress is not None:
+            self.progress.add(carried=1)
         yield beam.pvalue.TaggedOutput(CARRIED_TAG, (previous["track_id"], row))
         yield self._change(change)
 
@@ -200,9 +206,10 @@ def _move_key(row: dict):
 class PlanChanges(beam.PTransform):
     """Entries + the previous snapshot (+ the tag-write ledger) -> {decode, carried, changes}."""
 
-    def __init__(self, previous_run: str, run_id: str, tag_ledger: str | None = None):
+    def __init__(self, previous_run: str, run_id: str, tag_ledger: str | None = None, progress=None):
         super().__init__()
         self.previous_run, self.run_id, self.tag_ledger = previous_run, run_id, tag_ledger
+        self.progress = progress
 
     def expand(self, entries):
         p = entries.pipeline
@@ -232,7 +239,9 @@ class PlanChanges(beam.PTransform):
             joined
             | "Join with previous" >> beam.CoGroupByKey()
             | "Plan each file"
-            >> beam.ParDo(PlanFile(self.run_id), unlisted=beam.pvalue.AsList(unlisted)).with_outputs(
+            >> beam.ParDo(
+                PlanFile(self.run_id, self.progress), unlisted=beam.pvalue.AsList(unlisted)
+            ).with_outputs(
                 CARRIED_TAG, CHANGES_TAG, UNMATCHED_TAG, GONE_TAG, main="decode"
             )
         )
@@ -243,7 +252,7 @@ class PlanChanges(beam.PTransform):
             | "As dict keys" >> beam.Map(lambda size: (size, True))
         )
         hashed = planned.unmatched | "Hash new files of a vanished size" >> beam.ParDo(
-            HashCandidates(self.run_id), gone_sizes=beam.pvalue.AsDict(gone_sizes)
+            HashCandidates(self.run_id, self.progress), gone_sizes=beam.pvalue.AsDict(gone_sizes)
         ).with_outputs(CARRIED_TAG, CHANGES_TAG, CANDIDATES_TAG, main="decode")
         paired = (
             {
@@ -252,7 +261,9 @@ class PlanChanges(beam.PTransform):
             }
             | "Join by content" >> beam.CoGroupByKey()
             | "Pair moves"
-            >> beam.ParDo(PairMoves(self.run_id)).with_outputs(CARRIED_TAG, CHANGES_TAG, main="decode")
+            >> beam.ParDo(PairMoves(self.run_id, self.progress)).with_outputs(
+                CARRIED_TAG, CHANGES_TAG, main="decode"
+            )
         )
         return {
             "decode": (planned.decode, hashed.decode, paired.decode) | "To decode" >> beam.Flatten(),

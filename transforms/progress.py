@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from recogenre.transforms.wording import count
+
 FLUSH_SECONDS = 2.0
 
 
@@ -114,17 +116,26 @@ class ProgressPrinter(threading.Thread):
                 last_line, last_step = time.monotonic(), step
 
     def line(self, totals: dict[str, float] | None = None) -> str:
+        """``decoded + carried over / total``; the time left is estimated from the decoding
+        rate over what is still to decode, so a nightly run with nothing (left) to decode
+        shows no estimate: carried-over tracks cost no decoding time."""
         totals = read_totals(self.folder) if totals is None else totals
         done = int(totals.get("tracks", 0))
+        carried = int(totals.get("carried", 0))
         frames = int(totals.get("frames", 0))
         elapsed = time.monotonic() - self.started
         rate = frames / elapsed if elapsed > 0 else 0.0
-        left = "?"
-        if 0 < done < self.total:
-            left = f"{(self.total - done) * elapsed / done:.0f} s"
-        elif done >= self.total:
-            left = "0 s (writing results)"
-        return f"progress: {done}/{self.total} tracks, {frames} frames, {rate:.1f} frames/s, ~{left} left"
+        remaining = self.total - done - carried
+        head = f"progress: {done + carried}/{self.total} tracks"
+        if carried:
+            head += f" ({carried} carried over)"
+        if remaining <= 0:
+            left = "nothing left to decode, writing results"
+        elif done:
+            left = f"~{remaining * elapsed / done:.0f} s left"
+        else:
+            left = "~? left"
+        return f"{head}, {count(frames, 'frame')}, {rate:.1f} frames/s, {left}"
 
     def stop(self) -> None:
         self._stopping.set()
