@@ -46,7 +46,8 @@ def _add_weights(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--weights",
         metavar="PATH",
-        help="CRNN weights (default: $RECOGENRE_WEIGHTS, weights/, ../shared/weights/)",
+        help="CRNN weights file, or the NAME of one in the user folder (default: $RECOGENRE_WEIGHTS, "
+        "the user folder, the packaged weights; see recogenre weights list)",
     )
 
 
