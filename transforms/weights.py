@@ -107,7 +107,7 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(path: str, folder: str | None = None) -> str:
+def fetch(path: str, folder: str | None = None, suffix: str | None = None) -> str:
     """A local copy of a weights file on any Beam filesystem (gs://, s3://, https://, ...)."""
     from apache_beam.io.filesystems import FileSystems
 
@@ -117,7 +117,7 @@ def fetch(path: str, folder: str | None = None) -> str:
         raise WeightsError(f"cannot open {path}: {type(e).__name__}: {' '.join(str(e).split())}") from None
     if not exists:
         raise WeightsError(f"CRNN weights not found at {path}.")
-    suffix = "".join(Path(path).suffixes[-2:])
+    suffix = suffix or "".join(Path(path).suffixes[-2:])
     fd, local = tempfile.mkstemp(prefix=".recogenre-weights-", suffix=suffix, dir=folder)
     with os.fdopen(fd, "wb") as out, FileSystems.open(path) as src:
         shutil.copyfileobj(src, out)
