@@ -125,3 +125,12 @@ def test_cli_reports_missing_weights_in_one_line(tmp_path):
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("recogenre: CRNN weights not found")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_a_worker_without_the_launchers_path_uses_its_own_packaged_copy(fresh_user, tmp_path):
+    """Dataflow and Dask workers install recogenre elsewhere than the launcher did."""
+    elsewhere = str(tmp_path / "launcher-site-packages" / "recogenre" / "weights" / weights.LEGACY_NAME)
+    packaged = (str(weights.packaged_path()), LEGACY_SHA256)
+    assert weights.resolve_on_worker(elsewhere, LEGACY_SHA256) == packaged
+    with pytest.raises(WeightsError, match="not found"):  # other weights: never replaced silently
+        weights.resolve_on_worker(str(tmp_path / "tuned.weights.h5"), "0" * 64)

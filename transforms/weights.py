@@ -155,3 +155,15 @@ def resolve_weights(flag: str | None = None) -> tuple[str, str]:
     digest = sha256_of(local)
     check_identity(found, local, digest)
     return local, digest
+
+
+def resolve_on_worker(flag: str | None, expected_sha256: str) -> tuple[str, str]:
+    """:func:`resolve_weights` on a Beam worker, which may be another machine.
+
+    The launcher passes the local path it resolved; a remote worker (Dataflow, a Dask
+    cluster) has recogenre installed elsewhere, so when that path does not exist there
+    and the launcher used the published weights, the worker's own packaged copy is them.
+    """
+    if flag and "://" not in flag and not Path(flag).exists() and expected_sha256 == LEGACY_SHA256:
+        flag = str(packaged_path())
+    return resolve_weights(flag)
