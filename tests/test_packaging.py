@@ -115,6 +115,15 @@ def test_plain_install_classifies_from_an_empty_folder_without_tensorflow(tmp_pa
         assert "Traceback" not in done.stderr
     assert list(empty.iterdir()) == []  # nothing written where it was started
 
+    catalogue = tmp_path / "catalogue"
+    catalogue.mkdir()
+    shutil.copyfile(clip("die.au"), catalogue / "die.au")
+    command = [str(recogenre), "run", "--catalogue", str(catalogue), "--output", str(tmp_path / "out")]
+    run = subprocess.run(command, cwd=empty, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # without Beam's GCP extra, neither its import warning nor the workers' INFO logs
+    assert "apitools" not in run.stderr and "INFO:apache_beam" not in run.stderr, run.stderr[-3000:]
+
     keras = subprocess.run([str(recogenre), "classify", "--backend", "keras", clip("die.au")], cwd=empty,
                            env=env, capture_output=True, text=True, timeout=300)
     assert keras.returncode == 2

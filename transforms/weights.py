@@ -114,6 +114,8 @@ def fetch(path: str, folder: str | None = None, suffix: str | None = None) -> st
     try:
         exists = FileSystems.exists(path)
     except Exception as e:  # no filesystem for the scheme (gs:// without recogenre[gcp]), no network
+        if path.startswith("gs://") and isinstance(e, ValueError):
+            raise WeightsError(f"cannot open {path}: gs:// needs pip install 'recogenre[gcp]'") from None
         raise WeightsError(f"cannot open {path}: {type(e).__name__}: {' '.join(str(e).split())}") from None
     if not exists:
         raise WeightsError(f"CRNN weights not found at {path}.")
