@@ -11,6 +11,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from recogenre.transforms.openvino_model import CONVERTING
 from tests.conftest import ROOT, clip
 
 SOURCES = ("setup.py", "MANIFEST.in", "requirements.lock", "run_local.sh",
@@ -85,8 +86,8 @@ def test_plain_install_classifies_from_an_empty_folder_without_tensorflow(tmp_pa
     """Issue 21, as a new user: the wheel with the pinned constraints in a fresh venv (no extras),
     a fresh HOME, no RECOGENRE_* variables, started from an empty folder.
 
-    Measured on the shared 2-core machine with a warm pip cache: about 90 s to install,
-    11 s for the first file (the one-time conversion included).
+    Measured on the shared 2-core machine with a warm pip cache: 90-105 s to install, 11 s
+    for the first file (the one-time conversion included); the whole test 100-140 s.
     """
     wheel = build_wheel(tmp_path / "dist")
     venv, home, empty = tmp_path / "venv", tmp_path / "home", tmp_path / "empty"
@@ -107,12 +108,15 @@ def test_plain_install_classifies_from_an_empty_folder_without_tensorflow(tmp_pa
                            capture_output=True, text=True, timeout=120)
     assert no_tf.returncode != 0 and "No module named 'tensorflow'" in no_tf.stderr
 
+    notices = []
     for name, label in (("metal.00000.au", "metal"), ("disco.00000.au", "disco")):
         done = subprocess.run([str(recogenre), "classify", "--json", clip(name)], cwd=empty, env=env,
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
         assert json.loads(done.stdout)["top_genre"] == label, done.stdout
-        assert "Traceback" not in done.stderr
+        notices.append(done.stderr.splitlines())
+    # the one-time conversion says so in one line; the second file finds the cache
+    assert notices == [[CONVERTING], []]
     assert list(empty.iterdir()) == []  # nothing written where it was started
 
     catalogue = tmp_path / "catalogue"
