@@ -57,16 +57,14 @@ class Found:
 
 def survey(flag: str | None = None) -> list[Found]:
     """Every place of the lookup, in order, with the file the lookup picks marked ``used``."""
-    places = weights.candidate_list(flag)
+    # the lookup's own rule: an explicit choice (--weights, the variable) is the only candidate
+    winner = next((p for p in weights.candidates(flag) if "://" in p or Path(p).is_file()), None)
     seen: dict[str, Found] = {}
-    winner = None
-    for place in places:
-        local = "://" not in place.path and Path(place.path).is_file()
-        if winner is None and ("://" in place.path or local):
-            winner = place
+    for place in weights.candidate_list(flag):
         if place.path not in seen:
+            local = "://" not in place.path and Path(place.path).is_file()
             digest = weights.sha256_of(place.path) if local else None
-            seen[place.path] = Found(place.source, place.path, digest, place is winner)
+            seen[place.path] = Found(place.source, place.path, digest, place.path == winner)
     folder = weights.user_dir()
     if folder.is_dir():  # files installed by name: usable with --weights NAME
         for path in sorted(folder.iterdir()):

@@ -97,3 +97,9 @@ def test_verify_accepts_the_published_file_and_refuses_a_broken_one(user, tmp_pa
     bad = user("verify", str(_broken_copy(tmp_path)))
     assert bad.returncode == 2 and "not weights for this CRNN" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_list_with_a_missing_explicit_choice_marks_nothing_and_fails(user, tmp_path):
+    done = user("list", "--weights", str(tmp_path / "absent.weights.h5"))
+    assert done.returncode == 2 and _used(done.stdout) == []  # never a silent fall-through
+    assert "CRNN weights not found" in done.stderr
