@@ -11,11 +11,11 @@ LAYOUT_FOLDERS = ("pipeline", "transforms", "apps")
 SUBPACKAGES = [pattern for folder in LAYOUT_FOLDERS for pattern in (folder, f"{folder}.*")]
 
 INSTALL_REQUIRES = [
-    # The GCP extra: Dataflow, gs:// paths, and no import-time "apitools not found" warning.
-    "apache-beam[gcp]==2.77.0",
-    "tensorflow-cpu==2.21.0",
-    "keras==3.15.1",
-    "openvino==2026.4.1",  # --backend openvino: the CRNN on the CPU's matrix units, no TensorFlow in workers
+    "apache-beam==2.77.0",
+    # Without Beam's GCP extra, every Beam import (launcher and each worker) warns "apitools not
+    # found", and that first root warning turns on the workers' INFO logs: 6 MB keep runs quiet.
+    "google-apitools==0.5.31",
+    "openvino==2026.4.1",  # the default backend: built from the HDF5 weights, no TensorFlow anywhere
     "h5py==3.14.0",
     "librosa==0.11.0",
     "soundfile==0.14.0",
@@ -34,6 +34,13 @@ INSTALL_REQUIRES = [
     "distributed==2026.8.0",
 ]
 
+# Weights (issue 21): the published GTZAN weights travel as package data (recogenre/weights),
+# and what only some users need is an extra, so a plain install carries no TensorFlow.
+WEIGHTS_PACKAGE = {"recogenre.weights": "weights"}
+WEIGHTS_DATA = {"recogenre.weights": ["crnn_gtzan_keras1.h5", "LICENSE.crnn_gtzan_keras1", "README.md"]}
+KERAS_EXTRA = ["tensorflow-cpu==2.21.0", "keras==3.15.1"]  # --backend keras, .keras models, the tests
+GCP_EXTRA = ["apache-beam[gcp]==2.77.0"]  # --runner DataflowRunner, gs:// paths
+
 setup(
     name="recogenre",
     version="0.1.0",
@@ -42,14 +49,19 @@ setup(
     # The repository keeps pipeline/, transforms/ and apps/ at its top (the project's
     # layout); installed, they live under the recogenre namespace so that no generic
     # top-level name (pipeline, transforms) can clash with another package.
-    packages=["recogenre", *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES))],
-    package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}},
-    # The pages' HTML, CSS and JavaScript (apps/static/), read with importlib.resources.
-    package_data={"recogenre.apps": ["static/*"]},
+    packages=["recogenre", *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES)),
+              *WEIGHTS_PACKAGE],
+    package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}}
+    | WEIGHTS_PACKAGE,
+    # The weights with their licence, and the pages' HTML, CSS and JavaScript (apps/static/,
+    # read with importlib.resources).
+    package_data=WEIGHTS_DATA | {"recogenre.apps": ["static/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={
         # selenium: the upload page and the report driven in a real headless Chromium.
         "test": ["pytest==9.2.0", "ruff==0.17.6", "selenium==4.51.0"],
+        "keras": KERAS_EXTRA,
+        "gcp": GCP_EXTRA,
     },
     entry_points={"console_scripts": ["recogenre=recogenre.pipeline.cli:main"]},
 )

@@ -47,7 +47,8 @@ def _add_weights(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--weights",
         metavar="PATH",
-        help="CRNN weights (default: $RECOGENRE_WEIGHTS, weights/, ../shared/weights/)",
+        help="CRNN weights file, or the NAME of one in the user folder (default: $RECOGENRE_WEIGHTS, "
+        "the user folder, the packaged weights; see recogenre weights list)",
     )
 
 
@@ -192,7 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_service_commands(sub, add_arguments)
     _add_tag_command(sub)
     _add_similar_command(sub)
+    _add_weights_command(sub)
     return parser
+
+
+def cmd_weights(args: argparse.Namespace) -> int:
+    from recogenre.apps.weights_command import main as weights_main
+
+    return weights_main(args)
+
+
+def _add_weights_command(sub) -> None:
+    """weights (issue 21): which weights a run uses, and installing others into the user folder."""
+    from recogenre.apps.weights_command import add_arguments as add_weights_arguments
+
+    p = sub.add_parser("weights", help="list, install or verify CRNN weights")
+    add_weights_arguments(p)
+    p.set_defaults(func=cmd_weights)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

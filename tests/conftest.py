@@ -121,6 +121,16 @@ def run_command(
     ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_model_cache():
+    """The OpenVINO model converted before any test, as after a machine's first use: commands'
+    output in the tests then never holds the one-time "converting the model" line."""
+    from recogenre.transforms.openvino_model import ensure_cached
+    from recogenre.transforms.weights import resolve_weights
+
+    ensure_cached(*resolve_weights(str(WEIGHTS)))
+
+
 @pytest.fixture(scope="session")
 def model():
     from recogenre.transforms.classifier import Model

@@ -79,6 +79,39 @@ def test_default_backend_equals_keras_on_every_frame_of_the_shared_clips(referen
         np.testing.assert_allclose(normalise(g), normalise(w), rtol=0, atol=1e-5)
 
 
+CONVERT_WITHOUT_TENSORFLOW = """
+import json, sys
+from pathlib import Path
+from recogenre.transforms.openvino_model import convert
+convert(sys.argv[1], Path(sys.argv[2]))
+print(json.dumps(sorted(m for m in ("tensorflow", "keras") if m in sys.modules)))
+"""
+
+
+def test_tensorflow_free_conversion_equals_the_keras_port_on_every_frame(reference, shared_frames, tmp_path):
+    """The OpenVINO model built from the HDF5 file (h5py, numpy, opset API) imports no TensorFlow
+    and gives the Keras port's scores and embeddings to 1e-5 on every frame of the shared clips."""
+    import openvino as ov
+
+    from recogenre.transforms.crnn_folded import with_embedding
+
+    done = subprocess.run(
+        [sys.executable, "-c", CONVERT_WITHOUT_TENSORFLOW, str(WEIGHTS), str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []  # neither was imported
+    fp32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    compiled = ov.Core().compile_model(str(tmp_path / "model.xml"), "CPU", fp32)
+    scores_at, embedding_at = openvino_model.output_indices(compiled)
+    two = with_embedding(reference)
+    for batch in np.array_split(shared_frames, 4):
+        want_scores, want_embedding = two.predict_on_batch(batch[..., None])
+        got = compiled(batch[..., None])
+        np.testing.assert_allclose(got[scores_at], want_scores, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(got[embedding_at], want_embedding, rtol=0, atol=1e-5)
+
+
 def test_keras_backend_equals_the_reference(reference):
     x, _ = reference_batch()
     keras_backend = Model(str(WEIGHTS), backend="keras")

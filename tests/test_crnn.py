@@ -64,3 +64,27 @@ def test_shapes_follow_the_original_graph(layer):
         assert shapes["kernel"] == (128, 96) and shapes["recurrent_kernel"] == (32, 96)
     else:
         assert shapes["gamma"] == (1440,)  # the 1366 frames padded with 37 zeros either side
+
+
+def test_numpy_reference_reproduces_the_keras1_theano_outputs():
+    """The TensorFlow-free reference the OpenVINO conversion is proven against (no Keras involved)."""
+    from recogenre.transforms.crnn_arrays import read_layer_weights
+    from recogenre.transforms.crnn_numpy import forward
+
+    x, expected = reference_batch()
+    scores, embedding = forward(read_layer_weights(WEIGHTS), x)
+    assert scores.shape == (4, 10) and embedding.shape == (4, 32)
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-4)
+
+
+def test_keras3_weights_read_without_keras_equal_the_legacy_file(tmp_path):
+    """A Keras 3 .weights.h5 saved from the port reads (h5py only) into the same arrays."""
+    from recogenre.transforms.crnn_arrays import read_layer_weights
+
+    path = tmp_path / "resaved.weights.h5"
+    load_crnn(WEIGHTS).save_weights(path)
+    legacy, resaved = read_layer_weights(WEIGHTS), read_layer_weights(path)
+    assert legacy.keys() == resaved.keys()
+    for name in legacy:
+        for a, b in zip(legacy[name], resaved[name], strict=True):
+            np.testing.assert_array_equal(np.asarray(a, np.float32), b)

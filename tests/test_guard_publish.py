@@ -24,6 +24,7 @@ import pytest
 from recogenre.pipeline import layout
 from recogenre.pipeline.run import classify_failure
 from recogenre.transforms.model_check import check_weights_file
+from recogenre.transforms.openvino_model import CONVERTING
 from recogenre.transforms.schemas import CHANGES, ERRORS, TRACKS
 from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
 
@@ -100,7 +101,7 @@ def test_classify_reports_nan_scores_as_a_failed_file(absurd_weights):
 
 def test_openvino_refuses_weights_the_reference_cannot_score(absurd_weights, tmp_path):
     """OpenVINO's kernels turn these weights into finite nonsense, so the conversion is proven
-    against the Keras reference first: the run stops before anything starts, classify too."""
+    against the reference CRNN (numpy) first: the run stops before anything starts, classify too."""
     env = {**os.environ, "RECOGENRE_CACHE": str(tmp_path / "cache")}
     out = tmp_path / "out"
     for command in (
@@ -109,9 +110,10 @@ def test_openvino_refuses_weights_the_reference_cannot_score(absurd_weights, tmp
     ):
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 2, proc.stderr[-2000:]
-        (line,) = unstamped(proc.stderr).strip().splitlines()
+        converting, line = unstamped(proc.stderr).strip().splitlines()
+        assert converting == CONVERTING  # the new cache folder: converted, proven, refused
         assert line.startswith(f"recogenre: {absurd_weights}: ") and line.endswith("on a probe frame)"[:-1])
-        assert "NaN or infinite scores" in line or "from the Keras reference by" in line
+        assert "NaN or infinite scores" in line or "from the reference CRNN by" in line
         assert proc.stdout == ""
     assert not out.exists() or not (out / "runs").exists()
     assert not any((tmp_path / "cache").glob("crnn-*"))  # nothing unproven is cached

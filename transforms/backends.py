@@ -26,6 +26,17 @@ DEFAULT_PRECISION = "fp32"
 DEFAULT_BATCH = 4
 
 
+KERAS_EXTRA = "recogenre[keras]"
+KERAS_MISSING = f"--backend keras needs TensorFlow and Keras: pip install '{KERAS_EXTRA}'"
+
+
+def keras_available() -> bool:
+    """Whether the ``keras`` extra is installed (found without importing TensorFlow)."""
+    from importlib.util import find_spec
+
+    return find_spec("keras") is not None and find_spec("tensorflow") is not None
+
+
 class KerasModel:
     """The folded graph on Keras/TensorFlow (fp32 only: TensorFlow's CPU bf16 is not faster here)."""
 
@@ -67,6 +78,8 @@ def check(backend: str, precision: str) -> None:
         raise ValueError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
     if backend == "keras" and precision != "fp32":
         raise ValueError("--precision bf16 needs --backend openvino (the keras backend runs fp32 only)")
+    if backend == "keras" and not keras_available():
+        raise ValueError(KERAS_MISSING)
 
 
 def load_backend(

@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
-import numpy as np
 
 
 @contextlib.contextmanager
@@ -56,12 +55,13 @@ with _native_stderr_silenced():
     import tensorflow as tf  # noqa: F401  (keras' backend, re-exported quietly)
     from keras import layers
 
-from recogenre.transforms.crnn_layout import FILTERS, GRU_UNITS, POOLS, TIME_PADDING  # noqa: E402
+from recogenre.transforms.crnn_arrays import keras1_layer_weights  # noqa: E402
+from recogenre.transforms.crnn_layout import BN_EPSILON, FILTERS, GRU_UNITS, POOLS, TIME_PADDING  # noqa: E402
 from recogenre.transforms.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)
 from recogenre.transforms.genres import GENRES  # noqa: E402
 from recogenre.transforms.weights import is_keras1_weights  # noqa: E402
 
-KERAS1_BN_EPSILON = 1e-6
+KERAS1_BN_EPSILON = BN_EPSILON
 
 
 @keras.saving.register_keras_serializable(package="recogenre")
@@ -106,34 +106,6 @@ def recurrent_head(x):
     return layers.Dense(len(GENRES), activation="sigmoid", name="preds")(x)
 
 
-def _keras1_weights(h5: h5py.File) -> dict[str, list[np.ndarray]]:
-    """Reads a Keras 1.1 / Theano weights file into Keras 3 weight lists by layer."""
-
-    def group(name: str) -> dict[str, np.ndarray]:
-        g = h5[name]
-        return {k.decode().removeprefix(f"{name}_"): g[k.decode()][()] for k in g.attrs["weight_names"]}
-
-    converted: dict[str, list[np.ndarray]] = {}
-    for name in ["bn_0_freq"] + [f"bn{i}" for i in range(1, 5)]:
-        w = group(name)
-        # Keras 1 names the variance "running_std".
-        converted[name] = [w["gamma"], w["beta"], w["running_mean"], w["running_std"]]
-    for i in range(1, 5):
-        w = group(f"conv{i}")
-        kernel = w["W"][:, :, ::-1, ::-1]  # Theano true convolution -> cross-correlation
-        converted[f"conv{i}"] = [np.ascontiguousarray(kernel.transpose(2, 3, 1, 0)), w["b"]]
-    for i in (1, 2):
-        w = group(f"gru{i}")
-        converted[f"gru{i}"] = [
-            np.concatenate([w["W_z"], w["W_r"], w["W_h"]], axis=1),
-            np.concatenate([w["U_z"], w["U_r"], w["U_h"]], axis=1),
-            np.concatenate([w["b_z"], w["b_r"], w["b_h"]]),
-        ]
-    w = group("preds")
-    converted["preds"] = [w["W"], w["b"]]
-    return converted
-
-
 def load_crnn(weights_path: str | Path) -> keras.Model:
     """The CRNN with weights from either the legacy Keras 1.1 file or Keras 3.
 
@@ -147,7 +119,7 @@ def load_crnn(weights_path: str | Path) -> keras.Model:
     model = build_crnn()
     if is_keras1_weights(path):
         with h5py.File(path, "r") as h5:
-            for name, values in _keras1_weights(h5).items():
+            for name, values in keras1_layer_weights(h5).items():
                 model.get_layer(name).set_weights(values)
     else:
         model.load_weights(path)

@@ -27,32 +27,21 @@ from __future__ import annotations
 import numpy as np
 
 from recogenre.transforms.crnn import FILTERS, POOLS, TIME_PADDING, keras, layers, recurrent_head
+from recogenre.transforms.crnn_arrays import BN_LAYERS, CONV_LAYERS, GRU_LAYERS, fold_layer_weights
 from recogenre.transforms.frames import N_MELS, N_STEPS
 
 # Bump when the folded graph's structure changes: part of the OpenVINO cache key.
 GRAPH_VERSION = 2  # 2: a second output, gru2's 32 values (the embedding)
 
 
-def _bn_scale_shift(bn) -> tuple[np.ndarray, np.ndarray]:
-    gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
-    scale = gamma / np.sqrt(var + bn.epsilon)
-    return scale, beta - mean * scale
-
-
 def folded_weights(reference: keras.Model) -> dict[str, list[np.ndarray]]:
-    """The folded graph's weights by layer name, computed in float64 from the reference's."""
-    out: dict[str, list[np.ndarray]] = {}
-    scale, shift = _bn_scale_shift(reference.get_layer("bn_0_freq"))
-    out["input_affine"] = [scale.astype(np.float32), shift.astype(np.float32)]
-    for i in range(1, len(FILTERS) + 1):
-        kernel, bias = (np.asarray(w, np.float64) for w in reference.get_layer(f"conv{i}").get_weights())
-        scale, shift = _bn_scale_shift(reference.get_layer(f"bn{i}"))
-        with np.errstate(over="ignore"):  # absurd weights overflow to inf: refused by the scores, not here
-            folded = [(kernel * scale).astype(np.float32), (bias * scale + shift).astype(np.float32)]
-        out[f"conv{i}"] = folded
-    for name in ("gru1", "gru2", "preds"):
-        out[name] = reference.get_layer(name).get_weights()
-    return out
+    """The folded graph's weights by layer name, computed in float64 from the reference's
+    (``transforms/crnn_arrays.py``, shared with the TensorFlow-free OpenVINO conversion)."""
+    layers_ = {name: reference.get_layer(name).get_weights() for name in (*BN_LAYERS, *CONV_LAYERS)}
+    layers_ |= {name: reference.get_layer(name).get_weights() for name in (*GRU_LAYERS, "preds")}
+    epsilons = {reference.get_layer(name).epsilon for name in BN_LAYERS}
+    (eps,) = epsilons  # one epsilon for every BatchNormalization of build_crnn()
+    return fold_layer_weights(layers_, eps)
 
 
 @keras.saving.register_keras_serializable(package="recogenre")

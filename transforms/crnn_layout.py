@@ -15,6 +15,7 @@ POOLS = ((2, 2), (3, 3), (4, 4), (4, 4))
 FILTERS = (64, 128, 128, 128)
 GRU_UNITS = 32
 KERNEL = 3
+BN_EPSILON = 1e-6  # Keras 1's BatchNormalization epsilon, which the weights were trained with
 
 INPUT_SHAPE = (N_MELS, N_STEPS, 1)
 OUTPUT_SHAPE = (len(GENRES),)

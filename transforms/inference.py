@@ -113,13 +113,13 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
 
     def _load(self):
         from recogenre.transforms.model_cache import process_model
-        from recogenre.transforms.weights import resolve_weights
+        from recogenre.transforms.weights import resolve_on_worker
 
         if self.threads:
             import threadpoolctl
 
             threadpoolctl.threadpool_limits(self.threads)  # BLAS in the front end
-        path, digest = resolve_weights(self.weights)
+        path, digest = resolve_on_worker(self.weights, self.weights_sha256)
         if digest != self.weights_sha256:
             raise RuntimeError(f"weights at {self.weights} changed during the run (sha256 {digest})")
         # Kept for the worker process's life, beyond RunInference's per-run handle (model_cache.py).

@@ -171,6 +171,12 @@ def _check_keras_archive(path: str, shown: str, load_keras: bool) -> None:
 
 def load_keras_model(path: str, shown: str) -> Any:
     """The ``.keras`` model loaded with safe mode on, or one line saying why it cannot be."""
+    from recogenre.transforms.backends import KERAS_EXTRA, keras_available
+
+    if not keras_available():
+        raise ModelCheckError(
+            f"{shown}: a .keras model needs TensorFlow and Keras: pip install '{KERAS_EXTRA}'"
+        )
     from recogenre.transforms.crnn import load_crnn  # registers recogenre's custom objects
 
     try:

@@ -1,11 +1,13 @@
-"""The CRNN on OpenVINO: converted once from the Keras model, cached, and run without TensorFlow.
+"""The CRNN on OpenVINO: built once from the weights, cached, and run without TensorFlow.
 
 OpenVINO's CPU plugin uses the matrix units of the CPU (AVX-512, and with
 ``bf16`` the AVX512-BF16/AMX units), imports in a fraction of a second and
 costs a tenth of TensorFlow's memory. The Keras model stays the definition:
-the OpenVINO model is the folded graph (``transforms/crnn_folded.py``)
-converted with ``openvino.convert_model``, which needs TensorFlow, so the
-result is cached per weights file and converter:
+the OpenVINO model is the folded graph (``transforms/crnn_folded.py``),
+built from the HDF5 weights with OpenVINO's opset API
+(``transforms/openvino_graph.py``) and proven equal to the numpy port of the
+definition (``transforms/crnn_numpy.py``) -- no TensorFlow -- and cached per
+weights file and converter, since building and proving take seconds:
 
     $RECOGENRE_CACHE  (default $XDG_CACHE_HOME/recogenre, else ~/.cache/recogenre)
       crnn-<key>/model.xml, model.bin, model.json
@@ -15,8 +17,8 @@ graph's version and the source of the conversion code, so any of them
 changing gives a new entry. ``model.json`` holds the sha256 of the .xml and
 .bin; an entry that does not match it is rebuilt, never used. Entries are
 written to a temporary folder and renamed into place, so concurrent workers
-see either nothing or a whole entry. Nothing here imports TensorFlow unless
-the entry has to be (re)built.
+see either nothing or a whole entry. Nothing here imports TensorFlow, except
+for a whole ``.keras`` model (converted from Keras, ``recogenre[keras]``).
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from recogenre.transforms.frames import N_MELS, N_STEPS
+from recogenre.transforms.model_check import ModelCheckError
 from recogenre.transforms.model_output import ModelOutput
 from recogenre.transforms.weights import sha256_of
 
@@ -41,7 +46,15 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "RECOGENRE_CACHE"
 PRECISIONS = {"fp32": "f32", "bf16": "bf16"}  # ours -> INFERENCE_PRECISION_HINT
 # The files whose code decides what the cached model computes.
-_CONVERSION_SOURCES = ("openvino_model.py", "crnn_folded.py", "crnn.py")
+_CONVERSION_SOURCES = (
+    "openvino_model.py",
+    "openvino_graph.py",
+    "crnn_arrays.py",
+    "crnn_numpy.py",
+    "crnn_folded.py",
+    "crnn.py",
+)
+CONVERTING = "converting the model for this machine (once, ~10 s)…"
 
 
 class CacheError(RuntimeError):
@@ -115,24 +128,50 @@ def verify(entry: Path, weights_sha256: str) -> Path:
 
 
 def convert(weights_path: str, target: Path) -> None:
-    """Writes model.xml/.bin of the folded graph to ``target`` (imports TensorFlow)."""
+    """Writes model.xml/.bin of the folded graph to ``target``, proven equal to a reference first.
+
+    HDF5 weights (the published file, Keras 3 ``.weights.h5``) are read with h5py and built
+    with OpenVINO's opset API (``transforms/openvino_graph.py``), checked against the numpy
+    reference (``transforms/crnn_numpy.py``): no TensorFlow. A whole ``.keras`` model can
+    hold any graph, so it is converted from Keras and checked against Keras
+    (``recogenre[keras]``).
+    """
+    import openvino as ov
+
+    if Path(weights_path).suffix == ".keras":
+        model, expected = _from_keras(weights_path)
+    else:
+        from recogenre.transforms.crnn_arrays import fold_layer_weights, read_layer_weights
+        from recogenre.transforms.crnn_numpy import forward
+        from recogenre.transforms.openvino_graph import build_model
+
+        layers = read_layer_weights(weights_path)
+        model = build_model(fold_layer_weights(layers))
+        expected = lambda probe: forward(layers, probe)  # noqa: E731
+    _prove_equal(expected, ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}))
+    ov.save_model(model, str(target / "model.xml"), compress_to_fp16=False)
+
+
+def _from_keras(weights_path: str):
+    """(the OpenVINO model converted from the Keras folded graph, the Keras reference's outputs)."""
     import warnings
 
     import openvino as ov
 
+    from recogenre.transforms.backends import KERAS_EXTRA, keras_available
+
+    if not keras_available():
+        raise ModelCheckError(f"a .keras model needs TensorFlow and Keras: pip install '{KERAS_EXTRA}'")
     from recogenre.transforms.crnn import load_crnn
-    from recogenre.transforms.crnn_folded import fold
-    from recogenre.transforms.frames import N_MELS, N_STEPS
+    from recogenre.transforms.crnn_folded import fold, with_embedding
 
     reference = load_crnn(weights_path)
-    folded = fold(reference)
     example = np.zeros((1, N_MELS, N_STEPS, 1), np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # keras' input-structure notice during tracing
-        model = ov.convert_model(folded, example_input=example)
+        model = ov.convert_model(fold(reference), example_input=example)
     model.reshape([-1, N_MELS, N_STEPS, 1])
-    _prove_equal(reference, ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}))
-    ov.save_model(model, str(target / "model.xml"), compress_to_fp16=False)
+    return model, with_embedding(reference).predict_on_batch
 
 
 PROBE_TOLERANCE = 1e-4
@@ -152,28 +191,27 @@ def output_indices(compiled) -> tuple[int, int]:
 def _prove_equal(reference, compiled) -> None:
     """The converted model must give the reference's scores on a probe frame before it is cached.
 
-    Weights that make the Keras reference answer NaN (diverged training, say) do not
-    make OpenVINO's CPU kernels answer NaN: they give finite nonsense. So every
-    conversion is checked against the definition once, and weights the reference
-    cannot score are refused before any file is classified. The embedding (gru2's
-    outputs, in [-1, 1] like the scores' range) is held to the same tolerance.
+    ``reference(probe)`` gives (scores, embedding) of the definition: the numpy port
+    for HDF5 weights, Keras for a ``.keras`` model. Weights that make the reference
+    answer NaN (diverged training, say) do not make OpenVINO's CPU kernels answer NaN:
+    they give finite nonsense. So every conversion is checked against the definition
+    once, and weights the reference cannot score are refused before any file is
+    classified. The embedding (gru2's outputs, in [-1, 1] like the scores' range) is
+    held to the same tolerance.
     """
-    from recogenre.transforms.crnn_folded import with_embedding
-    from recogenre.transforms.frames import N_MELS, N_STEPS
-    from recogenre.transforms.model_check import ModelCheckError
-
     probe = np.random.default_rng(2016).normal(-20.0, 15.0, (1, N_MELS, N_STEPS, 1)).astype(np.float32)
-    expected = [np.asarray(a, np.float64) for a in with_embedding(reference).predict_on_batch(probe)]
+    with np.errstate(all="ignore"):  # absurd weights overflow: refused just below
+        expected = [np.asarray(a, np.float64) for a in reference(probe)]
     if not all(np.isfinite(a).all() for a in expected):
         raise ModelCheckError(
-            "these weights give NaN or infinite scores (the Keras reference on a probe frame)"
+            "these weights give NaN or infinite scores (the reference CRNN on a probe frame)"
         )
     result = compiled(probe)
     for what, index, want in zip(("scores", "embedding"), output_indices(compiled), expected):
         worst = float(np.max(np.abs(np.asarray(result[index], np.float64) - want)))
         if not worst <= PROBE_TOLERANCE:
             raise ModelCheckError(
-                f"the OpenVINO model's {what} differ from the Keras reference by {worst:.2g} on a probe frame"
+                f"the OpenVINO model's {what} differ from the reference CRNN by {worst:.2g} on a probe frame"
             )
 
 
@@ -189,6 +227,7 @@ def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     try:
+        print(CONVERTING, file=sys.stderr, flush=True)  # a notice for whoever waits, parsed by nothing
         convert(weights_path, tmp)
         meta = {
             "key": cache_key(weights_sha256),
