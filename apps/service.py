@@ -86,6 +86,7 @@ from recogenre.apps.http_guard import (
     ConnectionLimits,
     create_server,
 )
+from recogenre.apps.upload_budget import RETRY_AFTER_S, Busy, DecodeSlots, UploadBudget
 from recogenre.pipeline import __version__
 from recogenre.transforms.genres import GENRES
 
@@ -100,6 +101,8 @@ STATUS_FOR_KIND = {
     "empty": 400,  # nothing to classify
     "not_audio": 415,  # a format we cannot read at all
     "corrupt": 422,  # an audio container whose contents cannot be decoded
+    "too_long": 413,  # over the upload budget: --max-duration
+    "too_costly": 413,  # over the upload budget: --max-decode-cpu
 }
 REASONS = {
     200: "OK",
@@ -110,6 +113,7 @@ REASONS = {
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 # The name an upload without one gets in answers and logs (plus the suffix of its Content-Type).
@@ -234,10 +238,14 @@ class GenreService:
         trim_seconds: float = 0.0,
         limits=None,
         classify_options: dict | None = None,
+        max_decode_cpu_s: float | None = None,
+        max_decodes: int = DEFAULT_THREADS - 1,
     ):
         self.model = model
         self.classify_options = classify_options or {}  # cover_tail, min_confidence
-        self.limits = limits  # a DecodeLimits: the same per-file budget as the pipeline
+        # the upload budget (apps/upload_budget.py): length (a DecodeLimits), decode CPU, decode slots
+        self.budget = UploadBudget.of(limits, max_decode_cpu_s)
+        self.decode_slots = DecodeSlots(max_decodes)
         self.upload_dir = upload_dir
         self.max_upload_bytes = max_upload_bytes
         self.trim_seconds = trim_seconds
@@ -301,26 +309,40 @@ class GenreService:
                 "weights_sha256": self.model.weights_sha256,
                 "genres": list(GENRES),
                 "max_upload_bytes": self.max_upload_bytes,
+                "max_duration_s": self.budget.limits.max_duration_s,
+                "max_decode_cpu_s": self.budget.max_decode_cpu_s,
+                "max_decodes": self.decode_slots.size,
+                "decodes_running": self.decode_slots.running,
                 "version": __version__,
             },
             "",
         )
 
     def predict(self, environ: dict) -> tuple[int, dict, str]:
-        from recogenre.transforms.classifier import classify_file
+        # A slot first: a busy server answers at once, before it copies the upload anywhere.
+        try:
+            with self.decode_slots.held():
+                return self._predict(environ)
+        except Busy as e:
+            raise HttpError(503, str(e), [("Retry-After", str(RETRY_AFTER_S))]) from None
+
+    def _predict(self, environ: dict) -> tuple[int, dict, str]:
+        from recogenre.transforms.classifier import classify_reader
         from recogenre.transforms.decode import AudioError
+        from recogenre.transforms.features import TrackReader
 
         upload = None
         try:
             upload, filename = self._receive(environ)
             try:
-                result = classify_file(
+                options = dict(self.classify_options)
+                reader = TrackReader(
                     upload,
-                    self.model,
-                    trim_seconds=self.trim_seconds,
-                    limits=self.limits,
-                    **self.classify_options,
+                    self.trim_seconds,
+                    stream=self.budget.stream(upload),
+                    cover_tail=options.pop("cover_tail", False),
                 )
+                result = classify_reader(reader, self.model, **options)
             except AudioError as e:
                 # every kind the decoder reports (including budgets it adds later) is the client's
                 # file's fault: 4xx, with the decoder's message
@@ -484,14 +506,25 @@ def serve(
     limits: ConnectionLimits | None = None,
     decode_limits=None,
     classify_options: dict | None = None,
+    max_decode_cpu_s: float | None = None,
+    max_decodes: int | None = None,
 ) -> int:
     """Serves until SIGINT or SIGTERM; removes the upload folder on the way out.
 
-    ``classify_options``: ``cover_tail`` and ``min_confidence`` for :func:`classify_file`.
+    ``classify_options``: ``cover_tail`` and ``min_confidence`` for :func:`classify_file`;
+    ``decode_limits``, ``max_decode_cpu_s`` and ``max_decodes`` (default ``threads - 1``): the
+    upload budget of :mod:`recogenre.apps.upload_budget`.
     """
     upload_dir = tempfile.mkdtemp(prefix="recogenre-serve-")
     app = GenreService(
-        LockedModel(model), upload_dir, max_upload_bytes, trim_seconds, decode_limits, classify_options
+        LockedModel(model),
+        upload_dir,
+        max_upload_bytes,
+        trim_seconds,
+        decode_limits,
+        classify_options,
+        max_decode_cpu_s,
+        max_decodes or max(1, threads - 1),
     )
     try:
         server = create_server(
@@ -553,6 +586,9 @@ def add_arguments(p) -> None:
         help="seconds a client has to send a request's line and headers, and the longest silence "
         f"allowed while idle or sending a body (default {DEFAULT_TIMEOUT_S:g})",
     )
+    from recogenre.apps import upload_budget
+
+    upload_budget.add_arguments(p)
 
 
 def argument_problem(args) -> str | None:
@@ -561,7 +597,9 @@ def argument_problem(args) -> str | None:
         return "--max-upload-mb must be positive and --threads at least 1"
     if args.connection_limit < MIN_CONNECTION_LIMIT or not 0 < args.timeout <= 3600:
         return f"--connection-limit must be at least {MIN_CONNECTION_LIMIT} and --timeout within (0, 3600] s"
-    return _raise_open_files_limit(args.connection_limit)
+    from recogenre.apps import upload_budget
+
+    return upload_budget.argument_problem(args) or _raise_open_files_limit(args.connection_limit)
 
 
 def serve_command(args, model) -> int:
@@ -571,6 +609,7 @@ def serve_command(args, model) -> int:
         print(f"recogenre: {message}", file=sys.stderr, flush=True)
 
     limits = ConnectionLimits(args.connection_limit, args.timeout)
+    from recogenre.apps import upload_budget
     from recogenre.pipeline.confidence_options import confidence_settings
     from recogenre.pipeline.logs import configure_logging
     from recogenre.transforms.limits import DecodeLimits
@@ -594,6 +633,8 @@ def serve_command(args, model) -> int:
             limits=limits,
             decode_limits=DecodeLimits.from_hours(getattr(args, "max_duration", None)),
             classify_options=confidence_settings(args),
+            max_decode_cpu_s=args.max_decode_cpu,
+            max_decodes=upload_budget.decode_slots(args),
         )
     except OSError as e:
         say(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")

@@ -17,7 +17,11 @@ from recogenre.pipeline import __version__
 from recogenre.pipeline.helpformat import Parser
 from recogenre.pipeline.logs import configure_logging
 from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
-from recogenre.transforms.limits import DecodeLimits, add_max_duration_argument
+from recogenre.transforms.limits import (
+    DEFAULT_SERVICE_MAX_DURATION_HOURS,
+    DecodeLimits,
+    add_max_duration_argument,
+)
 
 
 class OneLineParser(Parser):
@@ -244,7 +248,7 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     add_serve_arguments(p)
     _add_weights(p)
     _add_trim(p)
-    add_max_duration_argument(p)
+    add_max_duration_argument(p, DEFAULT_SERVICE_MAX_DURATION_HOURS)  # uploads: a tighter budget
     _add_backend(p)
     _add_confidence(p)
     p.set_defaults(func=cmd_serve)

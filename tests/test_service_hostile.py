@@ -338,7 +338,8 @@ def test_bad_connection_options_are_one_line_before_the_model_loads(tmp_path):
     assert proc.stderr.count("\n") == 1 and "--timeout within (0, 3600] s" in proc.stderr
     from recogenre.apps.service import argument_problem
 
-    good = {"max_upload_mb": 1.0, "threads": 1, "connection_limit": 50, "timeout": 1.0}
+    good = {"max_upload_mb": 1.0, "threads": 2, "connection_limit": 50, "timeout": 1.0}
+    good |= {"max_decode_cpu": 30.0, "max_decodes": None}
     assert argument_problem(argparse.Namespace(**good)) is None
     for bad in [{"connection_limit": 2}, {"timeout": 0.0}, {"timeout": 1e9}, {"max_upload_mb": float("nan")}]:
         assert argument_problem(argparse.Namespace(**{**good, **bad})), bad
