@@ -203,6 +203,17 @@ def client_name(name: str | None) -> str | None:
     return "".join(c for c in base if c.isprintable())[:255] or None
 
 
+def utf8_header_text(value: str | None) -> str | None:
+    """A multipart header value, parsed as latin-1 so that every byte is kept, as the UTF-8 text the
+    client meant; None when its bytes are not UTF-8 (such a name gets the placeholder)."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+
+
 def safe_suffix(filename: str | None, content_type: str | None = None) -> str:
     """The file suffix to give the temporary copy: the upload's own, when harmless."""
     if filename:
@@ -398,13 +409,20 @@ class GenreService:
             raise HttpError(400, "multipart/form-data without a boundary")
         path = filename = target = None
         try:
-            with PushMultipartParser(boundary, length, max_segment_count=64) as parser:
+            # Part headers are read as latin-1, which keeps every byte: a file name that is not UTF-8
+            # (the parser's default) must not make the whole upload a 400; see utf8_header_text.
+            parts = PushMultipartParser(boundary, length, max_segment_count=64, header_charset="latin-1")
+            with parts as parser:
                 for event in parser.parse_blocking(reader.read, CHUNK_BYTES):
                     if isinstance(event, MultipartSegment):
                         # The first file part is the upload; other parts are read and dropped.
                         if path is None and (event.filename is not None or event.name == "file"):
                             suffix = safe_suffix(event.filename, event.content_type)
-                            filename = client_name(event.filename) or unnamed_upload(event.content_type)
+                            given = utf8_header_text(event.filename)
+                            placeholder = unnamed_upload(event.content_type)
+                            if event.filename and given is None:  # named, but not in UTF-8
+                                placeholder = UNNAMED_UPLOAD + suffix
+                            filename = client_name(given) or placeholder
                             target = self._new_file(suffix)
                             path = target.name
                     elif event is None:

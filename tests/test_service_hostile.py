@@ -301,6 +301,30 @@ def test_a_raw_body_is_named_by_its_headers_or_the_upload_placeholder(server):
     assert status in (415, 422) and answer["error"].startswith("upload.mp3: ")
 
 
+def test_a_multipart_file_name_that_is_not_utf8_gets_the_placeholder_and_is_classified(server):
+    data = Path(clip(SHORT_CLIP)).read_bytes()
+    body = b"".join(
+        [
+            b"--b0undary\r\n",
+            b'Content-Disposition: form-data; name="file"; filename="bad\xff\xfe.au"\r\n',
+            b"Content-Type: application/octet-stream\r\n\r\n",
+            data,
+            b"\r\n--b0undary--\r\n",
+        ]
+    )
+    status, answer = urllib_post(
+        server, "/predict", body, {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    )
+    assert status == 200, answer
+    assert answer["path"] == "upload.au" and answer["top_genre"] in (*GENRES, "unknown") and answer["genres"]
+    # a UTF-8 name is still the client's own
+    body = body.replace(b"bad\xff\xfe.au", "café.au".encode())
+    status, answer = urllib_post(
+        server, "/predict", body, {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    )
+    assert (status, answer["path"]) == (200, "café.au")
+
+
 def test_healthz_answers_while_an_upload_is_classified(server, tmp_path):
     """A long upload on one of the two threads: the server keeps answering on the other."""
     rng = np.random.default_rng(3)
