@@ -285,10 +285,12 @@ def main(args: argparse.Namespace) -> int:
     except OSError as err:
         say(f"cannot write the report: {err.strerror or err}: {getattr(err, 'filename', '') or ''}")
         return 1
+    from recogenre.transforms.paths import printable
+
     print(
-        f"report of run {done['run_id']}: {done['tracks']} tracks, {done['bytes'] / 1e6:.1f} MB page, "
-        f"{done['charts']} PNG chart(s) in {Path(done['chart_dir']).resolve()}\n"
-        f"page: {Path(done['html']).resolve()}",
+        f"report of run {printable(done['run_id'])}: {done['tracks']} tracks, {done['bytes'] / 1e6:.1f} MB "
+        f"page, {done['charts']} PNG chart(s) in {printable(str(Path(done['chart_dir']).resolve()))}\n"
+        f"page: {printable(str(Path(done['html']).resolve()))}",
         flush=True,
     )
     return 0

@@ -192,9 +192,11 @@ def similar(library: Library, query: Query, k: int) -> list[dict]:
 
 
 def format_text(library: Library, query: Query, results: list[dict]) -> str:
+    from recogenre.transforms.paths import printable
+
     where = f"track {query.track_id}" if query.track_id else "classified now, not in the snapshot"
-    head = f"most similar to {query.path} ({query.top_genre}; {where}) in {library.run_id}:"
-    lines = [f"{r['rank']:4d}  {r['score']:.4f}  {r['path']}  ({r['top_genre']})" for r in results]
+    head = f"most similar to {printable(query.path)} ({query.top_genre}; {where}) in {library.run_id}:"
+    lines = [f"{r['rank']:4d}  {r['score']:.4f}  {printable(r['path'])}  ({r['top_genre']})" for r in results]
     return "\n".join([head, *lines] if lines else [head, "  no other track has an embedding"])
 
 

@@ -88,7 +88,9 @@ def _add_confidence(p: argparse.ArgumentParser) -> None:
 
 
 def error(message: str) -> None:
-    print(f"recogenre: {message}", file=sys.stderr, flush=True)
+    from recogenre.transforms.paths import printable
+
+    print(f"recogenre: {printable(message)}", file=sys.stderr, flush=True)
 
 
 def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):

@@ -31,8 +31,11 @@ def stamped(message: str, stream=None) -> str:
 
 
 def say(message: str) -> None:
-    """One line for the user on stderr, ``recogenre:`` first (time-stamped in logs)."""
-    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
+    """One line for the user on stderr, ``recogenre:`` first (time-stamped in logs); control
+    characters (of a file name, say) are shown escaped, so it stays one intact line."""
+    from recogenre.transforms.paths import printable
+
+    print(stamped(f"recogenre: {printable(message)}"), file=sys.stderr, flush=True)
 
 
 def _not_beam_import_noise(record: logging.LogRecord) -> bool:
