@@ -69,7 +69,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -623,13 +622,10 @@ def argument_problem(args) -> str | None:
 def serve_command(args, model) -> int:
     """``recogenre serve`` once the model is loaded (``argument_problem`` was checked before it)."""
 
-    def say(message: str) -> None:
-        print(f"recogenre: {message}", file=sys.stderr, flush=True)
-
     limits = ConnectionLimits(args.connection_limit, args.timeout)
     from recogenre.apps import upload_budget
     from recogenre.pipeline.confidence_options import confidence_settings
-    from recogenre.pipeline.logs import configure_logging
+    from recogenre.pipeline.logs import configure_logging, say  # say: stamped in a log, one line
     from recogenre.transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")

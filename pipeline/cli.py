@@ -88,9 +88,9 @@ def _add_confidence(p: argparse.ArgumentParser) -> None:
 
 
 def error(message: str) -> None:
-    from recogenre.transforms.paths import printable
+    from recogenre.pipeline.logs import one_line
 
-    print(f"recogenre: {printable(message)}", file=sys.stderr, flush=True)
+    print(one_line(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
 
 def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):

@@ -106,10 +106,9 @@ def decode_limits(args: argparse.Namespace):
 
 
 def say(message: str) -> None:
-    from recogenre.pipeline.logs import stamped
-    from recogenre.transforms.paths import printable
+    from recogenre.pipeline.logs import one_line, stamped
 
-    print(stamped(printable(message)), file=sys.stderr, flush=True)
+    print(one_line(stamped(message)), file=sys.stderr, flush=True)
 
 
 def settings(
