@@ -56,6 +56,10 @@ Why things are the way they are:
   close so that a client still sending its body reads the 413 instead of a
   connection reset. A complete request waits for one of ``--threads`` worker
   threads; a slow upload holds no thread while it arrives.
+- What one upload may cost once it has arrived -- audio length, decode CPU time, and one of
+  ``--max-decodes`` decode slots, fewer than the threads so that ``/healthz`` always has one,
+  503 at once when none is free -- is :mod:`recogenre.apps.upload_budget`; ``run`` keeps its
+  own, looser limits.
 """
 
 from __future__ import annotations
