@@ -105,11 +105,10 @@ class BudgetedStream:
         self._stream.__enter__()
         self.cpu_s += time.thread_time() - started
         self.info = self._stream.info
-        # Only a length field the header really holds (not a bitrate estimate) refuses a file unseen;
-        # anything else is stopped by the decoder's own budget once the audio came out.
-        declared = self._stream._declared_frames  # AudioStream's notion of "declared"
-        if declared is None and self.info.decoder == "libsndfile":
-            declared = round((self.info.duration_s or 0) * self.info.sample_rate)
+        # Only a length field the header really holds (AudioStream's notion of "declared": not an
+        # MPEG bitrate estimate) refuses a file unseen; anything else is stopped by the decoder's
+        # own budget once that much audio came out.
+        declared = self._stream._declared_frames
         limit = self.budget.limits.max_duration_s
         if declared and declared / self.info.sample_rate > limit:
             self.close()
