@@ -327,7 +327,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(printable(f"misclassified: {row['path']}: {row['true']} -> {row['guess']}"))
     if summary["not_decoded"]:
         lines.append(f"not decoded, not scored: {len(summary['not_decoded'])} labelled file(s)")
-    lines.append(f"evaluation: {summary['folder']}")
+    lines.append(printable(f"evaluation: {summary['folder']}"))
     return "\n".join(lines)
 
 
