@@ -167,15 +167,10 @@ def add_arguments(p) -> None:
 
 
 def argument_problem(args) -> str | None:
-    """What is wrong with the budget options, in one line."""
-    import math
-
-    if not (math.isfinite(args.max_decode_cpu) and args.max_decode_cpu > 0):
-        return "--max-decode-cpu must be a positive number of seconds"
-    if args.threads < 2:
-        return "--threads must be at least 2 (one thread is kept free for /healthz)"
+    """What is wrong with the budget options together, in one line (each one's own range is in
+    ``pipeline/options_check.py``)."""
     if args.max_decodes is not None and not 1 <= args.max_decodes < args.threads:
-        return f"--max-decodes must be at least 1 and less than --threads ({args.threads})"
+        return f"--max-decodes must be a whole number >= 1, less than --threads ({args.threads})"
     return None
 
 

@@ -7,7 +7,6 @@ decode slot) and a CPU budget of one second, stopped by its pid.
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -98,15 +97,31 @@ def test_a_decode_over_the_cpu_budget_stops_and_healthz_answers_meanwhile(server
 
 def test_budget_options_are_checked_in_one_line():
     from recogenre.apps.service import argument_problem
+    from recogenre.pipeline.cli import build_parser
+    from recogenre.pipeline.options_check import UsageError, check_numbers
 
-    good = {"max_upload_mb": 1.0, "threads": 3, "connection_limit": 50, "timeout": 1.0}
-    good |= {"max_decode_cpu": 30.0, "max_decodes": None}
-    assert argument_problem(argparse.Namespace(**good)) is None
-    assert argument_problem(argparse.Namespace(**{**good, "max_decodes": 2})) is None
+    def problem(*options: str) -> str | None:
+        args = build_parser().parse_args(["serve", *options])
+        try:
+            check_numbers(args)
+        except UsageError as e:
+            return str(e)
+        return argument_problem(args)
+
+    assert problem() is None and problem("--threads", "3", "--max-decodes", "2") is None
+    args = build_parser().parse_args(["serve"])
+    assert (args.max_duration, args.max_decode_cpu, args.threads, args.max_decodes) == (0.5, 30.0, 4, None)
+    assert build_parser().parse_args(["classify", "x"]).max_duration == 12  # run and classify keep theirs
     problems = {
-        "--threads must be at least 2": {"threads": 1},
-        "--max-decodes must be at least 1 and less than --threads (3)": {"max_decodes": 3},
-        "--max-decode-cpu must be a positive number of seconds": {"max_decode_cpu": float("nan")},
+        ("--threads", "1"): "--threads must be a whole number >= 2 (one thread is kept for /healthz)",
+        (
+            "--threads",
+            "3",
+            "--max-decodes",
+            "3",
+        ): "--max-decodes must be a whole number >= 1, less than --threads (3)",
+        ("--max-decodes", "0"): "--max-decodes must be a whole number >= 1",
+        ("--max-decode-cpu", "nan"): "--max-decode-cpu must be a number of seconds > 0",
     }
-    for message, bad in problems.items():
-        assert argument_problem(argparse.Namespace(**{**good, **bad})).startswith(message), bad
+    for options, message in problems.items():
+        assert problem(*options).startswith(message), options
