@@ -250,7 +250,8 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     add_serve_arguments(p)
     _add_weights(p)
     _add_trim(p)
-    add_max_duration_argument(p, DEFAULT_SERVICE_MAX_DURATION_HOURS)  # uploads: a tighter budget
+    # uploads: a tighter budget, and a header declaring more is refused before decoding
+    add_max_duration_argument(p, DEFAULT_SERVICE_MAX_DURATION_HOURS, "413")
     _add_backend(p)
     _add_confidence(p)
     p.set_defaults(func=cmd_serve)

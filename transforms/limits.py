@@ -89,16 +89,17 @@ class DecodeLimits:
         return f"longer than the {self.max_duration_s / 3600:g} h limit (--max-duration)"
 
 
-def add_max_duration_argument(p, default_hours: float = DEFAULT_MAX_DURATION_HOURS) -> None:
+def add_max_duration_argument(
+    p, default_hours: float = DEFAULT_MAX_DURATION_HOURS, outcome: str = "an error row"
+) -> None:
     """``--max-duration HOURS`` for ``run``, ``classify`` and ``serve``: one help text for all
-    (``serve`` passes its own default, ``DEFAULT_SERVICE_MAX_DURATION_HOURS``)."""
+    (``serve`` passes its own default, ``DEFAULT_SERVICE_MAX_DURATION_HOURS``, and outcome)."""
     p.add_argument(
         "--max-duration",
         type=positive_hours,
         default=default_hours,
         metavar="HOURS",
-        help=f"stop decoding a file after this many hours of audio: an error row (default "
-        f"{default_hours:g})",
+        help=f"stop decoding a file after this many hours of audio: {outcome} (default {default_hours:g})",
     )
 
 
