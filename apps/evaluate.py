@@ -42,6 +42,7 @@ import numpy as np
 
 from recogenre.pipeline.logs import say
 from recogenre.transforms.genres import GENRES
+from recogenre.transforms.paths import printable
 from recogenre.transforms.wording import count
 
 EVALUATION_DIR = "evaluation"
@@ -324,10 +325,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"(--min-confidence 0): accuracy {summary['accuracy_at_min_confidence_0'] * 100:.1f}%"
         )
     for row in summary["wrong"].to_dict("records"):
-        lines.append(f"misclassified: {row['path']}: {row['true']} -> {row['guess']}")
+        lines.append(printable(f"misclassified: {row['path']}: {row['true']} -> {row['guess']}"))
     if summary["not_decoded"]:
         lines.append(f"not decoded, not scored: {len(summary['not_decoded'])} labelled file(s)")
-    lines.append(f"evaluation: {summary['folder']}")
+    lines.append(printable(f"evaluation: {summary['folder']}"))
     return "\n".join(lines)
 
 

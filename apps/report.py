@@ -286,10 +286,13 @@ def main(args: argparse.Namespace) -> int:
     except OSError as err:
         say(f"cannot write the report: {err.strerror or err}: {getattr(err, 'filename', '') or ''}")
         return 1
+    from recogenre.transforms.paths import printable
+
+    run_id, charts_in = printable(done["run_id"]), printable(str(Path(done["chart_dir"]).resolve()))
     print(
-        f"report of run {done['run_id']}: {count(done['tracks'], 'track')}, {size(done['bytes'])} page, "
-        f"{count(done['charts'], 'PNG chart')} in {Path(done['chart_dir']).resolve()}\n"
-        f"page: {Path(done['html']).resolve()}",
+        f"report of run {run_id}: {count(done['tracks'], 'track')}, {size(done['bytes'])} page, "
+        f"{count(done['charts'], 'PNG chart')} in {charts_in}\n"
+        f"page: {printable(str(Path(done['html']).resolve()))}",
         flush=True,
     )
     return 0

@@ -56,6 +56,10 @@ Why things are the way they are:
   close so that a client still sending its body reads the 413 instead of a
   connection reset. A complete request waits for one of ``--threads`` worker
   threads; a slow upload holds no thread while it arrives.
+- What one upload may cost once it has arrived -- audio length, decode CPU time, and one of
+  ``--max-decodes`` decode slots, fewer than the threads so that ``/healthz`` always has one,
+  503 at once when none is free -- is :mod:`recogenre.apps.upload_budget`; ``run`` keeps its
+  own, looser limits.
 """
 
 from __future__ import annotations
@@ -69,7 +73,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -87,6 +90,7 @@ from recogenre.apps.http_guard import (
     ConnectionLimits,
     create_server,
 )
+from recogenre.apps.upload_budget import RETRY_AFTER_S, Busy, DecodeSlots, UploadBudget
 from recogenre.pipeline import __version__
 from recogenre.transforms.genres import GENRES
 
@@ -101,6 +105,8 @@ STATUS_FOR_KIND = {
     "empty": 400,  # nothing to classify
     "not_audio": 415,  # a format we cannot read at all
     "corrupt": 422,  # an audio container whose contents cannot be decoded
+    "too_long": 413,  # over the upload budget: --max-duration
+    "too_costly": 413,  # over the upload budget: --max-decode-cpu
 }
 REASONS = {
     200: "OK",
@@ -111,6 +117,7 @@ REASONS = {
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 # The name an upload without one gets in answers and logs (plus the suffix of its Content-Type).
@@ -170,6 +177,17 @@ def client_name(name: str | None) -> str | None:
     return "".join(c for c in base if c.isprintable())[:255] or None
 
 
+def utf8_header_text(value: str | None) -> str | None:
+    """A multipart header value, parsed as latin-1 so that every byte is kept, as the UTF-8 text the
+    client meant; None when its bytes are not UTF-8 (such a name gets the placeholder)."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+
+
 def safe_suffix(filename: str | None, content_type: str | None = None) -> str:
     """The file suffix to give the temporary copy: the upload's own, when harmless."""
     if filename:
@@ -205,10 +223,14 @@ class GenreService:
         trim_seconds: float = 0.0,
         limits=None,
         classify_options: dict | None = None,
+        max_decode_cpu_s: float | None = None,
+        max_decodes: int = DEFAULT_THREADS - 1,
     ):
         self.model = model
         self.classify_options = classify_options or {}  # cover_tail, min_confidence
-        self.limits = limits  # a DecodeLimits: the same per-file budget as the pipeline
+        # the upload budget (apps/upload_budget.py): length (a DecodeLimits), decode CPU, decode slots
+        self.budget = UploadBudget.of(limits, max_decode_cpu_s)
+        self.decode_slots = DecodeSlots(max_decodes)
         self.upload_dir = upload_dir
         self.max_upload_bytes = max_upload_bytes
         self.trim_seconds = trim_seconds
@@ -275,26 +297,40 @@ class GenreService:
                 "weights_sha256": self.model.weights_sha256,
                 "genres": list(GENRES),
                 "max_upload_bytes": self.max_upload_bytes,
+                "max_duration_s": self.budget.limits.max_duration_s,
+                "max_decode_cpu_s": self.budget.max_decode_cpu_s,
+                "max_decodes": self.decode_slots.size,
+                "decodes_running": self.decode_slots.running,
                 "version": __version__,
             },
             "",
         )
 
     def predict(self, environ: dict) -> tuple[int, dict, str]:
-        from recogenre.transforms.classifier import classify_file
+        # A slot first: a busy server answers at once, before it copies the upload anywhere.
+        try:
+            with self.decode_slots.held():
+                return self._predict(environ)
+        except Busy as e:
+            raise HttpError(503, str(e), [("Retry-After", str(RETRY_AFTER_S))]) from None
+
+    def _predict(self, environ: dict) -> tuple[int, dict, str]:
+        from recogenre.transforms.classifier import classify_reader
         from recogenre.transforms.decode import AudioError
+        from recogenre.transforms.features import TrackReader
 
         upload = None
         try:
             upload, filename = self._receive(environ)
             try:
-                result = classify_file(
+                options = dict(self.classify_options)
+                reader = TrackReader(
                     upload,
-                    self.model,
-                    trim_seconds=self.trim_seconds,
-                    limits=self.limits,
-                    **self.classify_options,
+                    self.trim_seconds,
+                    stream=self.budget.stream(upload),
+                    cover_tail=options.pop("cover_tail", False),
                 )
+                result = classify_reader(reader, self.model, **options)
             except AudioError as e:
                 # every kind the decoder reports (including budgets it adds later) is the client's
                 # file's fault: 4xx, with the decoder's message
@@ -350,13 +386,20 @@ class GenreService:
             raise HttpError(400, "multipart/form-data without a boundary")
         path = filename = target = None
         try:
-            with PushMultipartParser(boundary, length, max_segment_count=64) as parser:
+            # Part headers are read as latin-1, which keeps every byte: a file name that is not UTF-8
+            # (the parser's default) must not make the whole upload a 400; see utf8_header_text.
+            parts = PushMultipartParser(boundary, length, max_segment_count=64, header_charset="latin-1")
+            with parts as parser:
                 for event in parser.parse_blocking(reader.read, CHUNK_BYTES):
                     if isinstance(event, MultipartSegment):
                         # The first file part is the upload; other parts are read and dropped.
                         if path is None and (event.filename is not None or event.name == "file"):
                             suffix = safe_suffix(event.filename, event.content_type)
-                            filename = client_name(event.filename) or unnamed_upload(event.content_type)
+                            given = utf8_header_text(event.filename)
+                            placeholder = unnamed_upload(event.content_type)
+                            if event.filename and given is None:  # named, but not in UTF-8
+                                placeholder = UNNAMED_UPLOAD + suffix
+                            filename = client_name(given) or placeholder
                             target = self._new_file(suffix)
                             path = target.name
                     elif event is None:
@@ -458,14 +501,25 @@ def serve(
     limits: ConnectionLimits | None = None,
     decode_limits=None,
     classify_options: dict | None = None,
+    max_decode_cpu_s: float | None = None,
+    max_decodes: int | None = None,
 ) -> int:
     """Serves until SIGINT or SIGTERM; removes the upload folder on the way out.
 
-    ``classify_options``: ``cover_tail`` and ``min_confidence`` for :func:`classify_file`.
+    ``classify_options``: ``cover_tail`` and ``min_confidence`` for :func:`classify_file`;
+    ``decode_limits``, ``max_decode_cpu_s`` and ``max_decodes`` (default ``threads - 1``): the
+    upload budget of :mod:`recogenre.apps.upload_budget`.
     """
     upload_dir = tempfile.mkdtemp(prefix="recogenre-serve-")
     app = GenreService(
-        LockedModel(model), upload_dir, max_upload_bytes, trim_seconds, decode_limits, classify_options
+        LockedModel(model),
+        upload_dir,
+        max_upload_bytes,
+        trim_seconds,
+        decode_limits,
+        classify_options,
+        max_decode_cpu_s,
+        max_decodes or max(1, threads - 1),
     )
     try:
         server = create_server(
@@ -527,6 +581,9 @@ def add_arguments(p) -> None:
         help="seconds a client has to send a request's line and headers, and the longest silence "
         f"allowed while idle or sending a body (default {DEFAULT_TIMEOUT_S:g})",
     )
+    from recogenre.apps import upload_budget
+
+    upload_budget.add_arguments(p)
 
 
 def argument_problem(args) -> str | None:
@@ -535,18 +592,18 @@ def argument_problem(args) -> str | None:
         return "--max-upload-mb must be positive and --threads at least 1"
     if args.connection_limit < MIN_CONNECTION_LIMIT or not 0 < args.timeout <= 3600:
         return f"--connection-limit must be at least {MIN_CONNECTION_LIMIT} and --timeout within (0, 3600] s"
-    return _raise_open_files_limit(args.connection_limit)
+    from recogenre.apps import upload_budget
+
+    return upload_budget.argument_problem(args) or _raise_open_files_limit(args.connection_limit)
 
 
 def serve_command(args, model) -> int:
     """``recogenre serve`` once the model is loaded (``argument_problem`` was checked before it)."""
 
-    def say(message: str) -> None:
-        print(f"recogenre: {message}", file=sys.stderr, flush=True)
-
     limits = ConnectionLimits(args.connection_limit, args.timeout)
+    from recogenre.apps import upload_budget
     from recogenre.pipeline.confidence_options import confidence_settings
-    from recogenre.pipeline.logs import configure_logging
+    from recogenre.pipeline.logs import configure_logging, say  # say: stamped in a log, one line
     from recogenre.transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")
@@ -568,6 +625,8 @@ def serve_command(args, model) -> int:
             limits=limits,
             decode_limits=DecodeLimits.from_hours(getattr(args, "max_duration", None)),
             classify_options=confidence_settings(args),
+            max_decode_cpu_s=args.max_decode_cpu,
+            max_decodes=upload_budget.decode_slots(args),
         )
     except OSError as e:
         say(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")

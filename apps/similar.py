@@ -124,18 +124,37 @@ class Query:
 
 
 def _path_spellings(name: str) -> list[str]:
-    """The stored forms a path argument may have: as typed, canonical file, fully resolved."""
+    """The stored forms a path argument may have: as typed (its raw bytes in the documented escaping
+    of ``transforms/paths.py``, or the stored form itself, copied from an output), canonical file,
+    fully resolved."""
     from recogenre.transforms.paths import canonical_file, canonical_root, from_os_path
 
     spellings = [from_os_path(name)]
+    if _is_text(name):  # a name with undecodable bytes arrives surrogate-escaped: never stored as is
+        spellings.append(name)
     with contextlib.suppress(OSError, ValueError):
         spellings += [canonical_file(name), canonical_root(name)]
     return list(dict.fromkeys(spellings))
 
 
+def _is_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def find_query(library: Library, name: str, classify: Callable[[str], object]) -> Query:
-    """TRACK as a track_id, a stored path, or an audio file to classify now."""
-    index = pc.index(library.track_ids, name).as_py()
+    """TRACK as a track_id, a stored path, or an audio file to classify now.
+
+    ``name`` comes from the command line: a file name that is not UTF-8 arrives with surrogate
+    escapes, which Arrow cannot compare; it is matched by its stored (escaped) form.
+    """
+    from recogenre.transforms.paths import from_os_path
+
+    shown = from_os_path(name)  # valid UTF-8 whatever the bytes: for lookups and messages
+    index = pc.index(library.track_ids, shown).as_py()
     for spelling in _path_spellings(name):
         if index < 0:
             index = pc.index(library.paths, spelling).as_py()
@@ -148,12 +167,12 @@ def find_query(library: Library, name: str, classify: Callable[[str], object]) -
         return Query(path, track_id, top_genre, library.unit[row], row)
     if not os.path.lexists(name):
         raise SimilarError(
-            f"{name}: not a track_id or path of the snapshot {library.run_id}, and no such file to classify"
+            f"{shown}: not a track_id or path of the snapshot {library.run_id}, and no such file to classify"
         )
     result = classify(name)
     vector = result.vector
     if vector.embedding is None:
-        raise SimilarError(f"{name} is silent: it has no embedding")
+        raise SimilarError(f"{shown} is silent: it has no embedding")
     return Query(result.path, None, vector.top_genre, vector.embedding, None)
 
 
@@ -173,9 +192,11 @@ def similar(library: Library, query: Query, k: int) -> list[dict]:
 
 
 def format_text(library: Library, query: Query, results: list[dict]) -> str:
+    from recogenre.transforms.paths import printable
+
     where = f"track {query.track_id}" if query.track_id else "classified now, not in the snapshot"
-    head = f"most similar to {query.path} ({query.top_genre}; {where}) in {library.run_id}:"
-    lines = [f"{r['rank']:4d}  {r['score']:.4f}  {r['path']}  ({r['top_genre']})" for r in results]
+    head = f"most similar to {printable(query.path)} ({query.top_genre}; {where}) in {library.run_id}:"
+    lines = [f"{r['rank']:4d}  {r['score']:.4f}  {printable(r['path'])}  ({r['top_genre']})" for r in results]
     return "\n".join([head, *lines] if lines else [head, "  no other track has an embedding"])
 
 

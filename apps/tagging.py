@@ -417,9 +417,11 @@ def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
         if d.action == "skip":
             skipped[_skip_kind(d.text)] = skipped.get(_skip_kind(d.text), 0) + 1
         if d.action == "fail":
-            say(f"{d.path}: {d.text}")
+            say(f"{d.path}: {d.text}")  # say() escapes control characters
         else:
-            print(f"{d.path}: {d.text}", flush=True)
+            from recogenre.transforms.paths import printable  # a name or tag value cannot hide a line
+
+            print(printable(f"{d.path}: {d.text}"), flush=True)
     if args.export:
         from recogenre.apps.export import ExportRefused, write_csv
 

@@ -17,7 +17,11 @@ from recogenre.pipeline import __version__
 from recogenre.pipeline.helpformat import Parser
 from recogenre.pipeline.logs import configure_logging
 from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
-from recogenre.transforms.limits import DecodeLimits, add_max_duration_argument
+from recogenre.transforms.limits import (
+    DEFAULT_SERVICE_MAX_DURATION_HOURS,
+    DecodeLimits,
+    add_max_duration_argument,
+)
 
 
 class OneLineParser(Parser):
@@ -86,7 +90,9 @@ def _add_confidence(p: argparse.ArgumentParser) -> None:
 
 
 def error(message: str) -> None:
-    print(f"recogenre: {message}", file=sys.stderr, flush=True)
+    from recogenre.pipeline.logs import one_line
+
+    print(one_line(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
 
 def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):
@@ -262,7 +268,8 @@ def _add_service_commands(sub, add_run_arguments) -> None:
     add_serve_arguments(p)
     _add_weights(p)
     _add_trim(p)
-    add_max_duration_argument(p)
+    # uploads: a tighter budget, and a header declaring more is refused before decoding
+    add_max_duration_argument(p, DEFAULT_SERVICE_MAX_DURATION_HOURS, "413")
     _add_backend(p)
     _add_confidence(p)
     p.set_defaults(func=cmd_serve)

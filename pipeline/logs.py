@@ -2,17 +2,31 @@
 
 Kept apart from ``recogenre.pipeline.cli`` so that the commands it starts can use it
 without importing the command line back (no import cycle).
+
+The line rule: off a terminal (cron, systemd, Airflow), every line on stderr starts
+with a timestamp and is one line of at most ``MAX_LINE_CHARS`` characters, so that
+a log can be grepped, merged and read the next morning. Python warnings (numpy's
+``RuntimeWarning``, ``RankWarning``...) go through ``logging`` instead of being
+printed raw; a multi-line message (a Beam worker's forwarded log entry) is joined
+into one line; a traceback becomes its exception type, message and innermost
+frame; control characters are escaped (``transforms/paths.printable``); and a
+longer line is cut with an ellipsis.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import sys
+import traceback
 
 # ISO 8601 with the UTC offset: a cron log read the next morning, or merged with
 # another machine's, needs no guessing about the time zone.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# The longest line a command writes to stderr, timestamp included.
+MAX_LINE_CHARS = 500
+ELLIPSIS = "…"
 
 
 def to_terminal(stream=None) -> bool:
@@ -30,9 +44,53 @@ def stamped(message: str, stream=None) -> str:
     return f"{dt.datetime.now().astimezone().strftime(TIME_FORMAT)} {message}"
 
 
+def one_line(message: str, limit: int = MAX_LINE_CHARS) -> str:
+    """``message`` as one line of stderr: control characters escaped (a newline too), at most
+    ``limit`` characters (the rest replaced by an ellipsis)."""
+    from recogenre.transforms.paths import printable
+
+    text = printable(message)
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+def joined_lines(text: str) -> str:
+    """A library's multi-line message (a warning and its source line, a Beam worker's log entry)
+    as one line, its lines joined with `` | ``."""
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def say(message: str) -> None:
-    """One line for the user on stderr, ``recogenre:`` first (time-stamped in logs)."""
-    print(stamped(f"recogenre: {message}"), file=sys.stderr, flush=True)
+    """One line for the user on stderr, ``recogenre:`` first (time-stamped in logs); control
+    characters (of a file name, say) are shown escaped, so it stays one intact line."""
+    print(one_line(stamped(f"recogenre: {message}")), file=sys.stderr, flush=True)
+
+
+class OneLineFormatter(logging.Formatter):
+    """Every record as one line (see the module docstring): a traceback is summarised, not printed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = joined_lines(record.getMessage())
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f" ({exception_summary(record.exc_info[1])})"
+        elif record.exc_text:
+            message += f" ({record.exc_text.strip().splitlines()[-1]})"
+        if record.stack_info:
+            message += " (stack: " + record.stack_info.strip().splitlines()[-1].strip() + ")"
+        flat = copy.copy(record)  # the handler's other formatters (if any) still see the original
+        flat.msg, flat.args = message, None
+        flat.exc_info = flat.exc_text = flat.stack_info = None
+        return one_line(super().format(flat))
+
+
+def exception_summary(e: BaseException) -> str:
+    """``Type: message; at file.py:123 in function``: a traceback's useful part, on one line."""
+    where = ""
+    frames = traceback.extract_tb(e.__traceback__) if e.__traceback__ else []
+    if frames:
+        last = frames[-1]
+        where = f"; at {last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}"
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}{': ' + text if text else ''}{where}"
 
 
 def _not_beam_import_noise(record: logging.LogRecord) -> bool:
@@ -50,6 +108,9 @@ def configure_logging(level: int = logging.WARNING, fmt: str = "%(levelname)s %(
     handler = logging.StreamHandler()
     if not to_terminal(handler.stream) and "%(asctime)" not in fmt:  # cron, systemd, Airflow: say when
         fmt = "%(asctime)s " + fmt
-    handler.setFormatter(logging.Formatter(fmt, datefmt=TIME_FORMAT))
+    handler.setFormatter(OneLineFormatter(fmt, datefmt=TIME_FORMAT))
     handler.addFilter(_not_beam_import_noise)
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # Python warnings (numpy's RuntimeWarning, RankWarning...) as log records on the "py.warnings"
+    # logger, through the handler above: stamped and one line, instead of warnings' raw two lines.
+    logging.captureWarnings(True)

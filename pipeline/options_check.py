@@ -55,7 +55,14 @@ NUMBER_RULES: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     ),
     "port": ("--port", lambda v: isinstance(v, int) and 0 <= v <= 65535, "a TCP port from 0 to 65535"),
     "max_upload_mb": ("--max-upload-mb", lambda v: _finite_at_least(0)(v) and v > 0, "a number > 0"),
-    "threads": ("--threads", _whole_at_least(1), "a whole number >= 1"),
+    # serve: one thread is always kept free for /healthz (apps/upload_budget.py)
+    "threads": ("--threads", _whole_at_least(2), "a whole number >= 2 (one thread is kept for /healthz)"),
+    "max_decodes": ("--max-decodes", _whole_at_least(1), "a whole number >= 1, less than --threads"),
+    "max_decode_cpu": (
+        "--max-decode-cpu",
+        lambda v: _finite_at_least(0)(v) and v > 0,
+        "a number of seconds > 0",
+    ),
 }
 
 

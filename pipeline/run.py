@@ -107,9 +107,9 @@ def decode_limits(args: argparse.Namespace):
 
 
 def say(message: str) -> None:
-    from recogenre.pipeline.logs import stamped
+    from recogenre.pipeline.logs import one_line, stamped
 
-    print(stamped(message), file=sys.stderr, flush=True)
+    print(one_line(stamped(message)), file=sys.stderr, flush=True)
 
 
 def settings(
@@ -182,6 +182,7 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: float) -> str:
+    from recogenre.transforms.paths import printable
     from recogenre.transforms.schemas import CHANGE_KINDS
 
     audio_h = counts["audio_seconds"] / 3600
@@ -206,7 +207,7 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
         f"wall time {wall:.1f} s; {throughput(counts, wall)}; the snapshot holds {audio_h:.2f} h of audio"
     )
     lines.append(f"results: {run_path}  (latest: {layout.FileSystems.join(out, layout.LATEST)})")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def classify_failure(tables: dict[str, Any], max_error_rate: float) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -232,3 +233,33 @@ def test_hostile_queries_and_snapshots_get_one_line_and_exit_2(snapshot, capsys,
         assert code == 2, what
         assert text == "" and len(err.splitlines()) == 1 and message in err, (what, err)
         assert unstamped(err).startswith("recogenre: ") and "Traceback" not in err, what
+
+
+def test_a_track_with_a_name_that_is_not_utf8_is_found_by_its_raw_name(capsys, tmp_path):
+    """The shell hands ``similar`` the raw bytes (``$(printf 'bad\\xff\\xfe.au')``); the snapshot stores
+    them escaped (transforms/paths.py). Found either way; a bad name matching nothing is one line."""
+    from recogenre.transforms.paths import canonical_root, from_os_path
+
+    library = tmp_path / "library"
+    library.mkdir()
+    raw = os.path.join(os.fsencode(library), b"bad\xff\xfe.au")
+    shutil.copyfile(AUDIO / "die.au", raw)
+    shutil.copyfile(AUDIO / "metal.00000.au", library / "metal.au")
+    out = tmp_path / "out"
+    assert run_in_process(library, out) == 0
+    capsys.readouterr()  # the run's own summary
+    stored = from_os_path(os.path.join(os.fsencode(canonical_root(str(library))), b"bad\xff\xfe.au"))
+    assert "\ufffdff\ufffdfe" in stored
+
+    for typed in (os.fsdecode(raw), stored):  # the raw name, and the stored form copied from an output
+        code, text, err = similar(capsys, str(out), typed, "--json")
+        assert code == 0, err
+        answer = json.loads(text)
+        assert answer["query"]["in_snapshot"] and answer["query"]["path"] == stored
+        assert [r["path"] for r in answer["results"]] == [
+            from_os_path(str(canonical_root(str(library))) + "/metal.au")
+        ]
+
+    code, text, err = similar(capsys, str(out), os.fsdecode(os.fsencode(tmp_path) + b"/nowhere\xff\xfe.au"))
+    assert code == 2 and text == "" and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "nowhere\ufffdff\ufffdfe.au: not a track_id or path of the snapshot" in err

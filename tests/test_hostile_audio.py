@@ -363,7 +363,7 @@ def test_one_run_over_every_hostile_file(hostile, bad_files, tmp_path, model):
 
 def test_the_service_app_applies_the_same_limits(hostile, model, tmp_path):
     """The WSGI application itself (no server needed to prove the decoder's part): an uploaded
-    SDP is 415 and binds nothing, a too-long upload is 422, a damaged one is answered with its flag."""
+    SDP is 415 and binds nothing, a too-long upload is 413, a damaged one is answered with its flag."""
     from recogenre.apps.service import GenreService
 
     app = GenreService(model, str(tmp_path), 10 * 2**20, limits=DecodeLimits(max_duration_s=20))
@@ -386,7 +386,7 @@ def test_the_service_app_applies_the_same_limits(hostile, model, tmp_path):
     assert not _sockets_opened_during(lambda: answers.append(post(hostile["stream.mp3"])))
     assert answers[0][0] == 415 and "not an audio container" in answers[0][1]["error"]
     status, answer = post(hostile["good.au"])  # 30 s
-    assert status == 422 and "--max-duration" in answer["error"]
+    assert status == 413 and "--max-duration" in answer["error"]
     status, answer = post(hostile["truncated.mp3"])  # 10 s
     assert status == 200 and answer["decode_warnings"].startswith("truncated: ")
     assert list(tmp_path.iterdir()) == []  # every upload removed

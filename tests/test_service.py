@@ -24,7 +24,9 @@ CLIPS = sorted(p.name for p in AUDIO.iterdir() if p.name != "example_cl.mp3")
 def server(tmp_path_factory):
     tmpdir = tmp_path_factory.mktemp("service-tmpdir")  # the server's TMPDIR, and nothing else's
     log = tmp_path_factory.mktemp("service-log") / "stderr.txt"
-    with running_server(tmpdir, log, "--max-upload-mb", str(MAX_UPLOAD_MB)) as srv:
+    # a decode slot for each of the concurrent uploads below (one thread stays free for /healthz)
+    options = ["--max-upload-mb", str(MAX_UPLOAD_MB), "--threads", str(len(CLIPS) + 1)]
+    with running_server(tmpdir, log, *options) as srv:
         yield srv
 
 

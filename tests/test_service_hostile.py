@@ -301,6 +301,30 @@ def test_a_raw_body_is_named_by_its_headers_or_the_upload_placeholder(server):
     assert status in (415, 422) and answer["error"].startswith("upload.mp3: ")
 
 
+def test_a_multipart_file_name_that_is_not_utf8_gets_the_placeholder_and_is_classified(server):
+    data = Path(clip(SHORT_CLIP)).read_bytes()
+    body = b"".join(
+        [
+            b"--b0undary\r\n",
+            b'Content-Disposition: form-data; name="file"; filename="bad\xff\xfe.au"\r\n',
+            b"Content-Type: application/octet-stream\r\n\r\n",
+            data,
+            b"\r\n--b0undary--\r\n",
+        ]
+    )
+    status, answer = urllib_post(
+        server, "/predict", body, {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    )
+    assert status == 200, answer
+    assert answer["path"] == "upload.au" and answer["top_genre"] in (*GENRES, "unknown") and answer["genres"]
+    # a UTF-8 name is still the client's own
+    body = body.replace(b"bad\xff\xfe.au", "café.au".encode())
+    status, answer = urllib_post(
+        server, "/predict", body, {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    )
+    assert (status, answer["path"]) == (200, "café.au")
+
+
 def test_healthz_answers_while_an_upload_is_classified(server, tmp_path):
     """A long upload on one of the two threads: the server keeps answering on the other."""
     rng = np.random.default_rng(3)
@@ -338,7 +362,8 @@ def test_bad_connection_options_are_one_line_before_the_model_loads(tmp_path):
     assert proc.stderr.count("\n") == 1 and "--timeout within (0, 3600] s" in proc.stderr
     from recogenre.apps.service import argument_problem
 
-    good = {"max_upload_mb": 1.0, "threads": 1, "connection_limit": 50, "timeout": 1.0}
+    good = {"max_upload_mb": 1.0, "threads": 2, "connection_limit": 50, "timeout": 1.0}
+    good |= {"max_decode_cpu": 30.0, "max_decodes": None}
     assert argument_problem(argparse.Namespace(**good)) is None
     for bad in [{"connection_limit": 2}, {"timeout": 0.0}, {"timeout": 1e9}, {"max_upload_mb": float("nan")}]:
         assert argument_problem(argparse.Namespace(**{**good, **bad})), bad

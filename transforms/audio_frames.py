@@ -9,6 +9,7 @@ costs the other files their results.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -83,6 +84,9 @@ class AudioToFrames(beam.DoFn):
 
     def setup(self) -> None:
         self._warm = False
+        # This worker's Python warnings (numpy's RuntimeWarning...) as log records, which Beam forwards
+        # to the launcher's one-line, time-stamped log, instead of raw lines on the worker's stderr.
+        logging.captureWarnings(True)
 
     def process(self, segment: Segment):
         if not self._warm:

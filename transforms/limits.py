@@ -18,6 +18,8 @@ MIN_SAMPLE_RATE = 4_000
 MAX_SAMPLE_RATE = 768_000
 
 DEFAULT_MAX_DURATION_HOURS = 12.0
+# ``serve`` reads uploads from anyone: its own, much tighter default (apps/upload_budget.py).
+DEFAULT_SERVICE_MAX_DURATION_HOURS = 0.5
 
 # Samples (all channels) decoded at once: 16 MiB of float32. A header may
 # claim 1,024 channels at 768 kHz; a block never grows with what it claims.
@@ -87,15 +89,17 @@ class DecodeLimits:
         return f"longer than the {self.max_duration_s / 3600:g} h limit (--max-duration)"
 
 
-def add_max_duration_argument(p) -> None:
-    """``--max-duration HOURS`` for ``run``, ``classify`` and ``serve``: one help text for all."""
+def add_max_duration_argument(
+    p, default_hours: float = DEFAULT_MAX_DURATION_HOURS, outcome: str = "an error row"
+) -> None:
+    """``--max-duration HOURS`` for ``run``, ``classify`` and ``serve``: one help text for all
+    (``serve`` passes its own default, ``DEFAULT_SERVICE_MAX_DURATION_HOURS``, and outcome)."""
     p.add_argument(
         "--max-duration",
         type=positive_hours,
-        default=DEFAULT_MAX_DURATION_HOURS,
+        default=default_hours,
         metavar="HOURS",
-        help=f"stop decoding a file after this many hours of audio: an error row (default "
-        f"{DEFAULT_MAX_DURATION_HOURS:g})",
+        help=f"stop decoding a file after this many hours of audio: {outcome} (default {default_hours:g})",
     )
 
 

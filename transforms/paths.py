@@ -33,6 +33,31 @@ ESCAPE = "\ufffd"
 _ESCAPED = re.compile(ESCAPE + "([0-9a-f]{2})")
 
 
+# What must never reach a terminal or a log line raw: C0 and C1 controls and DEL (ESC sequences
+# move the cursor and erase lines, CR and LF split or overwrite a line), the Unicode line and
+# paragraph separators, the bidirectional overrides and isolates (which reorder what is shown),
+# and lone surrogates (a name's undecodable bytes, which a UTF-8 terminal cannot print).
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` as shown in human-readable output: control characters as visible escapes.
+
+    ESC becomes ``\\x1b``, a newline ``\\n``, U+202E ``\\u202e``: a file name (or a tag value)
+    can then neither erase, move, reorder nor split the line it is printed in. Every printer of
+    text for people (classify's text, tag's review, run's summary and messages, similar, report,
+    evaluate, and every log line) goes through this; Parquet, JSON and CSV keep the raw value.
+    """
+    return _CONTROLS.sub(_escaped_control, text)
+
+
+def _escaped_control(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED_CONTROLS.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
 def is_remote(path: str) -> bool:
     return "://" in path
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from recogenre.transforms.aggregate import UNKNOWN
 from recogenre.transforms.genres import GENRES
+from recogenre.transforms.paths import printable
 
 SILENCE_TEXT = "-60 dBFS"
 
@@ -13,9 +14,9 @@ def format_text(result) -> str:
     vector = result.vector
     n = len(result.frames)
     about = confidence_text(result)  # empty for a silent track
-    head = f"{result.path}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''}{about})"
+    head = f"{printable(result.path)}  ({result.duration_s:.1f} s, {n} frame{'s' if n != 1 else ''}{about})"
     if result.decode_warnings:
-        head += f"\n  decode warnings: {result.decode_warnings}"
+        head += f"\n  decode warnings: {printable(result.decode_warnings)}"
     if vector.silent:
         return f"{head}\n  silent: no frame above {SILENCE_TEXT}, no genre"
     ranked = sorted(zip(GENRES, vector.genres), key=lambda gv: -gv[1])
@@ -32,7 +33,7 @@ def one_line(result) -> str:
     if result.top_genre == UNKNOWN:
         verdict = f"{UNKNOWN} ({verdict}, confidence {vector.confidence:.3f})"
     frames = f"{n} frame{'s' if n != 1 else ''}"
-    return f"TrackResult({result.path}: {verdict}, {frames}, {result.duration_s:.1f} s)"
+    return f"TrackResult({printable(result.path)}: {verdict}, {frames}, {result.duration_s:.1f} s)"
 
 
 def confidence_text(result) -> str:
