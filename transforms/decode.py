@@ -35,6 +35,7 @@ import soundfile as sf
 import soxr
 
 from recogenre.transforms import mpeg_tail, native_stderr
+from recogenre.transforms.au_header import AU_HEADER_BYTES, HEADERLESS, sndfile_header_problem
 from recogenre.transforms.frames import SAMPLE_RATE
 from recogenre.transforms.limits import (
     ALLOWED_DEMUXERS,
@@ -223,6 +224,15 @@ class AudioStream:
             except (sf.LibsndfileError, RuntimeError, TypeError):
                 self._sf = None
         self._library_lines += chatter
+        headerless = False
+        if self._sf is not None:
+            problem = sndfile_header_problem(self._sf.format, self._head())
+            if problem == HEADERLESS:
+                headerless = True  # libsndfile went by the name: FFmpeg may still know the bytes
+                self._sf.close()
+                self._sf = None
+            elif problem:
+                raise AudioError(problem, "not_audio")
         if self._sf is not None and self._sf.frames > 0 and self._sf.samplerate > 0:
             self.info = AudioInfo(
                 sample_rate=self._sf.samplerate,
@@ -237,7 +247,19 @@ class AudioStream:
             self._sf.close()
             self._sf = None
         self._file.seek(0)
-        self._open_ffmpeg()
+        try:
+            self._open_ffmpeg()
+        except AudioError as e:
+            if headerless and e.kind == "not_audio":
+                raise AudioError(HEADERLESS, "not_audio") from None
+            raise
+
+    def _head(self) -> bytes:
+        """The file's first bytes (an AU header's length), the file left at its start."""
+        self._file.seek(0)
+        head = self._file.read(AU_HEADER_BYTES)
+        self._file.seek(0)
+        return head
 
     def _open_ffmpeg(self) -> None:
         av = _pyav()
