@@ -16,8 +16,13 @@ from pathlib import Path
 import librosa
 import numpy as np
 import pytest
+import soundfile as sf
 
+from recogenre.transforms.aggregate import UNKNOWN
+from recogenre.transforms.classifier import classify_file, classify_samples
 from recogenre.transforms.decode import AudioError, AudioStream, decode
+from recogenre.transforms.genres import GENRES
+from recogenre.transforms.noise_check import WHITE_NOISE
 from tests.conftest import AUDIO, ROOT, WEIGHTS
 
 REAL_AU = ("die.au", "disco.00000.au", "metal.00000.au")
@@ -111,3 +116,69 @@ def test_classify_says_one_line_for_junk_named_au(junk, tmp_path):
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("recogenre: "), lines
         assert "not an audio file" in lines[0], lines
+
+
+# ---- white noise: random data that decodes ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def noise(tmp_path_factory) -> dict[str, Path]:
+    """Random data in real audio containers (valid headers), and generated full-scale white noise."""
+    d = tmp_path_factory.mktemp("noise")
+    rng = np.random.default_rng(81)
+    files = {
+        "random-ulaw.au": au_file(24, 1, rng.bytes(200_000)),  # 25 s of random µ-law at 8 kHz
+        "random-pcm16.au": au_file(24, 3, rng.bytes(1_200_000), rate=44_100, channels=2),
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = d / name
+        paths[name].write_bytes(data)
+    paths["uniform.flac"] = d / "uniform.flac"
+    sf.write(paths["uniform.flac"], rng.uniform(-1, 1, 44_100 * 20).astype(np.float32), 44_100)
+    paths["gaussian.wav"] = d / "gaussian.wav"
+    sf.write(paths["gaussian.wav"], np.clip(rng.normal(0, 0.3, (22_050 * 20, 2)), -1, 1), 22_050)
+    return paths
+
+
+def decoded(path: Path) -> AudioStream:
+    with AudioStream(str(path)) as stream:
+        for _ in stream:
+            pass
+    return stream
+
+
+CLIPS = sorted(p.name for p in AUDIO.iterdir() if p.suffix in (".au", ".mp3", ".3gp"))
+
+
+@pytest.mark.parametrize("name", CLIPS)
+def test_real_clips_are_not_white_noise(name):
+    stream = decoded(AUDIO / name)
+    assert not stream.white_noise and stream.decode_warnings is None, stream.decode_warnings
+
+
+@pytest.mark.parametrize("name", ["random-ulaw.au", "random-pcm16.au", "uniform.flac", "gaussian.wav"])
+def test_random_data_and_white_noise_are_flagged(noise, name):
+    stream = decoded(noise[name])
+    assert stream.white_noise
+    assert stream.decode_warnings.startswith(WHITE_NOISE + ": spectral flatness ")
+
+
+def test_white_noise_is_unknown_whatever_its_confidence(noise, model):
+    result = classify_file(str(noise["random-ulaw.au"]), model, min_confidence=0.0)
+    assert result.vector.confidence > 0.0 and result.vector.top_genre in GENRES  # the model still guesses
+    assert result.top_genre == UNKNOWN
+    answer = result.to_json()
+    assert answer["top_genre"] == UNKNOWN and answer["white_noise"] is True
+    assert answer["decode_warnings"].startswith(WHITE_NOISE)
+    assert "white noise: unknown" in str(result)
+    clean = classify_file(str(AUDIO / "metal.00000.au"), model, min_confidence=0.0)
+    assert clean.top_genre == "metal" and clean.to_json()["white_noise"] is False
+
+
+def test_an_array_of_white_noise_is_flagged_as_its_file_is(noise, model):
+    y, sr = sf.read(noise["gaussian.wav"], dtype="float32")
+    result = classify_samples(y, sr, model, min_confidence=0.0)
+    assert result.white_noise and result.top_genre == UNKNOWN
+    assert result.decode_warnings == classify_file(str(noise["gaussian.wav"]), model).decode_warnings
+

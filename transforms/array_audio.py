@@ -22,6 +22,7 @@ import numpy as np
 
 from recogenre.transforms.decode import BLOCK_SECONDS, AudioInfo, mix_to_mono, resample_to_model_rate
 from recogenre.transforms.limits import MAX_ABS_SAMPLE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from recogenre.transforms.noise_check import WhiteNoiseCheck, watched
 
 MAX_CHANNELS = 64  # more "channels" than this is a batch of clips, which must be classified one by one
 CODEC = "array"  # TrackResult.codec of a waveform given as an array
@@ -91,7 +92,8 @@ class ArrayStream:
         self._samples, rate, channels = model_input(samples, sample_rate)
         n = self._samples.shape[0]
         self.info = AudioInfo(rate, channels, CODEC, decoder=CODEC, duration_s=n / rate)
-        self.decode_warnings: str | None = None  # nothing is decoded, so nothing is skipped
+        self.decode_warnings: str | None = None  # nothing is skipped; white noise is flagged as for files
+        self.white_noise = False
 
     def __enter__(self) -> ArrayStream:
         return self
@@ -106,5 +108,9 @@ class ArrayStream:
         """12 kHz mono float32 blocks, exactly as a file with these samples decodes."""
         step = max(1, int(BLOCK_SECONDS * self.info.sample_rate))  # bounds the mixing's temporary copies
         y = self._samples
+        noise = WhiteNoiseCheck()
         blocks = (mix_to_mono(y[i : i + step]) for i in range(0, len(y), step))
-        return resample_to_model_rate(blocks, self.info.sample_rate)
+        yield from resample_to_model_rate(watched(blocks, noise), self.info.sample_rate)
+        verdict = noise.verdict()  # the decoder's last check, so an array equals its file
+        if verdict:
+            self.white_noise, self.decode_warnings = True, verdict

@@ -45,6 +45,7 @@ from recogenre.transforms.limits import (
     length_problem,
     sample_rate_problem,
 )
+from recogenre.transforms.noise_check import WhiteNoiseCheck, watched
 from recogenre.transforms.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
@@ -175,6 +176,7 @@ class AudioStream:
         self._size = 0
         self._declared_frames: int | None = None  # a length field the header really holds
         self._library_lines: list[str] = []  # libmpg123's chatter, summarised on failure
+        self.white_noise = False  # set once the stream is exhausted (transforms/noise_check.py)
 
     @property
     def decode_warnings(self) -> str | None:
@@ -437,8 +439,17 @@ class AudioStream:
     def __iter__(self) -> Iterator[np.ndarray]:
         """12 kHz mono float32 blocks, padded at the end exactly as librosa.load pads."""
         self._decoded_frames = 0
-        yield from self._resampled(self._checked(self._source_blocks()))
+        noise = WhiteNoiseCheck()
+        yield from self._resampled(watched(self._checked(self._source_blocks()), noise))
         self._check_length(self._decoded_frames)
+        self._judge_noise(noise)
+
+    def _judge_noise(self, noise: WhiteNoiseCheck) -> None:
+        """The last check of every decoded stream: random data decoded as audio is flagged."""
+        verdict = noise.verdict()
+        if verdict:
+            self.white_noise = True
+            self.warnings.append(verdict)
 
     def window(self, start: int, count: int) -> Iterator[np.ndarray]:
         """Samples ``start .. start + count`` of the 12 kHz stream, without decoding what precedes.
@@ -457,7 +468,9 @@ class AudioStream:
         skip = preroll_in * SAMPLE_RATE // sr
         self._sf.seek(first_in - preroll_in)
         remaining = count
-        for out in self._resampled(self._checked(self._window_blocks(first_in - preroll_in))):
+        noise = WhiteNoiseCheck()  # judges this window: a segment of a split file
+        source = watched(self._checked(self._window_blocks(first_in - preroll_in)), noise)
+        for out in self._resampled(source):
             if skip:
                 dropped = min(skip, len(out))
                 out, skip = out[dropped:], skip - dropped
@@ -465,6 +478,7 @@ class AudioStream:
                 yield out[:remaining]
                 remaining -= min(remaining, len(out))
                 if remaining == 0:
+                    self._judge_noise(noise)
                     return
         if remaining and not self.warnings:  # a damaged window may come up short: flagged already
             raise AudioError("the file ends before the length its header gives", "corrupt")
