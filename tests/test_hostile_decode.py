@@ -182,3 +182,39 @@ def test_an_array_of_white_noise_is_flagged_as_its_file_is(noise, model):
     assert result.white_noise and result.top_genre == UNKNOWN
     assert result.decode_warnings == classify_file(str(noise["gaussian.wav"]), model).decode_warnings
 
+
+# ---- chained Ogg Vorbis --------------------------------------------------------------------------
+
+
+def ogg_serial(data: bytes) -> int:
+    assert data[:4] == b"OggS"
+    return struct.unpack("<I", data[14:18])[0]
+
+
+@pytest.fixture(scope="module")
+def chained_ogg(tmp_path_factory) -> tuple[Path, float]:
+    """Two Ogg Vorbis streams (10 s and 15 s of a real clip) one after the other: a valid chained file."""
+    d = tmp_path_factory.mktemp("ogg")
+    y, sr = sf.read(AUDIO / "metal.00000.au", dtype="float32")
+    parts = []
+    for i, (start, end) in enumerate([(0, 10 * sr), (10 * sr, 25 * sr)]):
+        part = d / f"part{i}.ogg"
+        sf.write(part, y[start:end], sr, format="OGG", subtype="VORBIS")
+        parts.append(part.read_bytes())
+    assert ogg_serial(parts[0]) != ogg_serial(parts[1])  # libsndfile picks a random serial per stream
+    path = d / "chained.ogg"
+    path.write_bytes(b"".join(parts))
+    with sf.SoundFile(path) as f:
+        assert f.frames == 2**63 - 1  # libsndfile cannot tell the length of a chained file
+    return path, 25.0
+
+
+def test_chained_ogg_decodes_whole(chained_ogg, model):
+    path, seconds = chained_ogg
+    with AudioStream(str(path)) as stream:
+        n = sum(len(block) for block in stream)
+    assert stream.info.decoder == "ffmpeg" and stream.info.codec == "vorbis"
+    assert n / 12_000 == pytest.approx(seconds, abs=0.1)
+    assert stream.decode_warnings is None
+    result = classify_file(str(path), model)
+    assert result.duration_s == pytest.approx(seconds, abs=0.1) and result.vector.top_genre == "metal"

@@ -49,6 +49,9 @@ from recogenre.transforms.noise_check import WhiteNoiseCheck, watched
 from recogenre.transforms.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
+# libsndfile's frame count when it does not know the length (SF_COUNT_MAX): not a claim
+# the file makes, so not a reason to call it corrupt; FFmpeg decodes the file instead.
+SF_UNKNOWN_LENGTH = 2**63 - 1
 
 # FFmpeg opens only allowed audio demuxers and, from inside them, nothing at all:
 # the file itself comes through our own file object, so no protocol is needed.
@@ -235,6 +238,11 @@ class AudioStream:
                 self._sf = None
             elif problem:
                 raise AudioError(problem, "not_audio")
+        if self._sf is not None and self._sf.frames == SF_UNKNOWN_LENGTH:
+            # libsndfile could not tell the length (a chained Ogg file: streams one after
+            # another, each with its own serial number); FFmpeg decodes such files whole.
+            self._sf.close()
+            self._sf = None
         if self._sf is not None and self._sf.frames > 0 and self._sf.samplerate > 0:
             self.info = AudioInfo(
                 sample_rate=self._sf.samplerate,
