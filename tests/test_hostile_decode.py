@@ -8,6 +8,7 @@ Vorbis file made of two streams of a real clip.
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import librosa
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -23,7 +25,7 @@ from recogenre.transforms.classifier import classify_file, classify_samples
 from recogenre.transforms.decode import AudioError, AudioStream, decode
 from recogenre.transforms.genres import GENRES
 from recogenre.transforms.noise_check import WHITE_NOISE
-from tests.conftest import AUDIO, ROOT, WEIGHTS
+from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command
 
 REAL_AU = ("die.au", "disco.00000.au", "metal.00000.au")
 
@@ -218,3 +220,40 @@ def test_chained_ogg_decodes_whole(chained_ogg, model):
     assert stream.decode_warnings is None
     result = classify_file(str(path), model)
     assert result.duration_s == pytest.approx(seconds, abs=0.1) and result.vector.top_genre == "metal"
+
+
+# ---- one run over all of it ----------------------------------------------------------------------
+
+
+def test_one_run_over_junk_noise_and_chained_ogg(junk, noise, chained_ogg, tmp_path):
+    """Junk named .au is a not_audio error row, white noise an unknown track flagged as such,
+    a chained Ogg file a track of its whole length, a real clip unchanged."""
+    library = tmp_path / "library"
+    library.mkdir()
+    sources = [*(junk[n] for n in JUNK_NAMED_AUDIO), noise["random-ulaw.au"], noise["uniform.flac"]]
+    for path in [*sources, chained_ogg[0], AUDIO / "die.au"]:
+        (library / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        run_command(library, out, "--direct_num_workers=1", "--max-error-rate=1"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tracks = pd.read_parquet(out / "latest" / "tracks")
+    errors = pd.read_parquet(out / "latest" / "errors")
+    tracks.index = [Path(p).name for p in tracks["path"]]
+    errors.index = [Path(p).name for p in errors["path"]]
+    assert dict(errors["error_type"]) == dict.fromkeys(JUNK_NAMED_AUDIO, "not_audio")
+    assert set(errors["stage"]) == {"decode"}
+    assert sorted(tracks.index) == sorted(["random-ulaw.au", "uniform.flac", "chained.ogg", "die.au"])
+    for name in ("random-ulaw.au", "uniform.flac"):
+        assert tracks.loc[name, "white_noise"] and tracks.loc[name, "top_genre"] == UNKNOWN
+        assert tracks.loc[name, "decode_warnings"].startswith(WHITE_NOISE)
+    assert tracks.loc["chained.ogg", "duration_s"] == pytest.approx(chained_ogg[1], abs=0.1)
+    assert tracks.loc["chained.ogg", "top_genre"] == "metal" and not tracks.loc["chained.ogg", "white_noise"]
+    assert not tracks.loc["die.au", "white_noise"] and pd.isna(tracks.loc["die.au", "decode_warnings"])
+    manifest = json.loads((out / "latest" / "manifest.json").read_text())
+    assert manifest["counts"]["errors_by_type"] == {"not_audio": 3}
