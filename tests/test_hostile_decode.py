@@ -257,3 +257,38 @@ def test_one_run_over_junk_noise_and_chained_ogg(junk, noise, chained_ogg, tmp_p
     assert not tracks.loc["die.au", "white_noise"] and pd.isna(tracks.loc["die.au", "decode_warnings"])
     manifest = json.loads((out / "latest" / "manifest.json").read_text())
     assert manifest["counts"]["errors_by_type"] == {"not_audio": 3}
+
+
+# ---- the API's integer-scale samples -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def metal16() -> tuple[np.ndarray, int]:
+    y16, sr = sf.read(AUDIO / "metal.00000.au", dtype="int16")
+    assert y16.dtype == np.int16 and np.abs(y16).max() > 10_000
+    return y16, sr
+
+
+def test_integer_pcm_is_scaled_by_its_dtype(metal16):
+    import recogenre
+
+    y16, sr = metal16
+    as_float = recogenre.classify_array(y16 / 32768.0, sr, weights=WEIGHTS)
+    assert as_float.vector.top_genre == "metal"
+    for given in (y16, y16.astype(np.int32) << 16):
+        result = recogenre.classify_array(given, sr, weights=WEIGHTS)
+        assert result.vector.top_genre == "metal" and result.top_genre == "metal"
+        np.testing.assert_allclose(result.vector.genres, as_float.vector.genres, rtol=0, atol=1e-5)
+
+
+def test_samples_at_an_unknown_or_wrong_scale_are_refused(metal16):
+    import recogenre
+
+    y16, sr = metal16
+    with pytest.raises(recogenre.SampleScaleError, match=r"int64 samples .*int16 or int32.*\[-1, 1\]"):
+        recogenre.classify_array(np.array(y16.tolist()), sr, weights=WEIGHTS)  # a list of ints: int64
+    with pytest.raises(recogenre.SampleScaleError, match=r"beyond \+-64.*divide by 32768") as e:
+        recogenre.classify_array(y16.astype(float), sr, weights=WEIGHTS)
+    assert isinstance(e.value, ValueError) and "\n" not in str(e.value)
+    loud = recogenre.classify_array(y16 / 32768.0 * 4, sr, weights=WEIGHTS)  # +12 dB beyond full scale
+    assert loud.vector.top_genre in GENRES  # a loud master is still audio
