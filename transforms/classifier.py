@@ -114,8 +114,8 @@ class TrackResult:
             # a similarity feature (recogenre similar), not a genre; null for a silent track
             "embedding": None if vector.embedding is None else [float(v) for v in vector.embedding],
             "confidence": vector.confidence,
-            "white_noise": self.white_noise,
             "analysed_s": vector.analysed_s,
+            "white_noise": self.white_noise,  # random data decoded as audio: top_genre unknown
         }
 
     # In a notebook the result shows as ``recogenre classify`` prints it; in a list, one line each.
