@@ -24,7 +24,7 @@ from recogenre.transforms.aggregate import UNKNOWN
 from recogenre.transforms.classifier import classify_file, classify_samples
 from recogenre.transforms.decode import AudioError, AudioStream, decode
 from recogenre.transforms.genres import GENRES
-from recogenre.transforms.noise_check import WHITE_NOISE
+from recogenre.transforms.noise_check import WHITE_NOISE, WhiteNoiseCheck
 from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command
 
 REAL_AU = ("die.au", "disco.00000.au", "metal.00000.au")
@@ -164,6 +164,17 @@ def test_random_data_and_white_noise_are_flagged(noise, name):
     stream = decoded(noise[name])
     assert stream.white_noise
     assert stream.decode_warnings.startswith(WHITE_NOISE + ": spectral flatness ")
+
+
+def test_the_noise_check_does_not_depend_on_block_sizes():
+    """FFmpeg hands over 1,152-sample packets, libsndfile 10 s blocks: the same sums either way."""
+    y, sr = sf.read(AUDIO / "metal.00000.au", dtype="float32")
+    whole, packets = WhiteNoiseCheck(sr), WhiteNoiseCheck(sr)
+    whole.add(y)
+    for i in range(0, len(y), 1152):
+        packets.add(y[i : i + 1152])
+    assert whole.flatness() == pytest.approx(packets.flatness(), rel=1e-6)
+    assert whole.rms() == pytest.approx(packets.rms(), rel=1e-5)
 
 
 def test_white_noise_is_unknown_whatever_its_confidence(noise, model):

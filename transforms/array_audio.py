@@ -130,7 +130,7 @@ class ArrayStream:
         """12 kHz mono float32 blocks, exactly as a file with these samples decodes."""
         step = max(1, int(BLOCK_SECONDS * self.info.sample_rate))  # bounds the mixing's temporary copies
         y = self._samples
-        noise = WhiteNoiseCheck()
+        noise = WhiteNoiseCheck(self.info.sample_rate)
         blocks = (mix_to_mono(y[i : i + step]) for i in range(0, len(y), step))
         yield from resample_to_model_rate(watched(blocks, noise), self.info.sample_rate)
         verdict = noise.verdict()  # the decoder's last check, so an array equals its file

@@ -447,7 +447,7 @@ class AudioStream:
     def __iter__(self) -> Iterator[np.ndarray]:
         """12 kHz mono float32 blocks, padded at the end exactly as librosa.load pads."""
         self._decoded_frames = 0
-        noise = WhiteNoiseCheck()
+        noise = WhiteNoiseCheck(self.info.sample_rate)
         yield from self._resampled(watched(self._checked(self._source_blocks()), noise))
         self._check_length(self._decoded_frames)
         self._judge_noise(noise)
@@ -476,7 +476,7 @@ class AudioStream:
         skip = preroll_in * SAMPLE_RATE // sr
         self._sf.seek(first_in - preroll_in)
         remaining = count
-        noise = WhiteNoiseCheck()  # judges this window: a segment of a split file
+        noise = WhiteNoiseCheck(sr)  # judges this window: a segment of a split file
         source = watched(self._checked(self._window_blocks(first_in - preroll_in)), noise)
         for out in self._resampled(source):
             if skip:
