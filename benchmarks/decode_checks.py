@@ -2,9 +2,11 @@
 
 Per 10-second block at the source rate: the sample check (one max and one
 min), the duration budget (an addition and a comparison), and the capture of
-libsndfile's stderr (a lock, two dup2 calls and a zero-length read) -- each
-against decoding that block with libsndfile, for an MP3 and a FLAC of the
-same clip. Prints figures; asserts nothing.
+libsndfile's stderr (a lock, two dup2 calls and a zero-length read) and the
+white-noise check's sums (``transforms/noise_check.py``; also per FFmpeg-sized
+packet of 1,152 samples) -- each against decoding that block with
+libsndfile, for an MP3 and a FLAC of the same clip. Prints figures; asserts
+nothing.
 
 Usage: .venv/bin/python benchmarks/decode_checks.py
 """
@@ -20,6 +22,7 @@ import soundfile as sf
 
 from recogenre.transforms import native_stderr
 from recogenre.transforms.decode import BLOCK_SECONDS, AudioStream
+from recogenre.transforms.noise_check import WhiteNoiseCheck
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "audio" / "example_cl.mp3"
 
@@ -49,12 +52,19 @@ def main() -> None:
         block = np.ascontiguousarray(y[: int(BLOCK_SECONDS * sr), 0], np.float32) / 32768
         sample_check = per_call(lambda: (block.max() <= 1e6) and (block.min() >= -1e6), 2000)
         capture = per_call(_one_capture, 2000)
+        noise = WhiteNoiseCheck(sr)
+        white_noise = per_call(lambda: noise.add(block), 200)
+        packet = block[:1152]
+        per_packet = per_call(lambda: noise.add(packet), 5000)
         print(f"per {BLOCK_SECONDS:g} s block at {sr} Hz:")
         print(f"  sample check (max, min)  {sample_check * 1e6:8.1f} us")
         print(f"  stderr capture           {capture * 1e6:8.1f} us")
+        print(f"  white-noise sums         {white_noise * 1e6:8.1f} us")
+        per_second = per_packet / 1152 * sr
+        print(f"  white-noise sums in 1,152-sample packets: {per_second * 1e3:.2f} ms per audio second")
         for name, path in (("mp3", str(CLIP)), ("flac", flac)):
             d = decode_seconds_per_block(path)
-            share = (sample_check + capture) / d * 100
+            share = (sample_check + capture + white_noise) / d * 100
             print(f"  libsndfile decode {name:4}   {d * 1e6:8.1f} us  -> checks are {share:.2f}% of it")
         t0 = time.perf_counter()
         with AudioStream(str(CLIP)) as stream:

@@ -33,6 +33,7 @@ _EXPORTS = {
     "RunRefused": "recogenre.api",
     "TrackResult": "recogenre.transforms.classifier",
     "AudioError": "recogenre.transforms.decode",
+    "SampleScaleError": "recogenre.transforms.array_audio",
     "WeightsError": "recogenre.transforms.weights",
     "GENRES": "recogenre.transforms.genres",
     "__version__": "recogenre.pipeline",
@@ -42,6 +43,7 @@ __all__ = [
     "AudioError",
     "RunError",
     "RunRefused",
+    "SampleScaleError",
     "Snapshot",
     "TrackResult",
     "WeightsError",
@@ -55,6 +57,7 @@ __all__ = [
 if TYPE_CHECKING:  # for editors and type checkers; at run time __getattr__ imports on demand
     from recogenre.api import RunError, RunRefused, Snapshot, classify, classify_array, load_snapshot, run
     from recogenre.pipeline import __version__
+    from recogenre.transforms.array_audio import SampleScaleError
     from recogenre.transforms.classifier import TrackResult
     from recogenre.transforms.decode import AudioError
     from recogenre.transforms.genres import GENRES

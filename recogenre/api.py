@@ -89,15 +89,18 @@ def classify_array(
 
     ``samples``: 1-D for mono, or 2-D with channels on the shorter axis -- librosa's
     ``(channels, n)`` and soundfile's ``(n, channels)`` both work; channels are averaged.
-    Floats at full scale +-1, or integer PCM (int16, int32, uint8) scaled as libsndfile
-    scales it. The samples go through the decoder's own channel mix and soxr resampler
-    to 12 kHz, so ``classify_array(*soundfile.read("x.wav"))`` equals ``classify("x.wav")``
-    to float rounding. ``name`` is the result's ``path``. ``min_confidence`` and
-    ``cover_tail`` as for :func:`classify`.
+    Floats at full scale +-1, or integer PCM (int8, int16, int32, uint8) scaled by its
+    dtype's range as libsndfile scales it; int64 (a Python list of ints) and floats beyond
+    +-64 (integer values in a float array) are refused, not guessed at. The samples go
+    through the decoder's own channel mix and soxr resampler to 12 kHz, so
+    ``classify_array(*soundfile.read("x.wav"))`` equals ``classify("x.wav")`` to float rounding.
+    ``name`` is the result's ``path``. ``min_confidence`` and ``cover_tail`` as for
+    :func:`classify`.
 
     Raises ValueError for an empty waveform, NaN or infinite samples, a sample rate
-    outside 4,000-768,000 Hz or not whole, a square 2-D array; TypeError for what is
-    not an array of numbers.
+    outside 4,000-768,000 Hz or not whole, a square 2-D array; :class:`recogenre.SampleScaleError`
+    (a ValueError) for int64 samples or floats beyond +-64, saying how to scale them;
+    TypeError for what is not an array of numbers.
 
     >>> import soundfile
     >>> y, sr = soundfile.read("../shared/audio/metal.00000.au", dtype="float32")

@@ -43,7 +43,7 @@ import numpy as np
 from recogenre.transforms.frames import FRAME_SECONDS
 from recogenre.transforms.genres import GENRES
 
-UNKNOWN = "unknown"  # top_genre of a track whose confidence is below the threshold
+UNKNOWN = "unknown"  # top_genre of a track whose confidence is below the threshold, or of white noise
 # Between the highest out-of-genre clip (0.038, a sine) and the lowest GTZAN-genre clip
 # (0.102, example_cl.mp3) of the shared clips; close to their geometric mean (0.062).
 DEFAULT_MIN_CONFIDENCE = 0.06
@@ -67,14 +67,21 @@ def frame_confidence(raw: np.ndarray, genre: int, audio_share: np.ndarray | floa
 
 
 def label(
-    genres: Sequence[float] | np.ndarray | None, confidence: float | None, min_confidence: float
+    genres: Sequence[float] | np.ndarray | None,
+    confidence: float | None,
+    min_confidence: float,
+    white_noise: bool | None = False,
 ) -> str | None:
     """The track's ``top_genre``: None when silent, ``unknown`` below ``min_confidence``, else the arg-max.
 
-    A confidence of None (a row written before the column existed) is not judged.
+    A track whose decoded audio is white noise (``transforms/noise_check.py``:
+    random data, not music) is ``unknown`` whatever its confidence. A confidence
+    or flag of None (a row written before the column existed) is not judged.
     """
     if genres is None:
         return None
+    if white_noise:
+        return UNKNOWN
     if confidence is not None and confidence < min_confidence:
         return UNKNOWN
     return GENRES[int(np.argmax(np.asarray(genres, dtype=np.float64)))]
@@ -114,9 +121,9 @@ class TrackVector:
     def top_score(self) -> float | None:
         return None if self.genres is None else float(np.max(self.genres))
 
-    def label(self, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> str | None:
-        """What the outputs call ``top_genre``: :data:`UNKNOWN` below ``min_confidence``."""
-        return label(self.genres, self.confidence, min_confidence)
+    def label(self, min_confidence: float = DEFAULT_MIN_CONFIDENCE, white_noise: bool = False) -> str | None:
+        """What the outputs call ``top_genre``: :data:`UNKNOWN` below ``min_confidence``, or white noise."""
+        return label(self.genres, self.confidence, min_confidence, white_noise)
 
 
 def mean_embedding(embeddings: Sequence[np.ndarray | None]) -> np.ndarray | None:

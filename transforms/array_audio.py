@@ -10,7 +10,15 @@ Layouts: a 1-D array is mono; a 2-D array is one recording with its channels
 on the *shorter* axis, so librosa's ``(channels, n)`` and soundfile's
 ``(n, channels)`` both work (a square array is refused: it has no shorter
 axis). Samples are floats (any float dtype; full scale is +-1) or integer PCM,
-scaled as libsndfile scales it (int16 by 1/32768, uint8 centred on 128).
+scaled by its dtype's own range as libsndfile scales it (int8 by 1/128, int16
+by 1/32768, int32 by 1/2**31, uint8 centred on 128).
+
+Samples at the wrong scale are refused (:class:`SampleScaleError`) rather
+than guessed at: int64 -- what a Python list of ints becomes -- has no
+agreed full scale (16-bit values as int64, divided by 2**63, would be
+silence), and floats beyond +-:data:`MAX_FLOAT_PEAK` are integer values in
+a float array (int16 values as floats, taken as they are, turn metal into
+hiphop); real float audio, however loud a master, stays within a few units.
 """
 
 from __future__ import annotations
@@ -21,16 +29,23 @@ from collections.abc import Iterator
 import numpy as np
 
 from recogenre.transforms.decode import BLOCK_SECONDS, AudioInfo, mix_to_mono, resample_to_model_rate
-from recogenre.transforms.limits import MAX_ABS_SAMPLE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from recogenre.transforms.limits import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from recogenre.transforms.noise_check import WhiteNoiseCheck, watched
 
+MAX_FLOAT_PEAK = 64.0  # +36 dBFS: no float audio comes near it; 16-bit values as floats go to 32768
 MAX_CHANNELS = 64  # more "channels" than this is a batch of clips, which must be classified one by one
 CODEC = "array"  # TrackResult.codec of a waveform given as an array
+
+
+class SampleScaleError(ValueError):
+    """Samples whose scale cannot be known (int64) or that are not at full scale +-1 (floats beyond 64)."""
 
 
 def model_input(samples, sample_rate) -> tuple[np.ndarray, int, int]:
     """(samples, channels on the last axis, float32), the sample rate as an int, channels.
 
-    Raises TypeError for what is not a waveform and ValueError for one no file could hold.
+    Raises TypeError for what is not a waveform, :class:`SampleScaleError` (a ValueError)
+    for samples at an unknown or wrong scale, and ValueError for a waveform no file could hold.
     """
     rate = _sample_rate(sample_rate)
     if isinstance(samples, str | bytes):
@@ -55,8 +70,11 @@ def model_input(samples, sample_rate) -> tuple[np.ndarray, int, int]:
     if not np.isfinite(y).all():
         raise ValueError("the waveform holds NaN or infinite values")
     peak = float(np.abs(y).max())
-    if peak > MAX_ABS_SAMPLE:  # the limit the decoder applies to every file
-        raise ValueError(f"sample values up to {peak:g}, beyond +-{MAX_ABS_SAMPLE:g} (full scale is +-1)")
+    if peak > MAX_FLOAT_PEAK:
+        raise SampleScaleError(
+            f"sample values up to {peak:g}, beyond +-{MAX_FLOAT_PEAK:g}: float samples are at full scale "
+            "+-1 (16-bit values as floats: divide by 32768, or pass them as an int16 array)"
+        )
     return y, rate, y.shape[1]
 
 
@@ -77,11 +95,16 @@ def _as_float32(y: np.ndarray) -> np.ndarray:
     """Float samples as they are; integer PCM scaled to +-1 as libsndfile reads it."""
     if y.dtype.kind == "f":
         return y.astype(np.float32, copy=False)
-    if y.dtype.kind == "i":
+    if y.dtype == np.int64:
+        raise SampleScaleError(
+            "int64 samples have no full scale (a Python list of ints becomes int64): pass int16 or "
+            "int32 PCM, e.g. np.asarray(y, np.int16), or floats in [-1, 1]"
+        )
+    if y.dtype.kind == "i":  # int8, int16, int32: by the dtype's own range
         return (y.astype(np.float64) / 2.0 ** (8 * y.dtype.itemsize - 1)).astype(np.float32)
     if y.dtype == np.uint8:
         return ((y.astype(np.float64) - 128.0) / 128.0).astype(np.float32)
-    raise TypeError(f"samples must be floats or integer PCM, not {y.dtype}")
+    raise TypeError(f"samples must be floats or integer PCM (int8, int16, int32, uint8), not {y.dtype}")
 
 
 class ArrayStream:
@@ -91,7 +114,8 @@ class ArrayStream:
         self._samples, rate, channels = model_input(samples, sample_rate)
         n = self._samples.shape[0]
         self.info = AudioInfo(rate, channels, CODEC, decoder=CODEC, duration_s=n / rate)
-        self.decode_warnings: str | None = None  # nothing is decoded, so nothing is skipped
+        self.decode_warnings: str | None = None  # nothing is skipped; white noise is flagged as for files
+        self.white_noise = False
 
     def __enter__(self) -> ArrayStream:
         return self
@@ -106,5 +130,9 @@ class ArrayStream:
         """12 kHz mono float32 blocks, exactly as a file with these samples decodes."""
         step = max(1, int(BLOCK_SECONDS * self.info.sample_rate))  # bounds the mixing's temporary copies
         y = self._samples
+        noise = WhiteNoiseCheck(self.info.sample_rate)
         blocks = (mix_to_mono(y[i : i + step]) for i in range(0, len(y), step))
-        return resample_to_model_rate(blocks, self.info.sample_rate)
+        yield from resample_to_model_rate(watched(blocks, noise), self.info.sample_rate)
+        verdict = noise.verdict()  # the decoder's last check, so an array equals its file
+        if verdict:
+            self.white_noise, self.decode_warnings = True, verdict

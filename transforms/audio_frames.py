@@ -41,6 +41,7 @@ class TrackMeta(NamedTuple):
     segment: int = 0
     segments: int = 1
     decode_warnings: str | None = None
+    white_noise: bool = False  # this segment's audio is white noise (transforms/noise_check.py)
 
 
 class ErrorRow(NamedTuple):
@@ -111,6 +112,7 @@ class AudioToFrames(beam.DoFn):
                     yield entry.path, features
                 info = reader.info
                 warnings = reader.decode_warnings
+                white_noise = reader.white_noise
                 duration = segment.total_samples / SAMPLE_RATE if window else reader.duration_s
                 self.decode_cpu_ms.inc(round(reader.decode_cpu_s * 1000))
                 self.logmel_cpu_ms.inc(round(reader.logmel_cpu_s * 1000))
@@ -136,6 +138,7 @@ class AudioToFrames(beam.DoFn):
             segment.index,
             segment.count,
             warnings,
+            white_noise,
         )
         yield beam.pvalue.TaggedOutput(TRACKS_TAG, (entry.path, meta))
         self._report(tracks=1 / segment.count, frames=n, audio_seconds=duration / segment.count)

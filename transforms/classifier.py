@@ -76,6 +76,7 @@ class TrackResult:
     codec: str
     frames: list[FrameResult] = field(default_factory=list)
     decode_warnings: str | None = None  # what a damaged file's decode skipped or missed
+    white_noise: bool = False  # the decoded audio is white noise (transforms/noise_check.py): unknown
     min_confidence: float = DEFAULT_MIN_CONFIDENCE  # below it top_genre is "unknown"
 
     @property
@@ -89,7 +90,7 @@ class TrackResult:
     @property
     def top_genre(self) -> str | None:
         """The genre the outputs give: ``unknown`` below ``min_confidence``, None when silent."""
-        return self.vector.label(self.min_confidence)
+        return self.vector.label(self.min_confidence, self.white_noise)
 
     def to_json(self) -> dict[str, Any]:
         """The ``classify --json`` object: percentages 0-100, full precision; confidence 0-1."""
@@ -108,12 +109,13 @@ class TrackResult:
             ],
             "silent": vector.silent,
             "genres": None if vector.silent else percentages(vector.genres),
-            "top_genre": vector.label(self.min_confidence),
+            "top_genre": vector.label(self.min_confidence, self.white_noise),
             "decode_warnings": self.decode_warnings,
             # a similarity feature (recogenre similar), not a genre; null for a silent track
             "embedding": None if vector.embedding is None else [float(v) for v in vector.embedding],
             "confidence": vector.confidence,
             "analysed_s": vector.analysed_s,
+            "white_noise": self.white_noise,  # random data decoded as audio: top_genre unknown
         }
 
     # In a notebook the result shows as ``recogenre classify`` prints it; in a list, one line each.
@@ -201,4 +203,5 @@ def classify_reader(
             flush()
         result.duration_s = reader.duration_s
         result.decode_warnings = reader.decode_warnings
+        result.white_noise = reader.white_noise
     return result

@@ -35,6 +35,7 @@ import soundfile as sf
 import soxr
 
 from recogenre.transforms import mpeg_tail, native_stderr
+from recogenre.transforms.au_header import AU_HEADER_BYTES, HEADERLESS, sndfile_header_problem
 from recogenre.transforms.frames import SAMPLE_RATE
 from recogenre.transforms.limits import (
     ALLOWED_DEMUXERS,
@@ -44,9 +45,13 @@ from recogenre.transforms.limits import (
     length_problem,
     sample_rate_problem,
 )
+from recogenre.transforms.noise_check import WhiteNoiseCheck, watched
 from recogenre.transforms.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
+# libsndfile's frame count when it does not know the length (SF_COUNT_MAX): not a claim
+# the file makes, so not a reason to call it corrupt; FFmpeg decodes the file instead.
+SF_UNKNOWN_LENGTH = 2**63 - 1
 
 # FFmpeg opens only allowed audio demuxers and, from inside them, nothing at all:
 # the file itself comes through our own file object, so no protocol is needed.
@@ -174,6 +179,7 @@ class AudioStream:
         self._size = 0
         self._declared_frames: int | None = None  # a length field the header really holds
         self._library_lines: list[str] = []  # libmpg123's chatter, summarised on failure
+        self.white_noise = False  # set once the stream is exhausted (transforms/noise_check.py)
 
     @property
     def decode_warnings(self) -> str | None:
@@ -223,6 +229,20 @@ class AudioStream:
             except (sf.LibsndfileError, RuntimeError, TypeError):
                 self._sf = None
         self._library_lines += chatter
+        headerless = False
+        if self._sf is not None:
+            problem = sndfile_header_problem(self._sf.format, self._head())
+            if problem == HEADERLESS:
+                headerless = True  # libsndfile went by the name: FFmpeg may still know the bytes
+                self._sf.close()
+                self._sf = None
+            elif problem:
+                raise AudioError(problem, "not_audio")
+        if self._sf is not None and self._sf.frames == SF_UNKNOWN_LENGTH:
+            # libsndfile could not tell the length (a chained Ogg file: streams one after
+            # another, each with its own serial number); FFmpeg decodes such files whole.
+            self._sf.close()
+            self._sf = None
         if self._sf is not None and self._sf.frames > 0 and self._sf.samplerate > 0:
             self.info = AudioInfo(
                 sample_rate=self._sf.samplerate,
@@ -237,7 +257,19 @@ class AudioStream:
             self._sf.close()
             self._sf = None
         self._file.seek(0)
-        self._open_ffmpeg()
+        try:
+            self._open_ffmpeg()
+        except AudioError as e:
+            if headerless and e.kind == "not_audio":
+                raise AudioError(HEADERLESS, "not_audio") from None
+            raise
+
+    def _head(self) -> bytes:
+        """The file's first bytes (an AU header's length), the file left at its start."""
+        self._file.seek(0)
+        head = self._file.read(AU_HEADER_BYTES)
+        self._file.seek(0)
+        return head
 
     def _open_ffmpeg(self) -> None:
         av = _pyav()
@@ -415,8 +447,17 @@ class AudioStream:
     def __iter__(self) -> Iterator[np.ndarray]:
         """12 kHz mono float32 blocks, padded at the end exactly as librosa.load pads."""
         self._decoded_frames = 0
-        yield from self._resampled(self._checked(self._source_blocks()))
+        noise = WhiteNoiseCheck(self.info.sample_rate)
+        yield from self._resampled(watched(self._checked(self._source_blocks()), noise))
         self._check_length(self._decoded_frames)
+        self._judge_noise(noise)
+
+    def _judge_noise(self, noise: WhiteNoiseCheck) -> None:
+        """The last check of every decoded stream: random data decoded as audio is flagged."""
+        verdict = noise.verdict()
+        if verdict:
+            self.white_noise = True
+            self.warnings.append(verdict)
 
     def window(self, start: int, count: int) -> Iterator[np.ndarray]:
         """Samples ``start .. start + count`` of the 12 kHz stream, without decoding what precedes.
@@ -435,7 +476,9 @@ class AudioStream:
         skip = preroll_in * SAMPLE_RATE // sr
         self._sf.seek(first_in - preroll_in)
         remaining = count
-        for out in self._resampled(self._checked(self._window_blocks(first_in - preroll_in))):
+        noise = WhiteNoiseCheck(sr)  # judges this window: a segment of a split file
+        source = watched(self._checked(self._window_blocks(first_in - preroll_in)), noise)
+        for out in self._resampled(source):
             if skip:
                 dropped = min(skip, len(out))
                 out, skip = out[dropped:], skip - dropped
@@ -443,6 +486,7 @@ class AudioStream:
                 yield out[:remaining]
                 remaining -= min(remaining, len(out))
                 if remaining == 0:
+                    self._judge_noise(noise)
                     return
         if remaining and not self.warnings:  # a damaged window may come up short: flagged already
             raise AudioError("the file ends before the length its header gives", "corrupt")

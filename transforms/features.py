@@ -74,6 +74,11 @@ class TrackReader:
         return self._stream.decode_warnings
 
     @property
+    def white_noise(self) -> bool:
+        """Whether the audio is white noise (``transforms/noise_check.py``), once frames are exhausted."""
+        return self._stream.white_noise
+
+    @property
     def duration_s(self) -> float:
         return self._cutter.n_samples / SAMPLE_RATE
 

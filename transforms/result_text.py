@@ -42,6 +42,8 @@ def confidence_text(result) -> str:
     if vector.silent:
         return ""
     text = f"; confidence {vector.confidence:.3f}"
-    if result.top_genre == UNKNOWN:
+    if result.white_noise:
+        text += f"; white noise: {UNKNOWN}"
+    elif result.top_genre == UNKNOWN:
         text += f" < {result.min_confidence:g}: {UNKNOWN}"
     return f"{text}; analysed {vector.analysed_s:.1f} s"

@@ -40,6 +40,7 @@ TRACKS = pa.schema(
         ("embedding", EMBEDDING),  # mean of the voting frames' embeddings
         ("confidence", pa.float64()),  # 0-1, see transforms/aggregate.py; null for a silent track
         ("analysed_s", pa.float64()),  # seconds of the track inside some frame (the rest was not heard)
+        ("white_noise", pa.bool_()),  # decoded audio is white noise (random data): top_genre unknown
     ]
 )
 

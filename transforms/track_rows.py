@@ -47,14 +47,19 @@ class TrackVectorFn(beam.CombineFn):
 
 
 def apply_min_confidence(row: dict, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> dict:
-    """A tracks row with ``top_genre`` decided by ``min_confidence`` (``unknown`` below it).
+    """A tracks row with ``top_genre`` decided by ``min_confidence`` (``unknown`` below it, or white noise).
 
     Applied to every row of a run, decoded or carried over, when the rows are
     written: the threshold only relabels, so changing it never classifies a
     track again, and a nightly run relabels carried tracks to the new value.
     """
     genres = None if row.get(GENRES[0]) is None else [row[g] for g in GENRES]
-    return {**row, "top_genre": label(genres, row.get("confidence"), min_confidence)}
+    white_noise = row.get("white_noise")  # absent from a row carried from a snapshot before the column
+    return {
+        **row,
+        "white_noise": white_noise,
+        "top_genre": label(genres, row.get("confidence"), min_confidence, white_noise),
+    }
 
 
 class RunInfo(NamedTuple):
@@ -131,6 +136,8 @@ class AssembleRows(beam.DoFn):
             "embedding": embedding_column(vector.embedding),
             "confidence": vector.confidence,
             "analysed_s": vector.analysed_s,
+            # every segment judged its own audio: the track is noise when all of it is
+            "white_noise": all(m.white_noise for m in metas),
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)
