@@ -5,4 +5,6 @@ model graph or the aggregation change any result: nightly runs then classify
 every track again instead of carrying old numbers over.
 """
 
-RESULTS_VERSION = "3"  # 2: embeddings in tracks and frames; 3: confidence and analysed_s
+# 2: embeddings in tracks and frames; 3: confidence and analysed_s;
+# 4: the white_noise column, and junk named .au/.snd is not_audio (issue 18).
+RESULTS_VERSION = "4"
