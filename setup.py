@@ -7,7 +7,7 @@ code; ``requirements.lock`` pins the rest of the tree for local installs.
 
 from setuptools import find_packages, setup
 
-LAYOUT_FOLDERS = ("pipeline", "transforms", "apps")
+LAYOUT_FOLDERS = ("pipeline", "transforms", "apps", "analysis")
 SUBPACKAGES = [pattern for folder in LAYOUT_FOLDERS for pattern in (folder, f"{folder}.*")]
 
 INSTALL_REQUIRES = [
@@ -46,11 +46,11 @@ setup(
     version="0.1.0",
     description="Offline music-genre tagging for catalogues: a Beam pipeline around the GTZAN CRNN",
     python_requires=">=3.11,<3.13",
-    # The repository keeps pipeline/, transforms/ and apps/ at its top (the project's
+    # The repository keeps pipeline/, transforms/, apps/ and analysis/ at its top (the project's
     # layout); installed, they live under the recogenre namespace so that no generic
     # top-level name (pipeline, transforms) can clash with another package.
-    packages=["recogenre", *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES)),
-              *WEIGHTS_PACKAGE],
+    packages=["recogenre", "recogenre.commands",
+              *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES)), *WEIGHTS_PACKAGE],
     package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}}
     | WEIGHTS_PACKAGE,
     # The weights with their licence, and the pages' HTML, CSS and JavaScript (apps/static/,
@@ -63,5 +63,5 @@ setup(
         "keras": KERAS_EXTRA,
         "gcp": GCP_EXTRA,
     },
-    entry_points={"console_scripts": ["recogenre=recogenre.pipeline.cli:main"]},
+    entry_points={"console_scripts": ["recogenre=recogenre.cli:main"]},
 )

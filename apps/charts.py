@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recogenre.analysis.genres import GENRES
 from recogenre.apps.colours import GENRE_COLOURS, SILENT_COLOUR, UNKNOWN_EDGE, UNKNOWN_FILL, UNKNOWN_HATCH
-from recogenre.transforms.genres import GENRES
 
 DPI = 100
 BAR_COLOUR = "#4f7cac"

@@ -9,7 +9,7 @@ colour can be mistaken for (a grey would look like ``pop``'s #7f7f7f).
 
 from __future__ import annotations
 
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis.genres import GENRES
 
 # One colour per genre, from a qualitative palette (matplotlib's tab10).
 GENRE_COLOURS = dict(

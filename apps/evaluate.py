@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from recogenre.pipeline.logs import say
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.paths import printable
-from recogenre.transforms.wording import count
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.logs import say
+from recogenre.analysis.paths import printable
+from recogenre.analysis.wording import count
 
 EVALUATION_DIR = "evaluation"
 SILENT = "silent"
@@ -66,8 +66,8 @@ def genre_of(label: Any) -> str | None:
 
 def tree_catalogue(root: str, target: str) -> dict[str, str]:
     """Writes ``target`` (path,label CSV) for a ``root/<genre>/<file>`` tree; returns path -> genre."""
-    from recogenre.transforms.catalogue import is_audio_path
-    from recogenre.transforms.paths import canonical_file, from_os_path
+    from recogenre.analysis.catalogue_files import is_audio_path
+    from recogenre.analysis.paths import canonical_file, from_os_path
 
     labels: dict[str, str] = {}
     ignored = []
@@ -99,7 +99,7 @@ def tree_catalogue(root: str, target: str) -> dict[str, str]:
 
 def file_labels(source: str) -> dict[str, str]:
     """path -> label of a catalogue file, with paths resolved exactly as the pipeline resolves them."""
-    from recogenre.transforms.catalogue import CatalogueError, read_catalogue_file
+    from recogenre.analysis.catalogue_files import CatalogueError, read_catalogue_file
 
     try:
         entries = read_catalogue_file(source)
@@ -118,7 +118,7 @@ def scores(labels: list[str], predicted: list[str]) -> dict[str, Any]:
     support for a genre) are NaN rather than 0, so they cannot be mistaken
     for a measured failure.
     """
-    from recogenre.transforms.aggregate import UNKNOWN
+    from recogenre.analysis.aggregate import UNKNOWN
 
     columns = list(GENRES) + [c for c in (UNKNOWN, SILENT) if c in predicted]
     matrix = np.zeros((len(GENRES), len(columns)), dtype=np.int64)
@@ -256,7 +256,7 @@ def _confidence_summary(scored, folder: Path) -> dict[str, Any]:
     """Unknown tracks, coverage and accuracy at the run's threshold and at others (``confidence.csv``)."""
     import pandas as pd
 
-    from recogenre.transforms.aggregate import UNKNOWN, label
+    from recogenre.analysis.aggregate import UNKNOWN, label
 
     n = len(scored)
     conf = scored["confidence"] if "confidence" in scored else pd.Series([None] * n, index=scored.index)

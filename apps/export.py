@@ -18,7 +18,7 @@ import csv
 import os
 from collections.abc import Iterable
 
-from recogenre.transforms.paths import is_remote, to_os_path
+from recogenre.analysis.paths import is_remote, to_os_path
 
 
 class ExportRefused(ValueError):
@@ -46,7 +46,7 @@ def protected_places(
         if not is_remote(path):
             folders.add(os.path.realpath(os.path.dirname(to_os_path(path))))
     if catalogue and not is_remote(catalogue) and os.path.isabs(to_os_path(catalogue)):
-        from recogenre.transforms.listing import has_glob, split_glob
+        from recogenre.analysis.listing import has_glob, split_glob
 
         local = to_os_path(catalogue)
         if os.path.isdir(local):

@@ -15,7 +15,7 @@ library), never change its audio, and never change who may read it:
   (beets, MPD, Plex, Jellyfin) and backups (rsync's size-and-mtime check)
   find changed tags by the mtime, so keeping the old one would hide the new
   genre from them. recogenre's own nightly run recognises its writes from the
-  ledger (``transforms/tag_ledger.py``), so they cost it a hash, not a decode;
+  ledger (``analysis/tag_ledger.py``), so they cost it a hash, not a decode;
 - a read-only file (no write permission bit, or none for this user) is left
   alone, although a rename would only need the folder's permission;
 - a symbolic link is followed: its target is rewritten and the link stays.
@@ -126,7 +126,7 @@ def audio_digest(os_path: str) -> tuple[int, str]:
     Vorbis/Opus packets, AAC access units) without the container around them,
     so equal digests mean a tag edit left the audio byte-for-byte as it was.
     """
-    from recogenre.transforms.decode import FFMPEG_OPTIONS, _pyav
+    from recogenre.analysis.decode import FFMPEG_OPTIONS, _pyav
 
     av = _pyav()
     digest, count = hashlib.sha256(), 0

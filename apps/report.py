@@ -26,11 +26,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.logs import say
+from recogenre.analysis.wording import count, size
 from recogenre.apps import charts, report_data, report_page
 from recogenre.apps.run_lookup import run_to_read
-from recogenre.pipeline.logs import say
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.wording import count, size
 
 REPORTS_DIR = "reports"
 PAGE_NAME = "report.html"
@@ -286,7 +286,7 @@ def main(args: argparse.Namespace) -> int:
     except OSError as err:
         say(f"cannot write the report: {err.strerror or err}: {getattr(err, 'filename', '') or ''}")
         return 1
-    from recogenre.transforms.paths import printable
+    from recogenre.analysis.paths import printable
 
     run_id, charts_in = printable(done["run_id"]), printable(str(Path(done["chart_dir"]).resolve()))
     print(

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.paths import canonical_root
 from recogenre.apps.evaluate import genre_of
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.paths import canonical_root
 
 FRAME_STEPS = 200  # a frame score of 1.0 is byte 200: 0.5 % resolution, finer than a timeline shows
 TRACK_STEPS = 10_000  # a track score of 1.0 is 10000 (two bytes, little-endian): 0.01 %

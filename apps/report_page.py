@@ -18,10 +18,10 @@ import html
 import json
 from typing import Any
 
+from recogenre.analysis.aggregate import UNKNOWN
+from recogenre.analysis.genres import GENRES
 from recogenre.apps.assets import asset
 from recogenre.apps.colours import GENRE_COLOURS, SILENT_COLOUR, UNKNOWN_EDGE, UNKNOWN_FILL
-from recogenre.transforms.aggregate import UNKNOWN
-from recogenre.transforms.genres import GENRES
 
 # The SVG fill of the ``unknown`` bar: white with diagonal lines (defined in the chart's <defs>).
 UNKNOWN_PATTERN = "unknown-hatch"

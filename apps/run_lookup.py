@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recogenre.pipeline.logs import say
+from recogenre.analysis.logs import say
 
 
 def find_run(out: str, run_id: str | None) -> str | None:

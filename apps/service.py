@@ -82,6 +82,7 @@ from typing import Any
 
 import numpy as np
 
+from recogenre.analysis.genres import GENRES
 from recogenre.apps.assets import asset
 from recogenre.apps.http_guard import (
     DEFAULT_CONNECTION_LIMIT,
@@ -92,7 +93,6 @@ from recogenre.apps.http_guard import (
 )
 from recogenre.apps.upload_budget import RETRY_AFTER_S, Busy, DecodeSlots, UploadBudget
 from recogenre.pipeline import __version__
-from recogenre.transforms.genres import GENRES
 
 log = logging.getLogger("recogenre.service")
 
@@ -315,9 +315,9 @@ class GenreService:
             raise HttpError(503, str(e), [("Retry-After", str(RETRY_AFTER_S))]) from None
 
     def _predict(self, environ: dict) -> tuple[int, dict, str]:
-        from recogenre.transforms.classifier import classify_reader
-        from recogenre.transforms.decode import AudioError
-        from recogenre.transforms.features import TrackReader
+        from recogenre.analysis.classifier import classify_reader
+        from recogenre.analysis.decode import AudioError
+        from recogenre.analysis.features import TrackReader
 
         upload = None
         try:
@@ -601,10 +601,10 @@ def serve_command(args, model) -> int:
     """``recogenre serve`` once the model is loaded (``argument_problem`` was checked before it)."""
 
     limits = ConnectionLimits(args.connection_limit, args.timeout)
+    from recogenre.analysis.limits import DecodeLimits
+    from recogenre.analysis.logs import configure_logging, say  # say: stamped in a log, one line
     from recogenre.apps import upload_budget
     from recogenre.pipeline.confidence_options import confidence_settings
-    from recogenre.pipeline.logs import configure_logging, say  # say: stamped in a log, one line
-    from recogenre.transforms.limits import DecodeLimits
 
     configure_logging(logging.INFO, "%(asctime)s %(name)s %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):

@@ -1,7 +1,7 @@
 """``recogenre similar``: the tracks of a snapshot that sound most like one track.
 
 Each track's ``embedding`` (the mean of its frames' last-GRU outputs, see
-``transforms/aggregate.py``) is compared by cosine similarity with every other
+``analysis/aggregate.py``) is compared by cosine similarity with every other
 track's: exact search, one matrix product over the unit-length vectors and a
 partial sort. ``benchmarks/similar.py`` measures it on 100,000 tracks (tens of
 milliseconds, most of it reading the Parquet), so no approximate index is used:
@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recogenre.pipeline.logs import say
-from recogenre.transforms.crnn_layout import GRU_UNITS
+from recogenre.analysis.crnn_layout import GRU_UNITS
+from recogenre.analysis.logs import say
 
 EMBEDDING_SIZE = GRU_UNITS  # the last GRU layer's outputs
 DEFAULT_K = 10
@@ -125,9 +125,9 @@ class Query:
 
 def _path_spellings(name: str) -> list[str]:
     """The stored forms a path argument may have: as typed (its raw bytes in the documented escaping
-    of ``transforms/paths.py``, or the stored form itself, copied from an output), canonical file,
+    of ``analysis/paths.py``, or the stored form itself, copied from an output), canonical file,
     fully resolved."""
-    from recogenre.transforms.paths import canonical_file, canonical_root, from_os_path
+    from recogenre.analysis.paths import canonical_file, canonical_root, from_os_path
 
     spellings = [from_os_path(name)]
     if _is_text(name):  # a name with undecodable bytes arrives surrogate-escaped: never stored as is
@@ -151,7 +151,7 @@ def find_query(library: Library, name: str, classify: Callable[[str], object]) -
     ``name`` comes from the command line: a file name that is not UTF-8 arrives with surrogate
     escapes, which Arrow cannot compare; it is matched by its stored (escaped) form.
     """
-    from recogenre.transforms.paths import from_os_path
+    from recogenre.analysis.paths import from_os_path
 
     shown = from_os_path(name)  # valid UTF-8 whatever the bytes: for lookups and messages
     index = pc.index(library.track_ids, shown).as_py()
@@ -192,7 +192,7 @@ def similar(library: Library, query: Query, k: int) -> list[dict]:
 
 
 def format_text(library: Library, query: Query, results: list[dict]) -> str:
-    from recogenre.transforms.paths import printable
+    from recogenre.analysis.paths import printable
 
     where = f"track {query.track_id}" if query.track_id else "classified now, not in the snapshot"
     head = f"most similar to {printable(query.path)} ({query.top_genre}; {where}) in {library.run_id}:"
@@ -233,10 +233,10 @@ def classifier(args: argparse.Namespace, load_model: Callable[[], object]) -> Ca
     """``classify(name) -> TrackResult`` with ``classify``'s options; the model loads on first use."""
 
     def classify(name: str):
-        from recogenre.transforms.classifier import classify_file
-        from recogenre.transforms.decode import AudioError
-        from recogenre.transforms.limits import DecodeLimits
-        from recogenre.transforms.paths import from_os_path
+        from recogenre.analysis.classifier import classify_file
+        from recogenre.analysis.decode import AudioError
+        from recogenre.analysis.limits import DecodeLimits
+        from recogenre.analysis.paths import from_os_path
 
         path = from_os_path(name)
         model = load_model()

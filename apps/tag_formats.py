@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis.genres import GENRES
 
 STANDARD = "genre"
 # The spelling written into files: the ID3v1 genre list's names, which every tagger knows.

@@ -15,7 +15,7 @@ no longer be its own; the next run classifies it again).
 Each write goes through :class:`recogenre.apps.file_rewrite.StagedRewrite`
 (copy, edit, check, rename) and is proven to leave the audio packets
 byte-identical before the copy replaces the original. Each is recorded in
-the ledger (:mod:`recogenre.transforms.tag_ledger`) so that the next nightly
+the ledger (:mod:`recogenre.analysis.tag_ledger`) so that the next nightly
 run does not decode the file again. ``--write`` holds the output folder's run
 lock: a run and a tag write never interleave.
 """
@@ -30,13 +30,13 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from recogenre.analysis import tag_ledger
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.logs import say
+from recogenre.analysis.paths import NotAFile, check_regular, is_remote, to_os_path
+from recogenre.analysis.wording import count
 from recogenre.apps import tag_formats
 from recogenre.apps.tag_formats import TAG_VALUES, Field, Unsupported
-from recogenre.pipeline.logs import say
-from recogenre.transforms import tag_ledger
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.paths import NotAFile, check_regular, is_remote, to_os_path
-from recogenre.transforms.wording import count
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 NONE = "(none)"
@@ -178,7 +178,7 @@ class Tagger:
             return Decision(path, "skip", "skipped (read-only: its permissions say it is not to be changed)")
         sha = row["content_sha256"]
         if not (st.st_size == row["size_bytes"] and _same_mtime(row["mtime"], st.st_mtime)):
-            from recogenre.transforms.weights import sha256_of
+            from recogenre.analysis.weights import sha256_of
 
             try:
                 current = sha256_of(os_path)
@@ -206,8 +206,8 @@ class Tagger:
 
     def write(self, d: Decision, ledger_file: str) -> Decision:
         """Writes one file (see :mod:`recogenre.apps.file_rewrite`); the file is untouched on failure."""
+        from recogenre.analysis.weights import sha256_of
         from recogenre.apps.file_rewrite import RewriteRefused, StagedRewrite, audio_digest
-        from recogenre.transforms.weights import sha256_of
 
         try:
             with StagedRewrite(to_os_path(d.path)) as staged:
@@ -419,7 +419,7 @@ def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
         if d.action == "fail":
             say(f"{d.path}: {d.text}")  # say() escapes control characters
         else:
-            from recogenre.transforms.paths import printable  # a name or tag value cannot hide a line
+            from recogenre.analysis.paths import printable  # a name or tag value cannot hide a line
 
             print(printable(f"{d.path}: {d.text}"), flush=True)
     if args.export:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recogenre.transforms.decode import AudioError, AudioStream
-from recogenre.transforms.limits import DEFAULT_SERVICE_MAX_DURATION_HOURS, DecodeLimits
+from recogenre.analysis.decode import AudioError, AudioStream
+from recogenre.analysis.limits import DEFAULT_SERVICE_MAX_DURATION_HOURS, DecodeLimits
 
 DEFAULT_MAX_DECODE_CPU_S = 30.0  # a 30-minute 96 kHz FLAC costs a few seconds
 # Seconds a client told "busy" should wait: a decode that holds a slot ends within the CPU budget,
@@ -88,7 +88,7 @@ class DecodeSlots:
 class BudgetedStream:
     """An :class:`AudioStream` that refuses a declared length over the budget and stops at the CPU budget.
 
-    It stands in for the stream :class:`recogenre.transforms.features.TrackReader`
+    It stands in for the stream :class:`recogenre.analysis.features.TrackReader`
     would open itself (its ``stream=``), so decoding, framing and the result are
     exactly those of ``classify``.
     """

@@ -1,6 +1,6 @@
 """``recogenre weights``: which weights a run would use, and putting others where it looks.
 
-* ``list``: every place looked at (``transforms/weights.py`` holds the order),
+* ``list``: every place looked at (``analysis/weights.py`` holds the order),
   what is there with its sha256, and which file wins;
 * ``install PATH|URL --name NAME``: a checked copy in the user folder
   (``https://`` and ``gs://`` through Beam's filesystems), written to a
@@ -24,8 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from recogenre.transforms import weights
-from recogenre.transforms.weights import WeightsError
+from recogenre.analysis import weights
+from recogenre.analysis.weights import WeightsError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -101,8 +101,8 @@ def installed_name(name: str, source: str) -> str:
 
 def check_file(local: str, shown: str) -> str:
     """The file's sha256 once it passes the checks a run makes; raises WeightsError otherwise."""
-    from recogenre.transforms.backends import keras_available
-    from recogenre.transforms.model_check import check_weights_file
+    from recogenre.analysis.backends import keras_available
+    from recogenre.analysis.model_check import check_weights_file
 
     digest = weights.sha256_of(local)
     weights.check_identity(shown, local, digest)

@@ -22,8 +22,8 @@ import warnings  # noqa: E402
 import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 
-from recogenre.transforms.crnn import load_crnn  # noqa: E402
-from recogenre.transforms.weights import resolve_weights  # noqa: E402
+from recogenre.analysis.crnn import load_crnn  # noqa: E402
+from recogenre.analysis.weights import resolve_weights  # noqa: E402
 
 
 def main(list_file: str) -> None:

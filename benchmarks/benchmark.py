@@ -41,9 +41,9 @@ sys.path.insert(0, str(HERE))
 
 from catalogue import audio_files, build, build_mp3  # noqa: E402
 
+from recogenre.analysis.frames import FRAME_SECONDS  # noqa: E402
+from recogenre.analysis.genres import GENRES  # noqa: E402
 from recogenre.pipeline.interrupt import descendants  # noqa: E402
-from recogenre.transforms.frames import FRAME_SECONDS  # noqa: E402
-from recogenre.transforms.genres import GENRES  # noqa: E402
 
 PY = sys.executable
 CONFIGS = (("keras", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"))
@@ -135,7 +135,7 @@ def run_pipeline(catalogue: Path, out: Path, extra: list[str]) -> dict:
                 peak[pid] = max(peak.get(pid, 0), status_kb(pid, "VmHWM"))
         folders = list(out.glob("runs/*/.progress"))
         if folders:
-            from recogenre.transforms.progress import read_totals
+            from recogenre.analysis.progress import read_totals
 
             samples.append((time.monotonic() - start, read_totals(str(folders[0]))))
     _, stderr = proc.communicate()

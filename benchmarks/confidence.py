@@ -5,7 +5,7 @@ belong to no genre (a sine, brown and white noise, 0.12 s and 10 s fragments
 of GTZAN clips, written to a temporary folder) and prints, per file: its
 frames, the highest raw sigmoid (mean over the voting frames), the sum of the
 raw sigmoids, the top genre's share of the normalised vector (what the
-original printed), the confidence (``transforms/aggregate.py``) and the
+original printed), the confidence (``analysis/aggregate.py``) and the
 ``top_genre`` at the default threshold. Prints figures; asserts nothing.
 
 Usage: .venv/bin/python benchmarks/confidence.py [--cover-tail]
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE
-from recogenre.transforms.classifier import Model, classify_file
-from recogenre.transforms.weights import resolve_weights
+from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
+from recogenre.analysis.classifier import Model, classify_file
+from recogenre.analysis.weights import resolve_weights
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -3,7 +3,7 @@
 Per 10-second block at the source rate: the sample check (one max and one
 min), the duration budget (an addition and a comparison), and the capture of
 libsndfile's stderr (a lock, two dup2 calls and a zero-length read) and the
-white-noise check's sums (``transforms/noise_check.py``; also per FFmpeg-sized
+white-noise check's sums (``analysis/noise_check.py``; also per FFmpeg-sized
 packet of 1,152 samples) -- each against decoding that block with
 libsndfile, for an MP3 and a FLAC of the same clip. Prints figures; asserts
 nothing.
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from recogenre.transforms import native_stderr
-from recogenre.transforms.decode import BLOCK_SECONDS, AudioStream
-from recogenre.transforms.noise_check import WhiteNoiseCheck
+from recogenre.analysis import native_stderr
+from recogenre.analysis.decode import BLOCK_SECONDS, AudioStream
+from recogenre.analysis.noise_check import WhiteNoiseCheck
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "audio" / "example_cl.mp3"
 

@@ -30,10 +30,10 @@ def _time(fn, x: np.ndarray, repeats: int) -> list[float]:
 def main(frames: int = 4, repeats: int = 10) -> None:
     import openvino as ov
 
-    from recogenre.transforms.crnn import keras, load_crnn
-    from recogenre.transforms.crnn_folded import fold
-    from recogenre.transforms.frames import N_MELS, N_STEPS
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.crnn import keras, load_crnn
+    from recogenre.analysis.crnn_folded import fold
+    from recogenre.analysis.frames import N_MELS, N_STEPS
+    from recogenre.analysis.weights import resolve_weights
 
     two = fold(load_crnn(resolve_weights()[0]))
     one = keras.Model(two.inputs, two.outputs[0])

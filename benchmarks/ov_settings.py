@@ -4,7 +4,7 @@
 
 1. CPU ms per frame and the peak RSS of a process holding only the model, by batch
    size (one process per batch size, one inference thread: a DirectRunner worker's share
-   of a 2-core machine). This chose ``DEFAULT_BATCH`` in ``transforms/backends.py``.
+   of a 2-core machine). This chose ``DEFAULT_BATCH`` in ``analysis/backends.py``.
 2. Which cores the inferring thread may run on while it infers, with OpenVINO's CPU pinning
    on (its default) and off: with pinning on, a one-thread model is pinned to core 0 in
    every process, so all workers of a run classify on the same core.
@@ -28,8 +28,8 @@ import numpy as np
 def _model(precision: str, pinning: bool):
     import openvino as ov
 
-    from recogenre.transforms.openvino_model import PRECISIONS, ensure_cached
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.openvino_model import PRECISIONS, ensure_cached
+    from recogenre.analysis.weights import resolve_weights
 
     core = ov.Core()
     config = {

@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from recogenre.analysis.schemas import EMBEDDING
 from recogenre.apps.similar import EMBEDDING_SIZE, nearest, read_library
-from recogenre.transforms.schemas import EMBEDDING
 
 
 def write_tracks(folder: Path, n: int, seed: int = 0) -> None:

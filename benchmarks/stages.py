@@ -19,9 +19,9 @@ import numpy as np
 
 
 def frontend(list_file: str) -> dict:
-    from recogenre.transforms.decode import AudioStream
-    from recogenre.transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
-    from recogenre.transforms.melspec import log_mel
+    from recogenre.analysis.decode import AudioStream
+    from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE
+    from recogenre.analysis.melspec import log_mel
 
     log_mel(np.zeros(FRAME_SAMPLES, np.float32))  # librosa's lazy imports
     decode_s = audio_s = 0.0
@@ -52,8 +52,8 @@ def frontend(list_file: str) -> dict:
 
 
 def inference(threads: int, backend: str = "keras", precision: str = "fp32") -> dict:
-    from recogenre.transforms.classifier import Model
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.classifier import Model
+    from recogenre.analysis.weights import resolve_weights
 
     model = Model(*resolve_weights(), backend=backend, precision=precision, threads=threads)
     rng = np.random.default_rng(0)

@@ -1,7 +1,7 @@
 """``--min-confidence`` and ``--cover-tail``: one definition for run, evaluate, classify and serve.
 
 What the confidence is, and why the default threshold is what it is, lives
-in ``transforms/aggregate.py``; the tail frame in ``transforms/frames.py``.
+in ``analysis/aggregate.py``; the tail frame in ``analysis/frames.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN
+from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,14 +11,14 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.io.parquetio import WriteToParquet
 
-from recogenre.transforms import schemas
-from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE
+from recogenre.analysis import schemas
+from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
+from recogenre.analysis.limits import DecodeLimits
+from recogenre.analysis.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 from recogenre.transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silent_score
 from recogenre.transforms.catalogue import ReadCatalogue
 from recogenre.transforms.incremental import CarryFrames, PlanChanges, new_file_changes
 from recogenre.transforms.inference import ClassifyFrames, CrnnModelHandler
-from recogenre.transforms.limits import DecodeLimits
-from recogenre.transforms.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 from recogenre.transforms.track_rows import (
     FRAMES_TAG,
     AssembleRows,

@@ -89,7 +89,7 @@ def stop_now(signum: int, out: str) -> None:
         message = f"recogenre: interrupted; latest still points at {latest_target(out)}"
     except Exception:
         message = "recogenre: interrupted; latest still points at the previous run"
-    from recogenre.pipeline.logs import stamped
+    from recogenre.analysis.logs import stamped
 
     sys.stderr.write(stamped(message) + "\n")
     sys.stderr.flush()

@@ -23,91 +23,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from recogenre.analysis.wording import count
 from recogenre.pipeline import __version__, layout
-from recogenre.transforms.wording import count
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--catalogue",
-        required=True,
-        metavar="SRC",
-        help="folder, glob, or catalogue file (.csv/.jsonl/.parquet with a path column)",
-    )
-    p.add_argument(
-        "--output", required=True, metavar="OUT", help="output folder (local or any Beam filesystem)"
-    )
-    p.add_argument("--full", action="store_true", help="classify everything, ignoring the previous snapshot")
-    p.add_argument("--keep", type=int, default=7, metavar="N", help="complete runs to keep (default 7)")
-    from recogenre.transforms.backends import DEFAULT_BATCH
-
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=DEFAULT_BATCH,
-        metavar="N",
-        help="largest batch of frames per model call",
-    )
-    p.add_argument(
-        "--model-threads",
-        type=int,
-        default=None,
-        metavar="N",
-        help="model threads per worker process (default: chosen from the runner's layout)",
-    )
-    p.add_argument(
-        "--segment-frames",
-        type=int,
-        default=16,
-        metavar="N",
-        help="split seekable files (WAV, FLAC, ...) longer than N frames between workers (0: never)",
-    )
-    from recogenre.transforms.limits import add_max_duration_argument
-
-    add_max_duration_argument(p)
-    p.add_argument(
-        "--progress-seconds",
-        type=float,
-        default=None,
-        metavar="S",
-        help="seconds between progress lines on stderr (0: none; default: 10 on a terminal, "
-        "otherwise 60 plus a line per 10%% of tracks)",
-    )
-    p.add_argument(
-        "--max-error-rate",
-        type=float,
-        default=0.5,
-        metavar="R",
-        help="do not publish a run in which the model failed for more than this fraction of the files "
-        "it classified (default 0.5), nor one in which it failed for every file",
-    )
-    from recogenre.pipeline import confidence_options
-
-    confidence_options.add_arguments(p)
-    p.add_argument(
-        "--dask_address",
-        metavar="URL",
-        help="with --runner dask: the scheduler, e.g. tcp://HOST:8786 (default: a local cluster)",
-    )
-    p.add_argument(
-        "--dask_scheduler_file",
-        metavar="PATH",
-        help="with --runner dask: the scheduler file written by `dask scheduler --scheduler-file`",
-    )
-
-
 def decode_limits(args: argparse.Namespace):
-    """The per-file budget from ``--max-duration`` (``transforms/limits.py`` holds the defaults)."""
-    from recogenre.transforms.limits import DecodeLimits
+    """The per-file budget from ``--max-duration`` (``analysis/limits.py`` holds the defaults)."""
+    from recogenre.analysis.limits import DecodeLimits
 
     return DecodeLimits.from_hours(getattr(args, "max_duration", None))
 
 
 def say(message: str) -> None:
-    from recogenre.pipeline.logs import one_line, stamped
+    from recogenre.analysis.logs import one_line, stamped
 
     print(one_line(stamped(message)), file=sys.stderr, flush=True)
 
@@ -120,8 +51,8 @@ def settings(
     cover_tail: bool = False,
 ) -> dict[str, Any]:
     """What shapes the numbers: a snapshot made with other settings is not reused."""
-    from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
-    from recogenre.transforms.version import RESULTS_VERSION
+    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+    from recogenre.analysis.version import RESULTS_VERSION
 
     return {
         "results_version": RESULTS_VERSION,
@@ -137,7 +68,7 @@ def read_tables(run_path: str) -> dict[str, Any]:
     """The written tables, as pandas DataFrames (schemas applied even when empty)."""
     import pyarrow.dataset as ds
 
-    from recogenre.transforms import schemas
+    from recogenre.analysis import schemas
 
     tables = {}
     for name, schema in (
@@ -155,7 +86,7 @@ def read_tables(run_path: str) -> dict[str, Any]:
 
 
 def summarise(tables: dict[str, Any]) -> dict[str, Any]:
-    from recogenre.transforms.schemas import CHANGE_KINDS
+    from recogenre.analysis.schemas import CHANGE_KINDS
 
     tracks, frames, errors, changes = tables["tracks"], tables["frames"], tables["errors"], tables["changes"]
     by_change = collections.Counter(changes["change"])
@@ -182,8 +113,8 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: float) -> str:
-    from recogenre.transforms.paths import printable
-    from recogenre.transforms.schemas import CHANGE_KINDS
+    from recogenre.analysis.paths import printable
+    from recogenre.analysis.schemas import CHANGE_KINDS
 
     audio_h = counts["audio_seconds"] / 3600
     lines = [
@@ -336,7 +267,7 @@ def absolute_source(source: str) -> str | None:
     """A local catalogue source as an absolute path in stored form (None for a remote one)."""
     import os
 
-    from recogenre.transforms.paths import from_os_path, is_remote, to_os_path
+    from recogenre.analysis.paths import from_os_path, is_remote, to_os_path
 
     return None if is_remote(source) else from_os_path(os.path.abspath(to_os_path(source)))
 
@@ -360,9 +291,10 @@ def run(args: argparse.Namespace) -> int:
 
     # first: the workers' imports overlap ours (Beam's); the command line may have started them
     args.warm_pool = getattr(args, "warm_pool", None) or warm_workers.start(args.beam_args, args)
-    from recogenre.transforms.catalogue import CatalogueError, count_inputs
-    from recogenre.transforms.model_check import validated_weights
-    from recogenre.transforms.weights import WeightsError
+    from recogenre.analysis.catalogue_files import CatalogueError
+    from recogenre.analysis.model_check import validated_weights
+    from recogenre.analysis.weights import WeightsError
+    from recogenre.transforms.catalogue import count_inputs
 
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
@@ -407,7 +339,7 @@ def run(args: argparse.Namespace) -> int:
 
 def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> int | None:
     """Checks the backend options and converts the model once, before any worker starts."""
-    from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
+    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
 
     # Callers that build their own Namespace (evaluate, other front ends) get the defaults.
     args.backend = getattr(args, "backend", None) or DEFAULT_BACKEND
@@ -417,7 +349,7 @@ def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -
     except ValueError as e:
         say(f"recogenre: {e}")
         return EXIT_USAGE
-    from recogenre.transforms.weights import WeightsError
+    from recogenre.analysis.weights import WeightsError
 
     try:
         prepare(args.backend, local_weights, digest)
@@ -455,8 +387,8 @@ def default_runner(options, beam_args: list[str]) -> None:
 def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+    from recogenre.analysis.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
     from recogenre.pipeline.confidence_options import confidence_settings
-    from recogenre.transforms.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
 
     leftovers = layout.remove_incomplete_runs(args.output)
     if leftovers:
@@ -485,11 +417,11 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     progress = printer = None
     folder = Path(run_path) / ".progress"
-    from recogenre.transforms.progress import schedule
+    from recogenre.analysis.progress import schedule
 
     every, steps = schedule(args.progress_seconds, sys.stderr.isatty())
     if layout.is_local(run_path) and every > 0:
-        from recogenre.transforms.progress import ProgressPrinter, ProgressWriter
+        from recogenre.analysis.progress import ProgressPrinter, ProgressWriter
 
         folder.mkdir()
         progress = ProgressWriter(str(folder))
@@ -497,9 +429,9 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
     import apache_beam as beam
 
+    from recogenre.analysis.tag_ledger import ledger_path, ledger_problem
     from recogenre.pipeline.graph import build
     from recogenre.transforms.inference import CrnnModelHandler
-    from recogenre.transforms.tag_ledger import ledger_path, ledger_problem
     from recogenre.transforms.track_rows import RunInfo
 
     ledger = ledger_path(args.output)

@@ -37,7 +37,7 @@ ENV_SWITCH = "RECOGENRE_WARM_WORKERS"
 HELLO = b"ok\n"
 # What a worker would import when the first bundle arrives: every DoFn of the pipeline (and
 # through them the decoders and log-mel) and the default backend's runtime.
-PRELOAD = ("recogenre.pipeline.graph", "recogenre.transforms.melspec", "openvino")
+PRELOAD = ("recogenre.pipeline.graph", "recogenre.analysis.melspec", "openvino")
 
 
 def _recv_line(conn: socket.socket) -> bytes:

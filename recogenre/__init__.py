@@ -31,11 +31,11 @@ _EXPORTS = {
     "Snapshot": "recogenre.api",
     "RunError": "recogenre.api",
     "RunRefused": "recogenre.api",
-    "TrackResult": "recogenre.transforms.classifier",
-    "AudioError": "recogenre.transforms.decode",
-    "SampleScaleError": "recogenre.transforms.array_audio",
-    "WeightsError": "recogenre.transforms.weights",
-    "GENRES": "recogenre.transforms.genres",
+    "TrackResult": "recogenre.analysis.classifier",
+    "AudioError": "recogenre.analysis.decode",
+    "SampleScaleError": "recogenre.analysis.array_audio",
+    "WeightsError": "recogenre.analysis.weights",
+    "GENRES": "recogenre.analysis.genres",
     "__version__": "recogenre.pipeline",
 }
 __all__ = [
@@ -55,13 +55,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time __getattr__ imports on demand
+    from recogenre.analysis.array_audio import SampleScaleError
+    from recogenre.analysis.classifier import TrackResult
+    from recogenre.analysis.decode import AudioError
+    from recogenre.analysis.genres import GENRES
+    from recogenre.analysis.weights import WeightsError
     from recogenre.api import RunError, RunRefused, Snapshot, classify, classify_array, load_snapshot, run
     from recogenre.pipeline import __version__
-    from recogenre.transforms.array_audio import SampleScaleError
-    from recogenre.transforms.classifier import TrackResult
-    from recogenre.transforms.decode import AudioError
-    from recogenre.transforms.genres import GENRES
-    from recogenre.transforms.weights import WeightsError
 
 
 def __getattr__(name: str):

@@ -2,7 +2,7 @@
 
 import sys
 
-from recogenre.pipeline.cli import main
+from recogenre.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@
 Nothing heavy is imported here at module level: ``import recogenre`` must not
 start Beam, TensorFlow or OpenVINO. Each function imports what it needs on
 first use; the model is loaded once per process for each weights file, backend
-and precision (see :mod:`recogenre.transforms.model_cache`). Options are checked,
+and precision (see :mod:`recogenre.analysis.model_cache`). Options are checked,
 and errors raised, with the commands' own code and messages.
 """
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from recogenre.transforms.classifier import Model, TrackResult
+    from recogenre.analysis.classifier import Model, TrackResult
 
 PathLike = str | bytes | os.PathLike
 
@@ -55,9 +55,9 @@ def classify(
     ('disco', 0.825)
     >>> print(result)            # the command's listing; result.to_json() is ``classify --json``
     """
-    from recogenre.transforms.classifier import classify_file
-    from recogenre.transforms.limits import DecodeLimits
-    from recogenre.transforms.paths import from_os_path
+    from recogenre.analysis.classifier import classify_file
+    from recogenre.analysis.limits import DecodeLimits
+    from recogenre.analysis.paths import from_os_path
 
     min_confidence = _min_confidence(min_confidence)
     _check_numbers(trim_seconds=trim_seconds, min_confidence=min_confidence)
@@ -107,11 +107,11 @@ def classify_array(
     >>> recogenre.classify_array(y, sr).vector.top_genre
     'metal'
     """
-    from recogenre.transforms.classifier import classify_samples
+    from recogenre.analysis.classifier import classify_samples
 
     min_confidence = _min_confidence(min_confidence)
     _check_numbers(trim_seconds=trim_seconds, min_confidence=min_confidence)
-    from recogenre.transforms.array_audio import model_input
+    from recogenre.analysis.array_audio import model_input
 
     model_input(samples, sample_rate)  # refuse bad input before a model is loaded for it
     model = _model(weights, backend, precision)
@@ -222,9 +222,9 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
     >>> snap = recogenre.run("../shared/audio", "output", direct_num_workers=1)
     >>> snap.manifest["counts"]["tracks"]
     """
+    from recogenre.cli import parse_checked
     from recogenre.pipeline import layout
     from recogenre.pipeline import run as run_command
-    from recogenre.pipeline.cli import parse_checked
     from recogenre.pipeline.interrupt import interruptible_in_process
     from recogenre.pipeline.options_check import UsageError
 
@@ -252,7 +252,7 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
 
 
 def _text(path: PathLike) -> str:
-    from recogenre.transforms.paths import from_os_path
+    from recogenre.analysis.paths import from_os_path
 
     if not isinstance(path, str | bytes | os.PathLike):
         raise TypeError(f"expected a path, not {type(path).__name__}")
@@ -261,10 +261,10 @@ def _text(path: PathLike) -> str:
 
 def _model(weights: PathLike | None, backend: str | None, precision: str | None) -> Model:
     """The process's model for these options; the weights are checked before their first load."""
-    from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
-    from recogenre.transforms.model_cache import loaded_model, process_model
-    from recogenre.transforms.model_check import check_weights_file
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
+    from recogenre.analysis.model_cache import loaded_model, process_model
+    from recogenre.analysis.model_check import check_weights_file
+    from recogenre.analysis.weights import resolve_weights
 
     backend, precision = backend or DEFAULT_BACKEND, precision or DEFAULT_PRECISION
     check(backend, precision)  # ValueError, with the command's message
@@ -278,8 +278,8 @@ def _model(weights: PathLike | None, backend: str | None, precision: str | None)
 
 
 def _min_confidence(value: float | None) -> float:
-    """``--min-confidence``'s default when not given (``transforms/aggregate.py`` holds it)."""
-    from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE
+    """``--min-confidence``'s default when not given (``analysis/aggregate.py`` holds it)."""
+    from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
 
     return DEFAULT_MIN_CONFIDENCE if value is None else value
 
@@ -300,7 +300,7 @@ def _check_numbers(**values: Any) -> None:
 def _hours(value: float | None) -> float | None:
     if value is None:
         return None
-    from recogenre.transforms.limits import valid_hours
+    from recogenre.analysis.limits import valid_hours
 
     number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not number or not valid_hours(value):
@@ -313,7 +313,7 @@ _NOT_OPTIONS = {"help", "version"}
 
 def _run_flags() -> dict[str, argparse.Action]:
     """``recogenre run``'s own flags, from the command's parser (so no list is kept here)."""
-    from recogenre.pipeline.cli import build_parser
+    from recogenre.cli import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -97,7 +97,7 @@ def clip(name: str) -> str:
 def stored(path: str | Path) -> str:
     """How recogenre stores the path of a file listed by name or found directly in a
     catalogue folder: its folder resolved, its own name kept (``paths.canonical_file``)."""
-    from recogenre.transforms.paths import canonical_file
+    from recogenre.analysis.paths import canonical_file
 
     return canonical_file(str(path))
 
@@ -125,16 +125,16 @@ def run_command(
 def warm_model_cache():
     """The OpenVINO model converted before any test, as after a machine's first use: commands'
     output in the tests then never holds the one-time "converting the model" line."""
-    from recogenre.transforms.openvino_model import ensure_cached
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.openvino_model import ensure_cached
+    from recogenre.analysis.weights import resolve_weights
 
     ensure_cached(*resolve_weights(str(WEIGHTS)))
 
 
 @pytest.fixture(scope="session")
 def model():
-    from recogenre.transforms.classifier import Model
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.classifier import Model
+    from recogenre.analysis.weights import resolve_weights
 
     path, digest = resolve_weights(str(WEIGHTS))
     return Model(path, digest)
@@ -186,7 +186,7 @@ def without_dac_override() -> list[str]:
 def run_in_process(catalogue: str | Path, out: str | Path, *args: str) -> int:
     """``recogenre run`` in this process (in-process DirectRunner): no interpreter,
     TensorFlow or Beam start-up per run, for tests that need several runs."""
-    from recogenre.pipeline.cli import main
+    from recogenre.cli import main
 
     cmd = run_command(catalogue, out, "--direct_num_workers=1", "--progress-seconds=0", *args)
     return main(cmd[3:])

@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from recogenre.analysis import schemas
+from recogenre.analysis.frames import FRAME_SECONDS
+from recogenre.analysis.genres import GENRES
 from recogenre.pipeline import layout
-from recogenre.transforms import schemas
-from recogenre.transforms.frames import FRAME_SECONDS
-from recogenre.transforms.genres import GENRES
 
 # Headless, offline and without a first run: without the background-networking flags
 # chromium keeps trying the closed network. Used by the report tests and benchmarks/report.py.

@@ -19,11 +19,11 @@ import numpy as np
 import soundfile as sf
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from recogenre.transforms.frames import N_MELS, N_STEPS
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.model_output import ModelOutput
+from recogenre.analysis.frames import N_MELS, N_STEPS
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.model_output import ModelOutput
 
-N_EMBEDDING = 32  # the gru2 layer's width (transforms/model_output.py)
+N_EMBEDDING = 32  # the gru2 layer's width (analysis/model_output.py)
 FAIL_MARK = -1000.0
 NAN_MARK = -2000.0
 FAILURE = "the fake model cannot read this frame"

@@ -16,9 +16,9 @@ import pytest
 import soundfile as sf
 
 import recogenre
+from recogenre.analysis.decode import decode
 from recogenre.api import _model
 from recogenre.pipeline.layout import RUN_ID
-from recogenre.transforms.decode import decode
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip, wait_until
 
 W = str(WEIGHTS)
@@ -37,8 +37,8 @@ def close(a, b, tol: float = 1e-9) -> bool:
 
 
 def test_import_is_cheap_and_offers_the_api():
-    from recogenre.transforms.openvino_model import ensure_cached
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.openvino_model import ensure_cached
+    from recogenre.analysis.weights import resolve_weights
 
     ensure_cached(*resolve_weights(W))  # a warm cache, as after the first use on a machine
     probe = (

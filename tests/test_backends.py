@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recogenre.transforms import openvino_model
-from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
-from recogenre.transforms.classifier import Model, classify_file
-from recogenre.transforms.features import TrackReader
-from recogenre.transforms.weights import resolve_weights
+from recogenre.analysis import openvino_model
+from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+from recogenre.analysis.classifier import Model, classify_file
+from recogenre.analysis.features import TrackReader
+from recogenre.analysis.weights import resolve_weights
 from tests.conftest import AUDIO, LABELLED, ROOT, WEIGHTS, clip, run_command
 from tests.test_crnn import reference_batch
 
@@ -29,7 +29,7 @@ EMBEDDING_TOLERANCE = 2e-5
 
 @pytest.fixture(scope="module")
 def reference():
-    from recogenre.transforms.crnn import load_crnn
+    from recogenre.analysis.crnn import load_crnn
 
     return load_crnn(WEIGHTS)
 
@@ -47,7 +47,7 @@ def shared_frames() -> np.ndarray:
 
 
 def test_folded_graph_reproduces_the_keras1_outputs(reference):
-    from recogenre.transforms.crnn_folded import fold, with_embedding
+    from recogenre.analysis.crnn_folded import fold, with_embedding
 
     x, expected = reference_batch()
     folded, embedding = fold(reference).predict_on_batch(x)
@@ -58,7 +58,7 @@ def test_folded_graph_reproduces_the_keras1_outputs(reference):
 
 
 def test_default_backend_equals_keras_on_every_frame_of_the_shared_clips(reference, model, shared_frames):
-    from recogenre.transforms.aggregate import normalise
+    from recogenre.analysis.aggregate import normalise
 
     assert (model.backend, model.precision) == (DEFAULT_BACKEND, DEFAULT_PRECISION)
     assert len(shared_frames) >= 10  # the shared clips hold 15 non-silent frames
@@ -67,7 +67,7 @@ def test_default_backend_equals_keras_on_every_frame_of_the_shared_clips(referen
     )
     got = np.concatenate([model.predict(b) for b in np.array_split(shared_frames, 4)])
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
-    from recogenre.transforms.crnn_folded import with_embedding
+    from recogenre.analysis.crnn_folded import with_embedding
 
     two = with_embedding(reference)
     want_embedding = np.concatenate(
@@ -82,7 +82,7 @@ def test_default_backend_equals_keras_on_every_frame_of_the_shared_clips(referen
 CONVERT_WITHOUT_TENSORFLOW = """
 import json, sys
 from pathlib import Path
-from recogenre.transforms.openvino_model import convert
+from recogenre.analysis.openvino_model import convert
 convert(sys.argv[1], Path(sys.argv[2]))
 print(json.dumps(sorted(m for m in ("tensorflow", "keras") if m in sys.modules)))
 """
@@ -93,7 +93,7 @@ def test_tensorflow_free_conversion_equals_the_keras_port_on_every_frame(referen
     and gives the Keras port's scores and embeddings to 1e-5 on every frame of the shared clips."""
     import openvino as ov
 
-    from recogenre.transforms.crnn_folded import with_embedding
+    from recogenre.analysis.crnn_folded import with_embedding
 
     done = subprocess.run(
         [sys.executable, "-c", CONVERT_WITHOUT_TENSORFLOW, str(WEIGHTS), str(tmp_path)],
@@ -172,7 +172,7 @@ def test_no_tensorflow_in_classify_or_a_run_with_a_warm_cache(tmp_path, model):
     run_args = run_command(clip("disco.00000.au"), out, "--direct_running_mode=in_memory")[3:]
     script = (
         "import sys, json\n"
-        "from recogenre.pipeline.cli import main\n"
+        "from recogenre.cli import main\n"
         f"assert main(['classify', '--weights', {str(WEIGHTS)!r}, {clip('metal.00000.au')!r}]) == 0\n"
         f"assert main({run_args!r} + ['--progress-seconds=0']) == 0\n"
         "print(json.dumps([m for m in ('tensorflow', 'keras') if m in sys.modules]))\n"

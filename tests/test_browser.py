@@ -25,9 +25,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from recogenre.analysis.aggregate import UNKNOWN
+from recogenre.analysis.genres import GENRES
 from recogenre.apps.colours import GENRE_COLOURS
-from recogenre.transforms.aggregate import UNKNOWN
-from recogenre.transforms.genres import GENRES
 from tests.conftest import LABELLED, ROOT, clip, run_command
 from tests.serving import running_server
 from tests.snapshots import CHROMIUM_FLAGS

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from recogenre.transforms.aggregate import aggregate, normalise
-from recogenre.transforms.classifier import classify_file
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis.aggregate import aggregate, normalise
+from recogenre.analysis.classifier import classify_file
+from recogenre.analysis.genres import GENRES
 from tests.conftest import LABELLED, WEIGHTS, clip
 
 

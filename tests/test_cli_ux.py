@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from recogenre.analysis.progress import ProgressPrinter, ProgressWriter, schedule
 from recogenre.pipeline.interrupt import descendants
-from recogenre.transforms.progress import ProgressPrinter, ProgressWriter, schedule
 from tests.conftest import AUDIO, ROOT, STAMP, WEIGHTS, clip, run_command, unstamped, wait_until
 
 CLI = [sys.executable, "-m", "recogenre"]
@@ -99,7 +99,7 @@ def test_launcher_lines_are_stamped_in_logs_and_plain_on_a_terminal(tmp_path):
 
 def test_logging_lines_in_a_log_carry_a_timestamp():
     code = (
-        "import logging; from recogenre.pipeline.logs import configure_logging; configure_logging(); "
+        "import logging; from recogenre.analysis.logs import configure_logging; configure_logging(); "
         "logging.getLogger('apache_beam.x').warning('worker said something')"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -207,7 +207,7 @@ def test_the_command_line_starts_no_thread_before_shielding_workers_from_sigint(
     """Ctrl-C reaches the launcher only if no thread exists before the shield (pipeline/interrupt.py):
     a thread with SIGINT unblocked (OpenBLAS's, when numpy is imported) would swallow it."""
     probe = (
-        "import os, sys, recogenre.pipeline.cli;"
+        "import os, sys, recogenre.cli;"
         "print(len(os.listdir('/proc/self/task')), 'numpy' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)

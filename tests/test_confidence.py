@@ -1,6 +1,6 @@
 """Issue 12, part 1: a per-track confidence, ``unknown`` below ``--min-confidence``, and coverage.
 
-The confidence is defined once, in ``transforms/aggregate.py``; these tests hold it to
+The confidence is defined once, in ``analysis/aggregate.py``; these tests hold it to
 what it is for on the real clips: clips of the ten GTZAN genres keep their genre, the
 ukulele clip, a speech sample, generated noise/sine and a short fragment become
 ``unknown``, with their genre vectors untouched. ``--cover-tail`` adds one frame at the
@@ -22,13 +22,13 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN, aggregate, analysed_seconds
-from recogenre.transforms.catalogue import CatalogueEntry
-from recogenre.transforms.classifier import classify_file
-from recogenre.transforms.features import TrackReader
-from recogenre.transforms.frames import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, FrameCutter
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.segments import plan_segments
+from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN, aggregate, analysed_seconds
+from recogenre.analysis.catalogue_files import CatalogueEntry
+from recogenre.analysis.classifier import classify_file
+from recogenre.analysis.features import TrackReader
+from recogenre.analysis.frames import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, FrameCutter
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.segments import plan_segments
 from tests.conftest import AUDIO, LABELLED, ROOT, WEIGHTS, clip, run_command, stored
 from tests.serving import running_server
 from tests.snapshots import CHROMIUM_FLAGS

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from recogenre.transforms.crnn import build_crnn, load_crnn
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis.crnn import build_crnn, load_crnn
+from recogenre.analysis.genres import GENRES
 from tests.conftest import REFERENCE, WEIGHTS
 
 EXPECTED = json.loads((REFERENCE / "crnn_expected_outputs.json").read_text())
@@ -68,8 +68,8 @@ def test_shapes_follow_the_original_graph(layer):
 
 def test_numpy_reference_reproduces_the_keras1_theano_outputs():
     """The TensorFlow-free reference the OpenVINO conversion is proven against (no Keras involved)."""
-    from recogenre.transforms.crnn_arrays import read_layer_weights
-    from recogenre.transforms.crnn_numpy import forward
+    from recogenre.analysis.crnn_arrays import read_layer_weights
+    from recogenre.analysis.crnn_numpy import forward
 
     x, expected = reference_batch()
     scores, embedding = forward(read_layer_weights(WEIGHTS), x)
@@ -79,7 +79,7 @@ def test_numpy_reference_reproduces_the_keras1_theano_outputs():
 
 def test_keras3_weights_read_without_keras_equal_the_legacy_file(tmp_path):
     """A Keras 3 .weights.h5 saved from the port reads (h5py only) into the same arrays."""
-    from recogenre.transforms.crnn_arrays import read_layer_weights
+    from recogenre.analysis.crnn_arrays import read_layer_weights
 
     path = tmp_path / "resaved.weights.h5"
     load_crnn(WEIGHTS).save_weights(path)

@@ -2,7 +2,7 @@
 
 A name holding ``ESC [1A ESC [2K CR`` erased the previous line of ``tag``'s dry-run review,
 and a newline split ``classify``'s lines. Human-readable output shows them escaped
-(``transforms/paths.printable``); the tables keep the raw name.
+(``analysis/paths.printable``); the tables keep the raw name.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def library_run(tmp_path_factory):
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
-    from recogenre.pipeline.cli import main
+    from recogenre.cli import main
 
     capsys.readouterr()
     code = main(list(args))

@@ -75,7 +75,7 @@ NEEDS = re.compile(r"#\s*needs:\s*(\S.*)$")
 EXIT = re.compile(r"#\s*exit\s+(\d+)\s*$")
 SHORT_CLIPS = ("die.au", "disco.00000.au", "metal.00000.au")
 LINKED = ("run_local.sh", ".venv", "setup.py", "requirements.lock", "pipeline", "transforms", "apps",
-          "recogenre", "benchmarks", "tests", "weights", "pytest.ini", "ruff.toml")
+          "analysis", "recogenre", "benchmarks", "tests", "weights", "pytest.ini", "ruff.toml")
 RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{4}"
 ELLIPSIS = "…"
 TOKENS = re.compile(rf"({ELLIPSIS}|{RUN_ID}|-?\d+\.\d+)")

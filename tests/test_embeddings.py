@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from recogenre.transforms.classifier import Model, classify_file
-from recogenre.transforms.features import TrackReader
-from recogenre.transforms.frames import FRAME_SECONDS
+from recogenre.analysis.classifier import Model, classify_file
+from recogenre.analysis.features import TrackReader
+from recogenre.analysis.frames import FRAME_SECONDS
 from tests.conftest import AUDIO, WEIGHTS, clip, run_in_process, unstamped
 from tests.test_backends import EMBEDDING_TOLERANCE  # measured there
 
@@ -64,7 +64,7 @@ def by_name(tracks: pd.DataFrame, name: str) -> pd.Series:
 
 
 def similar(capsys, *args: str) -> tuple[int, str, str]:
-    from recogenre.pipeline.cli import main
+    from recogenre.cli import main
 
     code = main(["similar", *args, "--weights", str(WEIGHTS)])
     captured = capsys.readouterr()
@@ -73,8 +73,8 @@ def similar(capsys, *args: str) -> tuple[int, str, str]:
 
 def test_both_backends_give_the_reference_embedding(model):
     """A few clips here; tests/test_backends.py compares OpenVINO on every frame of the shared clips."""
-    from recogenre.transforms.crnn import load_crnn
-    from recogenre.transforms.crnn_folded import with_embedding
+    from recogenre.analysis.crnn import load_crnn
+    from recogenre.analysis.crnn_folded import with_embedding
 
     frames = []
     for name in ("metal.00000.au", "disco.00000.au", "die.au", "bensound-cute.mp3"):
@@ -237,8 +237,8 @@ def test_hostile_queries_and_snapshots_get_one_line_and_exit_2(snapshot, capsys,
 
 def test_a_track_with_a_name_that_is_not_utf8_is_found_by_its_raw_name(capsys, tmp_path):
     """The shell hands ``similar`` the raw bytes (``$(printf 'bad\\xff\\xfe.au')``); the snapshot stores
-    them escaped (transforms/paths.py). Found either way; a bad name matching nothing is one line."""
-    from recogenre.transforms.paths import canonical_root, from_os_path
+    them escaped (analysis/paths.py). Found either way; a bad name matching nothing is one line."""
+    from recogenre.analysis.paths import canonical_root, from_os_path
 
     library = tmp_path / "library"
     library.mkdir()

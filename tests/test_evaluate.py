@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recogenre.analysis.genres import GENRES
 from recogenre.apps.evaluate import SILENT, genre_of, scores
-from recogenre.transforms.genres import GENRES
 from tests.conftest import LABELLED, ROOT, WEIGHTS, clip, stored, unstamped
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recogenre.transforms.decode import AudioError, AudioStream, decode
-from recogenre.transforms.features import TrackReader
-from recogenre.transforms.frames import FRAME_SAMPLES, N_STEPS, SAMPLE_RATE
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.melspec import is_silent, log_mel, rms_dbfs
+from recogenre.analysis.decode import AudioError, AudioStream, decode
+from recogenre.analysis.features import TrackReader
+from recogenre.analysis.frames import FRAME_SAMPLES, N_STEPS, SAMPLE_RATE
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.melspec import is_silent, log_mel, rms_dbfs
 from tests.conftest import REFERENCE, clip
 
 BENSOUND = ["bensound-actionable", "bensound-cute", "bensound-dubstep", "bensound-thejazzpiano"]
@@ -151,7 +151,7 @@ def test_a_window_decodes_like_the_whole_stream(tmp_path):
 @pytest.mark.parametrize("name", ["disco.00000.au", "example_cl.mp3"])
 def test_numpy_log_mel_equals_librosas(name):
     """melspec.py writes librosa's log-mel out in numpy (start-up); librosa stays the reference."""
-    from recogenre.transforms.melspec import mel_basis
+    from recogenre.analysis.melspec import mel_basis
 
     basis = librosa.filters.mel(
         sr=SAMPLE_RATE, n_fft=512, n_mels=96, htk=False, norm="slaney", dtype=np.float32

@@ -20,8 +20,8 @@ import h5py
 import numpy as np
 import pytest
 
+from recogenre.analysis.model_check import ModelCheckError, check_weights_file
 from recogenre.pipeline.lock import LOCK_NAME
-from recogenre.transforms.model_check import ModelCheckError, check_weights_file
 from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
 
 OLD_RUN = "20250101T000000Z-abcd"
@@ -36,7 +36,7 @@ def truncated(src: Path, dst: Path, fraction: float = 0.5) -> Path:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
     """Weights and model files that are wrong in every way the launcher must catch."""
-    from recogenre.transforms.crnn import build_crnn, keras, layers
+    from recogenre.analysis.crnn import build_crnn, keras, layers
 
     d = tmp_path_factory.mktemp("models")
     files: dict[str, Path] = {}
@@ -78,7 +78,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 def test_model_check_accepts_the_real_weights_and_a_keras3_save_without_tensorflow(models):
     code = (
-        "import sys; from recogenre.transforms.model_check import check_weights_file as c; "
+        "import sys; from recogenre.analysis.model_check import check_weights_file as c; "
         f"c({str(WEIGHTS)!r}); c({str(models['good'])!r}); "
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
@@ -190,7 +190,7 @@ def test_run_refuses_bad_weights_before_anything_starts(models, published):
 
 @pytest.mark.parametrize("args, words", OPTION_CASES, ids=[" ".join(a) for a, _ in OPTION_CASES])
 def test_run_refuses_bad_options_before_anything_starts(published, capsys, args, words):
-    from recogenre.pipeline.cli import main
+    from recogenre.cli import main
 
     before, link = snapshot(published), os.readlink(published / "latest")
     argv = run_command(clip("die.au"), published, *args)[3:]  # after "python -m recogenre"

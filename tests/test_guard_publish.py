@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recogenre.analysis.model_check import check_weights_file
+from recogenre.analysis.openvino_model import CONVERTING
+from recogenre.analysis.schemas import CHANGES, ERRORS, TRACKS
 from recogenre.pipeline import layout
 from recogenre.pipeline.run import classify_failure
-from recogenre.transforms.model_check import check_weights_file
-from recogenre.transforms.openvino_model import CONVERTING
-from recogenre.transforms.schemas import CHANGES, ERRORS, TRACKS
 from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
 
 OLD_RUN = "20250101T000000Z-abcd"
@@ -33,7 +33,7 @@ OLD_RUN = "20250101T000000Z-abcd"
 
 @pytest.fixture(scope="module")
 def absurd_weights(tmp_path_factory) -> Path:
-    from recogenre.transforms.crnn import load_crnn
+    from recogenre.analysis.crnn import load_crnn
 
     path = tmp_path_factory.mktemp("absurd") / "overflow.weights.h5"
     load_crnn(WEIGHTS).save_weights(path)  # the real model, saved by Keras 3

@@ -24,13 +24,13 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from recogenre.transforms.catalogue import CatalogueEntry
-from recogenre.transforms.classifier import classify_file
-from recogenre.transforms.decode import AudioError, AudioStream, decode
-from recogenre.transforms.features import TrackReader
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.limits import DecodeLimits
-from recogenre.transforms.segments import plan_segments
+from recogenre.analysis.catalogue_files import CatalogueEntry
+from recogenre.analysis.classifier import classify_file
+from recogenre.analysis.decode import AudioError, AudioStream, decode
+from recogenre.analysis.features import TrackReader
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.limits import DecodeLimits
+from recogenre.analysis.segments import plan_segments
 from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command
 
 # What libmpg123, libsndfile and FFmpeg print when left alone.
@@ -393,7 +393,7 @@ def test_the_service_app_applies_the_same_limits(hostile, model, tmp_path):
 
 
 def test_captured_stderr_keeps_library_lines_and_passes_the_rest_on(capfd):
-    from recogenre.transforms import native_stderr
+    from recogenre.analysis import native_stderr
 
     with native_stderr.captured() as lines:
         os.write(2, b"Note: Illegal Audio-MPEG-Header 0x00 at offset 1.\nprogress: 3/9 tracks\n")

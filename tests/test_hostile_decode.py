@@ -20,11 +20,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from recogenre.transforms.aggregate import UNKNOWN
-from recogenre.transforms.classifier import classify_file, classify_samples
-from recogenre.transforms.decode import AudioError, AudioStream, decode
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.noise_check import WHITE_NOISE, WhiteNoiseCheck
+from recogenre.analysis.aggregate import UNKNOWN
+from recogenre.analysis.classifier import classify_file, classify_samples
+from recogenre.analysis.decode import AudioError, AudioStream, decode
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.noise_check import WHITE_NOISE, WhiteNoiseCheck
 from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command
 
 REAL_AU = ("die.au", "disco.00000.au", "metal.00000.au")

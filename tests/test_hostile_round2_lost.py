@@ -137,7 +137,7 @@ def test_unlistable_folders_are_listed_as_such_in_a_glob_too(tmp_path):
     (lib / "sub").chmod(0)
     script = (
         "import json, sys\n"
-        "from recogenre.transforms.catalogue import list_entries\n"
+        "from recogenre.analysis.catalogue_files import list_entries\n"
         "print(json.dumps([[e.path, e.folder, e.problem] for e in list_entries(sys.argv[1])]))\n"
     )
     try:
@@ -190,7 +190,7 @@ def tagged_run(tmp_path_factory):
 
 
 def tag_cli(capsys, out: Path, *args: str) -> tuple[int, str, str]:
-    from recogenre.pipeline.cli import main
+    from recogenre.cli import main
 
     capsys.readouterr()
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recogenre.transforms.catalogue import read_catalogue_file, track_id_for
+from recogenre.analysis.catalogue_files import read_catalogue_file, track_id_for
 from tests.conftest import AUDIO, run_in_process
 
 CLIPS = ["a.au", "b.au", "c.au"]

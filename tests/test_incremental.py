@@ -114,7 +114,7 @@ def test_second_run_decodes_nothing_and_changes_are_followed(library, tmp_path):
 def test_new_weights_reclassify_everything(library, tmp_path):
     out = tmp_path / "out"
     run(library, out)
-    from recogenre.transforms.crnn import load_crnn
+    from recogenre.analysis.crnn import load_crnn
 
     resaved = tmp_path / "crnn.weights.h5"  # same numbers, another file: another sha256
     load_crnn(WEIGHTS).save_weights(resaved)

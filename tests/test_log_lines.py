@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from recogenre.pipeline.logs import MAX_LINE_CHARS
+from recogenre.analysis.logs import MAX_LINE_CHARS
 from tests.conftest import ROOT, STAMP, WEIGHTS, run_command
 
 LONG = 2000
@@ -30,7 +30,7 @@ def test_warnings_tracebacks_and_long_messages_become_stamped_single_lines():
     code = f"""
 import logging, warnings
 import numpy as np
-from recogenre.pipeline.logs import configure_logging, say
+from recogenre.analysis.logs import configure_logging, say
 from recogenre.pipeline.run import say as run_say
 configure_logging()
 np.polyfit(np.arange(3.0), np.arange(3.0), 10)  # numpy's RankWarning

@@ -11,11 +11,11 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from recogenre.transforms.openvino_model import CONVERTING
+from recogenre.analysis.openvino_model import CONVERTING
 from tests.conftest import ROOT, clip
 
 SOURCES = ("setup.py", "MANIFEST.in", "requirements.lock", "run_local.sh",
-           "recogenre", "pipeline", "transforms", "apps", "weights")
+           "recogenre", "pipeline", "transforms", "apps", "analysis", "weights")
 PACKAGED_WEIGHTS = ("crnn_gtzan_keras1.h5", "LICENSE.crnn_gtzan_keras1")
 
 
@@ -42,7 +42,7 @@ def test_wheel_installs_only_the_recogenre_namespace(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names}
     assert top_level == {"recogenre", wheel.name.split("-py")[0] + ".dist-info"}, top_level
-    for folder in ("pipeline", "transforms", "apps"):
+    for folder in ("pipeline", "transforms", "apps", "analysis", "commands"):
         assert f"recogenre/{folder}/__init__.py" in names
     static = ROOT / "apps" / "static"  # the pages' HTML, CSS and JavaScript travel with the code
     assert {f"recogenre/apps/static/{p.name}" for p in static.iterdir()} <= set(names)
@@ -57,9 +57,9 @@ def test_wheel_installs_only_the_recogenre_namespace(tmp_path):
         check=True, capture_output=True, text=True, timeout=300,
     )
     probe = (
-        "import importlib.util, recogenre.pipeline.cli as cli, recogenre.transforms.decode as d;"
+        "import importlib.util, recogenre.cli as cli, recogenre.analysis.decode as d;"
         "print(cli.__file__); print(d.__file__);"
-        "print([n for n in ('pipeline', 'transforms', 'apps') if importlib.util.find_spec(n)])"
+        "print([n for n in ('pipeline', 'transforms', 'apps', 'analysis') if importlib.util.find_spec(n)])"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,

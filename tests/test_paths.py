@@ -20,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recogenre.transforms.catalogue import content_sha256, file_stats, kind_of, list_entries, track_id_for
-from recogenre.transforms.decode import AudioError, AudioStream, decode
-from recogenre.transforms.paths import ESCAPE, NotAFile, from_os_path, to_os_bytes, to_os_path
-from recogenre.transforms.segments import plan_segments
+from recogenre.analysis.catalogue_files import content_sha256, file_stats, kind_of, list_entries, track_id_for
+from recogenre.analysis.decode import AudioError, AudioStream, decode
+from recogenre.analysis.paths import ESCAPE, NotAFile, from_os_path, to_os_bytes, to_os_path
+from recogenre.analysis.segments import plan_segments
 from tests.conftest import AUDIO, run_command
 
 NAMES = [

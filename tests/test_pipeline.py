@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recogenre.transforms.classifier import classify_file
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.schemas import RAW_PREFIX
+from recogenre.analysis.classifier import classify_file
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.schemas import RAW_PREFIX
 from tests.conftest import (
     AUDIO,
     LABELLED,

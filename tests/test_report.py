@@ -21,13 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from recogenre.analysis import schemas
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.paths import canonical_root
 from recogenre.apps.charts import numbered
 from recogenre.apps.evaluate import genre_of
 from recogenre.apps.report import build_report
 from recogenre.pipeline import layout
-from recogenre.transforms import schemas
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.paths import canonical_root
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip, unstamped
 from tests.snapshots import CHROMIUM_FLAGS, ODD_NAME, write_snapshot
 

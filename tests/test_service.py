@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from recogenre.transforms.weights import LEGACY_SHA256
+from recogenre.analysis.weights import LEGACY_SHA256
 from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
 from tests.serving import multipart_body, running_server
 

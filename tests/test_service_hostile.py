@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from recogenre.analysis.genres import GENRES
 from recogenre.apps.http_guard import MIN_BODY_BYTES_PER_S
-from recogenre.transforms.genres import GENRES
 from tests.conftest import ROOT, clip
 from tests.serving import running_server
 

@@ -13,6 +13,10 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  
 from apache_beam.testing.util import assert_that
 from stage_fakes import write_sine
 
+from recogenre.analysis.catalogue_files import CatalogueEntry, track_id_for
+from recogenre.analysis.frames import FRAME_SAMPLES, N_MELS, N_STEPS, SAMPLE_RATE
+from recogenre.analysis.paths import canonical_file
+from recogenre.analysis.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 from recogenre.transforms.audio_frames import (
     ERRORS_TAG,
     TRACKS_TAG,
@@ -21,10 +25,6 @@ from recogenre.transforms.audio_frames import (
     TrackMeta,
     silent_score,
 )
-from recogenre.transforms.catalogue import CatalogueEntry, track_id_for
-from recogenre.transforms.frames import FRAME_SAMPLES, N_MELS, N_STEPS, SAMPLE_RATE
-from recogenre.transforms.paths import canonical_file
-from recogenre.transforms.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 
 SR = 22_050
 LONG_S, SHORT_S, SILENT_S = 70.0, 5.0, 40.0
@@ -164,7 +164,7 @@ def test_cover_tail_adds_one_frame_aligned_to_the_end(tmp_path):
 
 
 def test_silent_score_keeps_the_frame_position_and_has_no_scores():
-    from recogenre.transforms.features import FrameFeatures
+    from recogenre.analysis.features import FrameFeatures
 
     path, score = silent_score(("a.wav", FrameFeatures(3, 87.36, 116.48, True, None)))
     assert path == "a.wav"

@@ -12,8 +12,9 @@ import os
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # pytest would collect "Test*"
 from apache_beam.testing.util import assert_that, equal_to
 
-from recogenre.transforms.catalogue import CatalogueEntry, ReadCatalogue, track_id_for
-from recogenre.transforms.paths import canonical_root
+from recogenre.analysis.catalogue_files import CatalogueEntry, track_id_for
+from recogenre.analysis.paths import canonical_root
+from recogenre.transforms.catalogue import ReadCatalogue
 
 
 def listed(root: str, relative: str, label: str | None = None) -> CatalogueEntry:

@@ -16,13 +16,13 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # pytest would collect "Test*"
 from stage_fakes import FakeCrnnHandler, fake_outputs, write_sine
 
+from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN
+from recogenre.analysis.catalogue_files import track_id_for
+from recogenre.analysis.features import TrackReader
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.paths import canonical_root
+from recogenre.analysis.schemas import RAW_PREFIX
 from recogenre.pipeline.graph import OutputDirs, build
-from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN
-from recogenre.transforms.catalogue import track_id_for
-from recogenre.transforms.features import TrackReader
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.paths import canonical_root
-from recogenre.transforms.schemas import RAW_PREFIX
 from recogenre.transforms.track_rows import RunInfo
 
 WEIGHTS_SHA = "f" * 64

@@ -1,7 +1,7 @@
 """``PlanChanges`` and ``CarryFrames`` alone, on a tiny previous snapshot written here.
 
 The previous snapshot's tables are written with the product's own schemas
-(``transforms/schemas.py``); the library is a folder of small generated WAVs,
+(``analysis/schemas.py``); the library is a folder of small generated WAVs,
 listed by the product's listing (canonical paths), so every kind of change
 a nightly run knows appears once: unchanged, touched, rewritten, new (also a
 new file the size of a vanished one), retried, moved, removed and tag-written.
@@ -23,14 +23,14 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  
 from apache_beam.testing.util import assert_that, equal_to
 from stage_fakes import write_sine
 
-from recogenre.transforms import schemas
-from recogenre.transforms.catalogue import list_entries, track_id_for
-from recogenre.transforms.frames import FRAME_SECONDS
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis import schemas
+from recogenre.analysis.catalogue_files import list_entries, track_id_for
+from recogenre.analysis.frames import FRAME_SECONDS
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.paths import canonical_file, canonical_root
+from recogenre.analysis.schemas import RAW_PREFIX
+from recogenre.analysis.tag_ledger import FIELDS
 from recogenre.transforms.incremental import CarryFrames, PlanChanges, new_file_changes
-from recogenre.transforms.paths import canonical_file, canonical_root
-from recogenre.transforms.schemas import RAW_PREFIX
-from recogenre.transforms.tag_ledger import FIELDS
 
 PREVIOUS_RUN, RUN = "2026-01-01T00-00-00", "2026-01-02T00-00-00"
 RNG = np.random.default_rng(5)
@@ -250,7 +250,7 @@ def test_carry_frames_gives_the_carried_tracks_their_previous_frames(nightly):
 
 
 def test_a_full_run_calls_every_file_new():
-    from recogenre.transforms.catalogue import CatalogueEntry
+    from recogenre.analysis.catalogue_files import CatalogueEntry
 
     entry = CatalogueEntry("/music/a.wav", track_id_for("/music/a.wav"))
     row = new_file_changes(entry, RUN, "full run")

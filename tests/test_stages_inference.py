@@ -8,10 +8,10 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  
 from apache_beam.testing.util import assert_that, equal_to
 from stage_fakes import FAIL_MARK, FAILURE, NAN_MARK, FakeCrnnHandler, fake_outputs, marked, melgram
 
+from recogenre.analysis.catalogue_files import CatalogueEntry
+from recogenre.analysis.features import FrameFeatures
+from recogenre.analysis.frames import FRAME_SECONDS
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
-from recogenre.transforms.catalogue import CatalogueEntry
-from recogenre.transforms.features import FrameFeatures
-from recogenre.transforms.frames import FRAME_SECONDS
 from recogenre.transforms.inference import NON_FINITE, ClassifyFrames
 from recogenre.transforms.track_rows import ERRORS_TAG, FRAMES_TAG, AssembleRows, RunInfo, TrackVectorFn
 

@@ -2,7 +2,7 @@
 
 The inputs are what the stages before them emit (``FrameScore``, ``TrackMeta``,
 ``ErrorRow``), made here; the expected numbers are computed in this file from
-the aggregation's definition (``transforms/aggregate.py``'s docstring), not by
+the aggregation's definition (``analysis/aggregate.py``'s docstring), not by
 calling it.
 """
 
@@ -16,13 +16,13 @@ import pyarrow as pa
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # pytest would collect "Test*"
 from apache_beam.testing.util import assert_that, equal_to
 
-from recogenre.transforms import schemas
-from recogenre.transforms.aggregate import UNKNOWN
+from recogenre.analysis import schemas
+from recogenre.analysis.aggregate import UNKNOWN
+from recogenre.analysis.catalogue_files import CatalogueEntry, track_id_for
+from recogenre.analysis.frames import FRAME_SECONDS
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.schemas import RAW_PREFIX
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
-from recogenre.transforms.catalogue import CatalogueEntry, track_id_for
-from recogenre.transforms.frames import FRAME_SECONDS
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.schemas import RAW_PREFIX
 from recogenre.transforms.track_rows import (
     ERRORS_TAG,
     FRAMES_TAG,

@@ -20,7 +20,7 @@ PROBE = """
 import json, sys
 forks = []
 sys.addaudithook(lambda event, args: forks.append(1) if event == "os.fork" else None)
-from recogenre.pipeline.cli import main
+from recogenre.cli import main
 code = main(["classify", "--weights", sys.argv[1], sys.argv[2]])
 print(json.dumps({"code": code, "beam": "apache_beam" in sys.modules, "forks": len(forks)}))
 """
@@ -49,8 +49,8 @@ def _cores(cpu_list: str) -> set[int]:
 
 def test_openvino_inference_is_not_pinned_to_one_core():
     """OpenVINO pins a one-thread model to core 0 by default: every worker would infer there."""
-    from recogenre.transforms.classifier import Model
-    from recogenre.transforms.weights import resolve_weights
+    from recogenre.analysis.classifier import Model
+    from recogenre.analysis.weights import resolve_weights
 
     model = Model(*resolve_weights(str(WEIGHTS)), backend="openvino", threads=1)
     status = f"/proc/self/task/{threading.get_native_id()}/status"

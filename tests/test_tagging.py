@@ -78,8 +78,8 @@ def sha256(path: Path) -> str:
 
 def audio_evidence(path: Path) -> tuple:
     """What must not change: the project decoder's samples and the demuxed packets' bytes."""
+    from recogenre.analysis.decode import decode
     from recogenre.apps.file_rewrite import audio_digest
-    from recogenre.transforms.decode import decode
 
     info, samples = decode(str(path))
     return info.sample_rate, samples, audio_digest(str(path))
@@ -93,7 +93,7 @@ def assert_same_audio(before: tuple, after: tuple) -> None:
 
 def tag(capsys, out: Path, *args: str) -> tuple[int, list[str], str]:
     """``recogenre tag`` in-process: exit status, stdout lines, stderr."""
-    from recogenre.pipeline.cli import main
+    from recogenre.cli import main
 
     capsys.readouterr()
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from recogenre.transforms import weights
-from recogenre.transforms.weights import LEGACY_SHA256, WeightsError, resolve_weights
+from recogenre.analysis import weights
+from recogenre.analysis.weights import LEGACY_SHA256, WeightsError, resolve_weights
 from tests.conftest import AUDIO, WEIGHTS
 
 

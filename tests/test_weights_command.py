@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from recogenre.transforms.weights import LEGACY_NAME, LEGACY_SHA256, packaged_path
+from recogenre.analysis.weights import LEGACY_NAME, LEGACY_SHA256, packaged_path
 from tests.conftest import WEIGHTS
 
 

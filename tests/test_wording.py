@@ -6,10 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from recogenre.analysis.progress import ProgressPrinter, ProgressWriter
+from recogenre.analysis.schemas import CHANGE_KINDS
+from recogenre.analysis.wording import count, size
 from recogenre.pipeline.run import format_summary
-from recogenre.transforms.progress import ProgressPrinter, ProgressWriter
-from recogenre.transforms.schemas import CHANGE_KINDS
-from recogenre.transforms.wording import count, size
 from tests.conftest import ROOT
 
 

@@ -1,14 +1,9 @@
-"""Core of recogenre: audio decoding, log-mel frames, the CRNN and aggregation.
+"""The pipeline's Beam stages: PTransforms and DoFns, and nothing else.
 
-Everything here is plain Python and NumPy/Keras so the same code serves the
-Beam pipeline, the single-track classifier and the HTTP service.
+``catalogue`` (ReadCatalogue), ``audio_frames`` (AudioToFrames), ``inference``
+(ClassifyFrames, the RunInference model handler), ``track_rows`` (TrackVectorFn,
+AssembleRows) and ``incremental`` (PlanChanges, CarryFrames). The work inside each
+stage is Beam-free code in ``analysis/``.
+
+May import ``analysis`` (and Beam); never ``pipeline``, ``apps`` or ``recogenre``'s entry points.
 """
-
-import sys
-
-# OpenVINO's Python package sends a telemetry event on every ``import openvino`` (unless a
-# consent file in $HOME says no) by forking the importing process -- in a Beam worker, a
-# copy of a ~1 GB process -- to post to Google Analytics. An offline tagger must not, so
-# its model-conversion API finds no telemetry module and uses its own stub (it handles
-# the ImportError); nothing else of OpenVINO uses it.
-sys.modules.setdefault("openvino_telemetry", None)

@@ -16,13 +16,13 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from recogenre.transforms.catalogue import CatalogueEntry, content_sha256, file_stats
-from recogenre.transforms.decode import AudioError
-from recogenre.transforms.features import FrameFeatures, TrackReader
-from recogenre.transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
-from recogenre.transforms.limits import DecodeLimits
-from recogenre.transforms.melspec import log_mel
-from recogenre.transforms.segments import Segment
+from recogenre.analysis.catalogue_files import CatalogueEntry, content_sha256, file_stats
+from recogenre.analysis.decode import AudioError
+from recogenre.analysis.features import FrameFeatures, TrackReader
+from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE
+from recogenre.analysis.limits import DecodeLimits
+from recogenre.analysis.melspec import log_mel
+from recogenre.analysis.segments import Segment
 
 TRACKS_TAG = "tracks"
 ERRORS_TAG = "errors"
@@ -41,7 +41,7 @@ class TrackMeta(NamedTuple):
     segment: int = 0
     segments: int = 1
     decode_warnings: str | None = None
-    white_noise: bool = False  # this segment's audio is white noise (transforms/noise_check.py)
+    white_noise: bool = False  # this segment's audio is white noise (analysis/noise_check.py)
 
 
 class ErrorRow(NamedTuple):

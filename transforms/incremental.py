@@ -12,7 +12,7 @@ or moved, so its row and frames are carried over under the new path (change
 ``moved``, with ``previous_path``) instead of being decoded again. Only new
 files whose size equals a disappeared track's size are hashed for this.
 A file whose content differs only by recogenre's own tag writes (``recogenre
-tag --write``, see :mod:`recogenre.transforms.tag_ledger`) is carried over
+tag --write``, see :mod:`recogenre.analysis.tag_ledger`) is carried over
 too, with its new size, mtime and sha256.
 
 A folder that cannot be listed this time (no permission, an unmounted disk
@@ -32,10 +32,10 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from recogenre.analysis.catalogue_files import CatalogueEntry, content_sha256, file_stats
+from recogenre.analysis.schemas import CHANGE_KINDS
+from recogenre.analysis.tag_ledger import parse_line, reachable
 from recogenre.transforms.audio_frames import to_datetime
-from recogenre.transforms.catalogue import CatalogueEntry, content_sha256, file_stats
-from recogenre.transforms.schemas import CHANGE_KINDS
-from recogenre.transforms.tag_ledger import parse_line, reachable
 
 CARRIED_TAG = "carried"
 CHANGES_TAG = "changes"

@@ -20,9 +20,9 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
+from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_BATCH, DEFAULT_PRECISION
+from recogenre.analysis.features import FrameFeatures
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, one_line
-from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_BATCH, DEFAULT_PRECISION
-from recogenre.transforms.features import FrameFeatures
 
 DEFAULT_MAX_BATCH = DEFAULT_BATCH
 SCORE_ERRORS = "score_errors"
@@ -112,8 +112,8 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         return model.prefetch() if self.backend == "openvino" else model
 
     def _load(self):
-        from recogenre.transforms.model_cache import process_model
-        from recogenre.transforms.weights import resolve_on_worker
+        from recogenre.analysis.model_cache import process_model
+        from recogenre.analysis.weights import resolve_on_worker
 
         if self.threads:
             import threadpoolctl

@@ -1,6 +1,6 @@
 """Beam stages after the model: per-track aggregation and the output rows.
 
-``TrackVectorFn`` applies :func:`recogenre.transforms.aggregate.aggregate` -- the same
+``TrackVectorFn`` applies :func:`recogenre.analysis.aggregate.aggregate` -- the same
 function the single-file classifier uses -- to a track's frames in frame
 order, so both give identical numbers. ``AssembleRows`` joins each file's
 metadata, vector, frames and errors and enforces the output contract: every
@@ -15,10 +15,10 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, label, normalise
+from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, label, normalise
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.schemas import RAW_PREFIX
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.schemas import RAW_PREFIX
 
 FRAMES_TAG = "frames"
 ERRORS_TAG = "errors"

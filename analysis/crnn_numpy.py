@@ -1,6 +1,6 @@
 """The CRNN in numpy: the reference the OpenVINO model is proven equal to, without TensorFlow.
 
-It follows the *definition* (``transforms/crnn.py``'s Keras graph), not the
+It follows the *definition* (``analysis/crnn.py``'s Keras graph), not the
 folded inference graph, so that a mistake in the folding or in the OpenVINO
 graph shows up as a difference: zero padding of 37 time steps either side,
 ``bn_0_freq`` over the 1440 padded steps, four blocks of 3x3 convolution
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recogenre.transforms.crnn_arrays import BN_LAYERS, CONV_LAYERS, GRU_LAYERS, LayerWeights
-from recogenre.transforms.crnn_layout import BN_EPSILON, GRU_UNITS, POOLS, TIME_PADDING
+from recogenre.analysis.crnn_arrays import BN_LAYERS, CONV_LAYERS, GRU_LAYERS, LayerWeights
+from recogenre.analysis.crnn_layout import BN_EPSILON, GRU_UNITS, POOLS, TIME_PADDING
 
 
 def hard_sigmoid(x: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ MP4, WMA, ...) go through FFmpeg via PyAV.
 Paths may be anything Beam's ``FileSystems`` opens (``gs://``, ``s3://``, ...);
 plain local paths skip importing Beam so the single-file classifier starts fast.
 
-Files are hostile until proven otherwise (limits in ``transforms/limits.py``):
+Files are hostile until proven otherwise (limits in ``analysis/limits.py``):
 headers are checked before decoding, decoding runs on a budget, samples are
 checked per block, FFmpeg may only use audio demuxers and no protocols, and
 what the C libraries print about damaged streams is captured and summarised
@@ -34,10 +34,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from recogenre.transforms import mpeg_tail, native_stderr
-from recogenre.transforms.au_header import AU_HEADER_BYTES, HEADERLESS, sndfile_header_problem
-from recogenre.transforms.frames import SAMPLE_RATE
-from recogenre.transforms.limits import (
+from recogenre.analysis import mpeg_tail, native_stderr
+from recogenre.analysis.au_header import AU_HEADER_BYTES, HEADERLESS, sndfile_header_problem
+from recogenre.analysis.frames import SAMPLE_RATE
+from recogenre.analysis.limits import (
     ALLOWED_DEMUXERS,
     MAX_ABS_SAMPLE,
     MAX_BLOCK_SAMPLES,
@@ -45,8 +45,8 @@ from recogenre.transforms.limits import (
     length_problem,
     sample_rate_problem,
 )
-from recogenre.transforms.noise_check import WhiteNoiseCheck, watched
-from recogenre.transforms.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
+from recogenre.analysis.noise_check import WhiteNoiseCheck, watched
+from recogenre.analysis.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
 # libsndfile's frame count when it does not know the length (SF_COUNT_MAX): not a claim
@@ -112,7 +112,7 @@ def _is_local(path: str) -> bool:
 def open_binary(path: str) -> BinaryIO:
     """Opens ``path`` for reading through Beam's filesystems, raising AudioError.
 
-    A local path is a stored ``path`` value (see ``recogenre.transforms.paths``) and is
+    A local path is a stored ``path`` value (see ``recogenre.analysis.paths``) and is
     opened only if it is a regular file: a FIFO, socket or device is
     ``not_a_file`` without being opened, a dangling symlink ``missing``.
     """
@@ -179,7 +179,7 @@ class AudioStream:
         self._size = 0
         self._declared_frames: int | None = None  # a length field the header really holds
         self._library_lines: list[str] = []  # libmpg123's chatter, summarised on failure
-        self.white_noise = False  # set once the stream is exhausted (transforms/noise_check.py)
+        self.white_noise = False  # set once the stream is exhausted (analysis/noise_check.py)
 
     @property
     def decode_warnings(self) -> str | None:

@@ -1,6 +1,6 @@
 """Logging set-up shared by every command (the CLI and the service).
 
-Kept apart from ``recogenre.pipeline.cli`` so that the commands it starts can use it
+Kept apart from ``recogenre.cli`` so that the commands it starts can use it
 without importing the command line back (no import cycle).
 
 The line rule: off a terminal (cron, systemd, Airflow), every line on stderr starts
@@ -9,7 +9,7 @@ a log can be grepped, merged and read the next morning. Python warnings (numpy's
 ``RuntimeWarning``, ``RankWarning``...) go through ``logging`` instead of being
 printed raw; a multi-line message (a Beam worker's forwarded log entry) is joined
 into one line; a traceback becomes its exception type, message and innermost
-frame; control characters are escaped (``transforms/paths.printable``); and a
+frame; control characters are escaped (``analysis/paths.printable``); and a
 longer line is cut with an ellipsis.
 """
 
@@ -47,7 +47,7 @@ def stamped(message: str, stream=None) -> str:
 def one_line(message: str, limit: int = MAX_LINE_CHARS) -> str:
     """``message`` as one line of stderr: control characters escaped (a newline too), at most
     ``limit`` characters (the rest replaced by an ellipsis)."""
-    from recogenre.transforms.paths import printable
+    from recogenre.analysis.paths import printable
 
     text = printable(message)
     return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS

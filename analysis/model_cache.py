@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from recogenre.transforms.classifier import Model
+from recogenre.analysis.classifier import Model
 
 _MODELS: dict[tuple[str, str, str], Model] = {}
 _LOCK = threading.Lock()

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from recogenre.transforms.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, normalise
-from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_BATCH, DEFAULT_PRECISION, load_backend
-from recogenre.transforms.features import FrameFeatures, TrackReader
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.limits import DecodeLimits
-from recogenre.transforms.model_output import ModelOutput
-from recogenre.transforms.result_text import format_text, one_line
+from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, aggregate, normalise
+from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_BATCH, DEFAULT_PRECISION, load_backend
+from recogenre.analysis.features import FrameFeatures, TrackReader
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.limits import DecodeLimits
+from recogenre.analysis.model_output import ModelOutput
+from recogenre.analysis.result_text import format_text, one_line
 
 DEFAULT_BATCH_SIZE = DEFAULT_BATCH  # frames per model call
 
@@ -35,7 +35,7 @@ class Model:
         threads: int | None = None,
     ):
         if not weights_sha256:
-            from recogenre.transforms.weights import sha256_of
+            from recogenre.analysis.weights import sha256_of
 
             weights_sha256 = sha256_of(weights_path)
         self.weights_sha256 = weights_sha256
@@ -76,7 +76,7 @@ class TrackResult:
     codec: str
     frames: list[FrameResult] = field(default_factory=list)
     decode_warnings: str | None = None  # what a damaged file's decode skipped or missed
-    white_noise: bool = False  # the decoded audio is white noise (transforms/noise_check.py): unknown
+    white_noise: bool = False  # the decoded audio is white noise (analysis/noise_check.py): unknown
     min_confidence: float = DEFAULT_MIN_CONFIDENCE  # below it top_genre is "unknown"
 
     @property
@@ -144,7 +144,7 @@ def classify_file(
 ) -> TrackResult:
     """Decodes, frames and classifies one file, holding at most one batch of frames.
 
-    Raises :class:`recogenre.transforms.decode.AudioError` for a file that is not audio,
+    Raises :class:`recogenre.analysis.decode.AudioError` for a file that is not audio,
     is implausible or corrupt, or exceeds ``limits``.
     """
     reader = TrackReader(path, trim_seconds, limits=limits, cover_tail=cover_tail)
@@ -163,9 +163,9 @@ def classify_samples(
 ) -> TrackResult:
     """A waveform already in memory, classified exactly as a file holding it would be.
 
-    Layouts and checks: :class:`recogenre.transforms.array_audio.ArrayStream` (ValueError, TypeError).
+    Layouts and checks: :class:`recogenre.analysis.array_audio.ArrayStream` (ValueError, TypeError).
     """
-    from recogenre.transforms.array_audio import ArrayStream
+    from recogenre.analysis.array_audio import ArrayStream
 
     stream = ArrayStream(samples, sample_rate)
     reader = TrackReader(name, trim_seconds, stream=stream, cover_tail=cover_tail)

@@ -1,8 +1,8 @@
 """Which runtime executes the CRNN: one place for the backend and precision choices.
 
-* ``keras``: the folded graph (``transforms/crnn_folded.py``) on TensorFlow.
+* ``keras``: the folded graph (``analysis/crnn_folded.py``) on TensorFlow.
 * ``openvino``: the same graph converted once and cached
-  (``transforms/openvino_model.py``); no TensorFlow in processes that find the
+  (``analysis/openvino_model.py``); no TensorFlow in processes that find the
   cache, a quarter of the start-up and memory, and bf16 on CPUs with bf16/AMX units.
 
 Both give the reference model's scores to float rounding in ``fp32``
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recogenre.transforms.model_output import ModelOutput
+from recogenre.analysis.model_output import ModelOutput
 
 BACKENDS = ("openvino", "keras")
 PRECISIONS = ("fp32", "bf16")
@@ -43,8 +43,8 @@ class KerasModel:
     def __init__(self, weights_path: str, threads: int | None = None):
         if threads:
             limit_tensorflow_threads(threads)
-        from recogenre.transforms.crnn import load_crnn
-        from recogenre.transforms.crnn_folded import fold
+        from recogenre.analysis.crnn import load_crnn
+        from recogenre.analysis.crnn_folded import fold
 
         self.keras_model = fold(load_crnn(weights_path))
 
@@ -60,7 +60,7 @@ def limit_tensorflow_threads(threads: int) -> None:
     """Caps TensorFlow and BLAS threads in this process; must run before TensorFlow's first op."""
     import threadpoolctl
 
-    from recogenre.transforms.crnn import tf
+    from recogenre.analysis.crnn import tf
 
     threadpoolctl.threadpool_limits(threads)
     try:
@@ -90,7 +90,7 @@ def load_backend(
     check(backend, precision)
     if backend == "keras":
         return KerasModel(weights_path, threads)
-    from recogenre.transforms import openvino_model
+    from recogenre.analysis import openvino_model
 
     return openvino_model.load(weights_path, weights_sha256, precision, threads)
 
@@ -98,6 +98,6 @@ def load_backend(
 def prepare(backend: str, weights_path: str, weights_sha256: str) -> None:
     """Done once before workers start, so that they only read: the OpenVINO conversion."""
     if backend == "openvino":
-        from recogenre.transforms.openvino_model import ensure_cached
+        from recogenre.analysis.openvino_model import ensure_cached
 
         ensure_cached(weights_path, weights_sha256)

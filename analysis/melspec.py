@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from recogenre.transforms.frames import HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
+from recogenre.analysis.frames import HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
 
 SILENCE_DBFS = -60.0  # a quiet phone recording sits near -46 dBFS and is music
 AMIN = 1e-10

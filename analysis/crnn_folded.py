@@ -1,6 +1,6 @@
 """The CRNN's inference graph: the reference model with its exact simplifications applied.
 
-``transforms/crnn.py`` stays the definition (and what the 1e-4 reference test
+``analysis/crnn.py`` stays the definition (and what the 1e-4 reference test
 checks); this module derives a cheaper graph with the same function from it,
 which both backends run:
 
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from recogenre.transforms.crnn import FILTERS, POOLS, TIME_PADDING, keras, layers, recurrent_head
-from recogenre.transforms.crnn_arrays import BN_LAYERS, CONV_LAYERS, GRU_LAYERS, fold_layer_weights
-from recogenre.transforms.frames import N_MELS, N_STEPS
+from recogenre.analysis.crnn import FILTERS, POOLS, TIME_PADDING, keras, layers, recurrent_head
+from recogenre.analysis.crnn_arrays import BN_LAYERS, CONV_LAYERS, GRU_LAYERS, fold_layer_weights
+from recogenre.analysis.frames import N_MELS, N_STEPS
 
 # Bump when the folded graph's structure changes: part of the OpenVINO cache key.
 GRAPH_VERSION = 2  # 2: a second output, gru2's 32 values (the embedding)
@@ -36,7 +36,7 @@ GRAPH_VERSION = 2  # 2: a second output, gru2's 32 values (the embedding)
 
 def folded_weights(reference: keras.Model) -> dict[str, list[np.ndarray]]:
     """The folded graph's weights by layer name, computed in float64 from the reference's
-    (``transforms/crnn_arrays.py``, shared with the TensorFlow-free OpenVINO conversion)."""
+    (``analysis/crnn_arrays.py``, shared with the TensorFlow-free OpenVINO conversion)."""
     layers_ = {name: reference.get_layer(name).get_weights() for name in (*BN_LAYERS, *CONV_LAYERS)}
     layers_ |= {name: reference.get_layer(name).get_weights() for name in (*GRU_LAYERS, "preds")}
     epsilons = {reference.get_layer(name).epsilon for name in BN_LAYERS}

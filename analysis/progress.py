@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from recogenre.transforms.wording import count
+from recogenre.analysis.wording import count
 
 FLUSH_SECONDS = 2.0
 

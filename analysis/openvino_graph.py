@@ -1,6 +1,6 @@
 """The folded CRNN built directly as an OpenVINO graph from numpy weights: no TensorFlow.
 
-The same graph as ``transforms/crnn_folded.py`` (``bn{i}`` folded into the
+The same graph as ``analysis/crnn_folded.py`` (``bn{i}`` folded into the
 convolutions, ``bn_0_freq`` an affine on the padded input, ELU after the
 pooling), written with OpenVINO's opset API so that converting the weights
 needs only h5py, numpy and OpenVINO. The input is channels-last
@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from recogenre.transforms.crnn_arrays import CONV_LAYERS, GRU_LAYERS, LayerWeights
-from recogenre.transforms.crnn_layout import FILTERS, GRU_UNITS, PADDED_STEPS, POOLS, TIME_PADDING
-from recogenre.transforms.frames import N_MELS, N_STEPS
+from recogenre.analysis.crnn_arrays import CONV_LAYERS, GRU_LAYERS, LayerWeights
+from recogenre.analysis.crnn_layout import FILTERS, GRU_UNITS, PADDED_STEPS, POOLS, TIME_PADDING
+from recogenre.analysis.frames import N_MELS, N_STEPS
 
 
 def _f32(a) -> np.ndarray:

@@ -1,14 +1,14 @@
 """The CRNN's architecture as plain numbers, importable without TensorFlow.
 
-``transforms/crnn.py`` builds the Keras graph from these; the launcher's
-weights check (``transforms/model_check.py``) derives every expected weight
+``analysis/crnn.py`` builds the Keras graph from these; the launcher's
+weights check (``analysis/model_check.py``) derives every expected weight
 shape from them, so a file that passes the check fits the graph exactly.
 """
 
 from __future__ import annotations
 
-from recogenre.transforms.frames import N_MELS, N_STEPS
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis.frames import N_MELS, N_STEPS
+from recogenre.analysis.genres import GENRES
 
 TIME_PADDING = 37  # zeros either side of the 1366 frames: 1366 + 74 = 1440
 POOLS = ((2, 2), (3, 3), (4, 4), (4, 4))

@@ -3,10 +3,10 @@
 OpenVINO's CPU plugin uses the matrix units of the CPU (AVX-512, and with
 ``bf16`` the AVX512-BF16/AMX units), imports in a fraction of a second and
 costs a tenth of TensorFlow's memory. The Keras model stays the definition:
-the OpenVINO model is the folded graph (``transforms/crnn_folded.py``),
+the OpenVINO model is the folded graph (``analysis/crnn_folded.py``),
 built from the HDF5 weights with OpenVINO's opset API
-(``transforms/openvino_graph.py``) and proven equal to the numpy port of the
-definition (``transforms/crnn_numpy.py``) -- no TensorFlow -- and cached per
+(``analysis/openvino_graph.py``) and proven equal to the numpy port of the
+definition (``analysis/crnn_numpy.py``) -- no TensorFlow -- and cached per
 weights file and converter, since building and proving take seconds:
 
     $RECOGENRE_CACHE  (default $XDG_CACHE_HOME/recogenre, else ~/.cache/recogenre)
@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recogenre.transforms.frames import N_MELS, N_STEPS
-from recogenre.transforms.model_check import ModelCheckError
-from recogenre.transforms.model_output import ModelOutput
-from recogenre.transforms.weights import sha256_of
+from recogenre.analysis.frames import N_MELS, N_STEPS
+from recogenre.analysis.model_check import ModelCheckError
+from recogenre.analysis.model_output import ModelOutput
+from recogenre.analysis.weights import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _code_digest() -> str:
 
 def cache_key(weights_sha256: str) -> dict[str, str]:
     """What the converted model depends on (precision is applied when compiling, not here)."""
-    from recogenre.transforms.version import RESULTS_VERSION
+    from recogenre.analysis.version import RESULTS_VERSION
 
     return {
         "weights_sha256": weights_sha256,
@@ -131,8 +131,8 @@ def convert(weights_path: str, target: Path) -> None:
     """Writes model.xml/.bin of the folded graph to ``target``, proven equal to a reference first.
 
     HDF5 weights (the published file, Keras 3 ``.weights.h5``) are read with h5py and built
-    with OpenVINO's opset API (``transforms/openvino_graph.py``), checked against the numpy
-    reference (``transforms/crnn_numpy.py``): no TensorFlow. A whole ``.keras`` model can
+    with OpenVINO's opset API (``analysis/openvino_graph.py``), checked against the numpy
+    reference (``analysis/crnn_numpy.py``): no TensorFlow. A whole ``.keras`` model can
     hold any graph, so it is converted from Keras and checked against Keras
     (``recogenre[keras]``).
     """
@@ -141,9 +141,9 @@ def convert(weights_path: str, target: Path) -> None:
     if Path(weights_path).suffix == ".keras":
         model, expected = _from_keras(weights_path)
     else:
-        from recogenre.transforms.crnn_arrays import fold_layer_weights, read_layer_weights
-        from recogenre.transforms.crnn_numpy import forward
-        from recogenre.transforms.openvino_graph import build_model
+        from recogenre.analysis.crnn_arrays import fold_layer_weights, read_layer_weights
+        from recogenre.analysis.crnn_numpy import forward
+        from recogenre.analysis.openvino_graph import build_model
 
         layers = read_layer_weights(weights_path)
         model = build_model(fold_layer_weights(layers))
@@ -158,12 +158,12 @@ def _from_keras(weights_path: str):
 
     import openvino as ov
 
-    from recogenre.transforms.backends import KERAS_EXTRA, keras_available
+    from recogenre.analysis.backends import KERAS_EXTRA, keras_available
 
     if not keras_available():
         raise ModelCheckError(f"a .keras model needs TensorFlow and Keras: pip install '{KERAS_EXTRA}'")
-    from recogenre.transforms.crnn import load_crnn
-    from recogenre.transforms.crnn_folded import fold, with_embedding
+    from recogenre.analysis.crnn import load_crnn
+    from recogenre.analysis.crnn_folded import fold, with_embedding
 
     reference = load_crnn(weights_path)
     example = np.zeros((1, N_MELS, N_STEPS, 1), np.float32)
@@ -179,8 +179,8 @@ PROBE_TOLERANCE = 1e-4
 
 def output_indices(compiled) -> tuple[int, int]:
     """(scores, embedding) output positions of the compiled model, told apart by their width."""
-    from recogenre.transforms.crnn_layout import GRU_UNITS
-    from recogenre.transforms.genres import GENRES
+    from recogenre.analysis.crnn_layout import GRU_UNITS
+    from recogenre.analysis.genres import GENRES
 
     widths = [o.get_partial_shape()[-1].get_length() for o in compiled.outputs]
     if len(widths) != 2 or sorted(widths) != sorted((len(GENRES), GRU_UNITS)):

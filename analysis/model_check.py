@@ -20,16 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from recogenre.transforms.crnn_layout import (
+from recogenre.analysis.crnn_layout import (
     INPUT_SHAPE,
     OUTPUT_SHAPE,
     keras1_weight_shapes,
     keras3_weight_shapes,
 )
-from recogenre.transforms.weights import WeightsError, is_keras1_weights, resolve_weights
+from recogenre.analysis.weights import WeightsError, is_keras1_weights, resolve_weights
 
 EXPECTED = f"the CRNN takes {INPUT_SHAPE} log-mel frames and gives {OUTPUT_SHAPE} scores"
-OWN_PACKAGE = "recogenre"  # custom objects registered by transforms/crnn.py
+OWN_PACKAGE = "recogenre"  # custom objects registered by analysis/crnn.py
 
 
 class ModelCheckError(WeightsError):
@@ -171,13 +171,13 @@ def _check_keras_archive(path: str, shown: str, load_keras: bool) -> None:
 
 def load_keras_model(path: str, shown: str) -> Any:
     """The ``.keras`` model loaded with safe mode on, or one line saying why it cannot be."""
-    from recogenre.transforms.backends import KERAS_EXTRA, keras_available
+    from recogenre.analysis.backends import KERAS_EXTRA, keras_available
 
     if not keras_available():
         raise ModelCheckError(
             f"{shown}: a .keras model needs TensorFlow and Keras: pip install '{KERAS_EXTRA}'"
         )
-    from recogenre.transforms.crnn import load_crnn  # registers recogenre's custom objects
+    from recogenre.analysis.crnn import load_crnn  # registers recogenre's custom objects
 
     try:
         model = load_crnn(path)

@@ -2,9 +2,9 @@
 
 ``recogenre.classify_array(y, sr)`` must give what ``recogenre.classify`` gives
 for a file holding the same samples, so the array goes through the decoder's
-own channel mix (:func:`~recogenre.transforms.decode.mix_to_mono`) and
-resampler (:func:`~recogenre.transforms.decode.resample_to_model_rate`), and
-:class:`~recogenre.transforms.features.TrackReader` frames it as any file.
+own channel mix (:func:`~recogenre.analysis.decode.mix_to_mono`) and
+resampler (:func:`~recogenre.analysis.decode.resample_to_model_rate`), and
+:class:`~recogenre.analysis.features.TrackReader` frames it as any file.
 
 Layouts: a 1-D array is mono; a 2-D array is one recording with its channels
 on the *shorter* axis, so librosa's ``(channels, n)`` and soundfile's
@@ -28,9 +28,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from recogenre.transforms.decode import BLOCK_SECONDS, AudioInfo, mix_to_mono, resample_to_model_rate
-from recogenre.transforms.limits import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-from recogenre.transforms.noise_check import WhiteNoiseCheck, watched
+from recogenre.analysis.decode import BLOCK_SECONDS, AudioInfo, mix_to_mono, resample_to_model_rate
+from recogenre.analysis.limits import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from recogenre.analysis.noise_check import WhiteNoiseCheck, watched
 
 MAX_FLOAT_PEAK = 64.0  # +36 dBFS: no float audio comes near it; 16-bit values as floats go to 32768
 MAX_CHANNELS = 64  # more "channels" than this is a batch of clips, which must be classified one by one
@@ -108,7 +108,7 @@ def _as_float32(y: np.ndarray) -> np.ndarray:
 
 
 class ArrayStream:
-    """The interface of :class:`~recogenre.transforms.decode.AudioStream` over an array in memory."""
+    """The interface of :class:`~recogenre.analysis.decode.AudioStream` over an array in memory."""
 
     def __init__(self, samples, sample_rate):
         self._samples, rate, channels = model_input(samples, sample_rate)

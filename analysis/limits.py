@@ -3,7 +3,7 @@
 A nightly run reads files nobody curated, and the service reads uploads from
 anyone: no header is trusted to size a loop, an allocation or a worker's
 time. These are the only places the limits are written down; the decoder
-(``transforms/decode.py``), segment planning, the pipeline and the service
+(``analysis/decode.py``), segment planning, the pipeline and the service
 all take them from here.
 """
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from recogenre.transforms.aggregate import UNKNOWN
-from recogenre.transforms.genres import GENRES
-from recogenre.transforms.paths import printable
+from recogenre.analysis.aggregate import UNKNOWN
+from recogenre.analysis.genres import GENRES
+from recogenre.analysis.paths import printable
 
 SILENCE_TEXT = "-60 dBFS"
 

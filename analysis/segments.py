@@ -9,7 +9,7 @@ results are those of a decode from the start. Other files (MP3, AAC, ...)
 stay whole: their decoders do not seek to the sample.
 
 No header is trusted to size the plan: a file is split only when its header
-is plausible (see ``transforms/limits.py``), within the duration budget,
+is plausible (see ``analysis/limits.py``), within the duration budget,
 held by the file's bytes, and its last second actually reads. On any doubt
 the file is one whole segment, and the decoder's own checks and budget
 decide what becomes of it. So a header claiming 2^36 samples costs one
@@ -24,18 +24,18 @@ from typing import NamedTuple
 
 import soundfile as sf
 
-from recogenre.transforms import native_stderr
-from recogenre.transforms.catalogue import CatalogueEntry
-from recogenre.transforms.decode import sndfile_declared_frames
-from recogenre.transforms.frames import FRAME_SAMPLES, SAMPLE_RATE
-from recogenre.transforms.limits import (
+from recogenre.analysis import native_stderr
+from recogenre.analysis.catalogue_files import CatalogueEntry
+from recogenre.analysis.decode import sndfile_declared_frames
+from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE
+from recogenre.analysis.limits import (
     MAX_BLOCK_SAMPLES,
     MIN_BYTES_PER_FRAME_TO_SPLIT,
     DecodeLimits,
     length_problem,
     sample_rate_problem,
 )
-from recogenre.transforms.paths import check_regular, to_os_bytes, to_os_path
+from recogenre.analysis.paths import check_regular, to_os_bytes, to_os_path
 
 DEFAULT_FRAMES_PER_SEGMENT = 16  # ~8 minutes of audio
 EXACT_SEEK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "AU", "FLAC", "W64", "RF64", "CAF"})

@@ -1,10 +1,10 @@
 """The CRNN's weights as numpy arrays, read from HDF5 without TensorFlow, and their folding.
 
 Both weight files recogenre accepts as HDF5 are read here with h5py into one
-convention, Keras 3's (the layer names of ``transforms/crnn.py``'s graph,
+convention, Keras 3's (the layer names of ``analysis/crnn.py``'s graph,
 channels-last kernels): the legacy Keras 1.1 / Theano file, with every trap of
-its port handled (see ``transforms/crnn.py``), and a Keras 3 ``.weights.h5``
-saved from ``build_crnn()``. The folding of ``transforms/crnn_folded.py``
+its port handled (see ``analysis/crnn.py``), and a Keras 3 ``.weights.h5``
+saved from ``build_crnn()``. The folding of ``analysis/crnn_folded.py``
 is done here in float64, once for every backend:
 
 * ``bn{i}`` into the convolution before it: ``W' = W * g / sqrt(var + eps)``,
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recogenre.transforms.crnn_layout import BN_EPSILON, FILTERS
+from recogenre.analysis.crnn_layout import BN_EPSILON, FILTERS
 
 LayerWeights = dict[str, list[np.ndarray]]
 BN_LAYERS = ("bn_0_freq", *(f"bn{i}" for i in range(1, len(FILTERS) + 1)))
@@ -78,7 +78,7 @@ def read_layer_weights(path: str | Path) -> LayerWeights:
     """The weights of an HDF5 file (legacy or Keras 3 ``.weights.h5``) by layer name."""
     import h5py
 
-    from recogenre.transforms.weights import is_keras1_weights
+    from recogenre.analysis.weights import is_keras1_weights
 
     legacy = is_keras1_weights(path)
     with h5py.File(path, "r") as h5:

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recogenre.transforms.frames import FRAME_SECONDS
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis.frames import FRAME_SECONDS
+from recogenre.analysis.genres import GENRES
 
 UNKNOWN = "unknown"  # top_genre of a track whose confidence is below the threshold, or of white noise
 # Between the highest out-of-genre clip (0.038, a sine) and the lowest GTZAN-genre clip
@@ -74,7 +74,7 @@ def label(
 ) -> str | None:
     """The track's ``top_genre``: None when silent, ``unknown`` below ``min_confidence``, else the arg-max.
 
-    A track whose decoded audio is white noise (``transforms/noise_check.py``:
+    A track whose decoded audio is white noise (``analysis/noise_check.py``:
     random data, not music) is ``unknown`` whatever its confidence. A confidence
     or flag of None (a row written before the column existed) is not judged.
     """

@@ -34,13 +34,13 @@ import stat
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from recogenre.transforms.paths import from_os_path, to_os_path
+from recogenre.analysis.paths import from_os_path, to_os_path
 
 GLOB_CHARS = "*?["
 
 
 class Listed(NamedTuple):
-    path: str  # stored form (see recogenre.transforms.paths)
+    path: str  # stored form (see recogenre.analysis.paths)
     relative: str  # below the root, '/'-separated, stored form
     size_bytes: int | None  # regular files only
     mtime: float | None

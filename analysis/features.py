@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recogenre.transforms.decode import AudioInfo, AudioStream
-from recogenre.transforms.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
-from recogenre.transforms.limits import DecodeLimits
-from recogenre.transforms.melspec import is_silent, log_mel
+from recogenre.analysis.decode import AudioInfo, AudioStream
+from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from recogenre.analysis.limits import DecodeLimits
+from recogenre.analysis.melspec import is_silent, log_mel
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class TrackReader:
         """``window`` = (first frame, frames, start sample[, tail samples]) reads only those frames,
         and with ``cover_tail`` the track's tail frame from the ``tail samples`` after them (the
         last segment of a split file); ``stream`` replaces the file's decoder
-        (``transforms/array_audio.py``: a waveform already in memory)."""
+        (``analysis/array_audio.py``: a waveform already in memory)."""
         self.path = path
         self.window = window
         self._stream = stream if stream is not None else AudioStream(path, limits=limits)
@@ -75,7 +75,7 @@ class TrackReader:
 
     @property
     def white_noise(self) -> bool:
-        """Whether the audio is white noise (``transforms/noise_check.py``), once frames are exhausted."""
+        """Whether the audio is white noise (``analysis/noise_check.py``), once frames are exhausted."""
         return self._stream.white_noise
 
     @property

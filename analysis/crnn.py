@@ -55,11 +55,11 @@ with _native_stderr_silenced():
     import tensorflow as tf  # noqa: F401  (keras' backend, re-exported quietly)
     from keras import layers
 
-from recogenre.transforms.crnn_arrays import keras1_layer_weights  # noqa: E402
-from recogenre.transforms.crnn_layout import BN_EPSILON, FILTERS, GRU_UNITS, POOLS, TIME_PADDING  # noqa: E402
-from recogenre.transforms.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)
-from recogenre.transforms.genres import GENRES  # noqa: E402
-from recogenre.transforms.weights import is_keras1_weights  # noqa: E402
+from recogenre.analysis.crnn_arrays import keras1_layer_weights  # noqa: E402
+from recogenre.analysis.crnn_layout import BN_EPSILON, FILTERS, GRU_UNITS, POOLS, TIME_PADDING  # noqa: E402
+from recogenre.analysis.frames import N_MELS, N_STEPS  # noqa: E402 (after the quiet import)
+from recogenre.analysis.genres import GENRES  # noqa: E402
+from recogenre.analysis.weights import is_keras1_weights  # noqa: E402
 
 KERAS1_BN_EPSILON = BN_EPSILON
 

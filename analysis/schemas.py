@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from recogenre.transforms.genres import GENRES
+from recogenre.analysis.genres import GENRES
 
 RAW_PREFIX = "raw_"
 
@@ -38,7 +38,7 @@ TRACKS = pa.schema(
         ("run_id", pa.string()),
         ("decode_warnings", pa.string()),  # what a damaged file's decode skipped or missed; null when clean
         ("embedding", EMBEDDING),  # mean of the voting frames' embeddings
-        ("confidence", pa.float64()),  # 0-1, see transforms/aggregate.py; null for a silent track
+        ("confidence", pa.float64()),  # 0-1, see analysis/aggregate.py; null for a silent track
         ("analysed_s", pa.float64()),  # seconds of the track inside some frame (the rest was not heard)
         ("white_noise", pa.bool_()),  # decoded audio is white noise (random data): top_genre unknown
     ]

@@ -1,0 +1,182 @@
+"""The command-line options every entry point shares, each declared once, and the parser they use.
+
+``recogenre``'s sub-commands (``recogenre/commands/``), ``pipeline/main.py`` (the
+script schedulers launch) and the Python API all build their parsers from these
+functions, so an option's type, default and help exist in one place. It lives in
+``pipeline/`` because ``pipeline/main.py`` and the apps (``serve``) need it and may
+not import ``recogenre/``; nothing here imports Beam.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import contextvars
+import sys
+
+from recogenre.analysis.limits import add_max_duration_argument
+from recogenre.pipeline.helpformat import Parser
+from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
+
+__all__ = ["UsageError", "add_max_duration_argument"]
+
+
+class OneLineParser(Parser):
+    """argparse without prefix matching (``--ful`` is not ``--full``), with one-line errors and
+    defaults in ``--help``; sub-commands use it too."""
+
+    def __init__(self, *args, allow_abbrev: bool = False, **kwargs):
+        super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("recogenre").strip()  # error() already says "recogenre: "
+        text = f"{command}: {message} (see --help)" if command else f"{message} (see --help)"
+        if _RAISE_USAGE_ERRORS.get():  # the Python API: an exception, not exit status 2
+            raise UsageError(text)
+        raise SystemExit(usage_error(text))
+
+
+_RAISE_USAGE_ERRORS = contextvars.ContextVar("recogenre_raise_usage_errors", default=False)
+
+
+@contextlib.contextmanager
+def usage_errors_raised():
+    """Within it, a parse error raises :class:`UsageError` instead of exiting (the Python API)."""
+    token = _RAISE_USAGE_ERRORS.set(True)
+    try:
+        yield
+    finally:
+        _RAISE_USAGE_ERRORS.reset(token)
+
+
+def usage_error(message: str) -> int:
+    error(message)
+    return 2
+
+
+def add_weights(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="CRNN weights file, or the NAME of one in the user folder (default: $RECOGENRE_WEIGHTS, "
+        "the user folder, the packaged weights; see recogenre weights list)",
+    )
+
+
+def add_trim(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trim-seconds",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="skip T s at the start and end of tracks longer than 2T + 29.12 s",
+    )
+
+
+def add_backend(p: argparse.ArgumentParser) -> None:
+    from recogenre.analysis.backends import BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS
+
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help=f"runtime for the CRNN (default {DEFAULT_BACKEND}; keras is the reference)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=DEFAULT_PRECISION,
+        help=f"arithmetic of the CRNN (default {DEFAULT_PRECISION}; bf16 needs --backend openvino)",
+    )
+
+
+def add_confidence(p: argparse.ArgumentParser) -> None:
+    from recogenre.pipeline import confidence_options  # here: NumPy only after the SIGINT shield
+
+    confidence_options.add_arguments(p)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """``run``'s options (``evaluate`` takes the same: it is a run plus scoring)."""
+    p.add_argument(
+        "--catalogue",
+        required=True,
+        metavar="SRC",
+        help="folder, glob, or catalogue file (.csv/.jsonl/.parquet with a path column)",
+    )
+    p.add_argument(
+        "--output", required=True, metavar="OUT", help="output folder (local or any Beam filesystem)"
+    )
+    p.add_argument("--full", action="store_true", help="classify everything, ignoring the previous snapshot")
+    p.add_argument("--keep", type=int, default=7, metavar="N", help="complete runs to keep (default 7)")
+    from recogenre.analysis.backends import DEFAULT_BATCH
+
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH,
+        metavar="N",
+        help="largest batch of frames per model call",
+    )
+    p.add_argument(
+        "--model-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="model threads per worker process (default: chosen from the runner's layout)",
+    )
+    p.add_argument(
+        "--segment-frames",
+        type=int,
+        default=16,
+        metavar="N",
+        help="split seekable files (WAV, FLAC, ...) longer than N frames between workers (0: never)",
+    )
+    add_max_duration_argument(p)
+    p.add_argument(
+        "--progress-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds between progress lines on stderr (0: none; default: 10 on a terminal, "
+        "otherwise 60 plus a line per 10%% of tracks)",
+    )
+    p.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=0.5,
+        metavar="R",
+        help="do not publish a run in which the model failed for more than this fraction of the files "
+        "it classified (default 0.5), nor one in which it failed for every file",
+    )
+    add_confidence(p)
+    p.add_argument(
+        "--dask_address",
+        metavar="URL",
+        help="with --runner dask: the scheduler, e.g. tcp://HOST:8786 (default: a local cluster)",
+    )
+    p.add_argument(
+        "--dask_scheduler_file",
+        metavar="PATH",
+        help="with --runner dask: the scheduler file written by `dask scheduler --scheduler-file`",
+    )
+    add_weights(p)
+    add_trim(p)
+    add_backend(p)
+
+
+def error(message: str) -> None:
+    from recogenre.analysis.logs import one_line
+
+    print(one_line(f"recogenre: {message}"), file=sys.stderr, flush=True)
+
+
+def check_options(args: argparse.Namespace, rest: list[str]) -> None:
+    """Numbers in range; leftovers only where Beam takes them, and only options Beam knows."""
+    if rest and args.command not in ("run", "evaluate"):
+        raise UsageError(f"{args.command}: unknown argument {rest[0]} (see --help)")
+    check_numbers(args)
+    if rest:
+        check_beam_args(rest)
+
+

@@ -1,0 +1,51 @@
+"""The ``recogenre`` command: one entry point, one sub-command per job (``recogenre/commands/``).
+
+Heavy imports (TensorFlow, Beam) happen inside the sub-commands so that
+``--help`` and argument errors answer at once; the options they share are
+declared once in ``pipeline/options.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from recogenre.commands import COMMANDS
+from recogenre.pipeline import __version__
+from recogenre.pipeline.entry import checked, prepare_process
+from recogenre.pipeline.options import OneLineParser, check_options, usage_errors_raised
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="recogenre", description="Music genre tagging with the GTZAN CRNN.")
+    parser.add_argument("--version", action="version", version=f"recogenre {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for name in COMMANDS:
+        importlib.import_module(f"recogenre.commands.{name}").add_parser(sub)
+    return parser
+
+
+def parse_checked(argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed and checked as :func:`main` does, for the Python API (``recogenre.run``).
+
+    Raises :class:`UsageError` with the line ``main`` would print before exiting with status 2.
+    """
+    with usage_errors_raised():
+        args, rest = build_parser().parse_known_args(list(argv))
+    check_options(args, rest)
+    args.beam_args = rest
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    prepare_process(starts_beam=words[:1] in (["run"], ["evaluate"]))
+    args, rest = build_parser().parse_known_args(argv)
+    status = checked(args, rest)
+    return args.func(args) if status is None else status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The model for the commands that load one in this process (classify, serve, similar)."""
+
+from __future__ import annotations
+
+from recogenre.pipeline.options import error
+
+
+def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):
+    """The model, or a one-line message and exit status 2 when the weights or options are wrong."""
+    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
+    from recogenre.analysis.classifier import Model
+    from recogenre.analysis.model_check import validated_weights
+    from recogenre.analysis.weights import WeightsError
+
+    backend, precision = backend or DEFAULT_BACKEND, precision or DEFAULT_PRECISION
+    try:
+        check(backend, precision)
+        path, digest = validated_weights(weights_flag)  # a .keras archive is also loaded once, safely
+    except (WeightsError, ValueError) as e:
+        error(str(e))
+        raise SystemExit(2) from None
+    try:
+        return Model(path, digest, backend, precision)
+    except WeightsError as e:
+        error(f"{weights_flag or path}: {e}")
+        raise SystemExit(2) from None
+    except Exception as e:
+        error(f"cannot load the {backend} model: {type(e).__name__}: {' '.join(str(e).split())}")
+        raise SystemExit(1) from None
