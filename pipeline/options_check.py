@@ -20,11 +20,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from recogenre.analysis.outcomes import UsageError
+
 EXTRA_RUNNER_FLAGS: set[str] = set()  # recogenre-only runner flags (e.g. ``--dask_address``)
-
-
-class UsageError(Exception):
-    """A bad option; ``str()`` is the one line to print."""
 
 
 def _finite_at_least(low: float) -> Callable[[Any], bool]:

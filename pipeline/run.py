@@ -20,14 +20,13 @@ import logging
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunError, RunRefused
 from recogenre.analysis.wording import count
 from recogenre.pipeline import __version__, layout
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def decode_limits(args: argparse.Namespace):
@@ -286,7 +285,29 @@ def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tupl
     return previous, "incremental"
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class RunResult:
+    """A published run: what :func:`launch` returns."""
+
+    run_id: str
+    path: str  # the run's folder, OUT/runs/RUN_ID
+    output: str  # OUT
+    counts: dict[str, Any]  # summarise(): tracks, frames, errors, changes, genres, ...
+    manifest: dict[str, Any]  # what manifest.json holds
+    wall_s: float
+
+    def summary(self) -> str:
+        """The lines ``recogenre run`` prints on stdout when it is done."""
+        return format_summary(self.run_id, self.path, self.output, self.counts, self.wall_s)
+
+
+def launch(args: argparse.Namespace) -> RunResult:
+    """Runs the pipeline and publishes the snapshot; progress and warnings go to stderr.
+
+    Raises :class:`RunRefused` when the run cannot start (nothing is written; the holder
+    is named when another run holds the output folder) and :class:`RunError` when it
+    fails or is not published (``latest`` is unchanged).
+    """
     from recogenre.pipeline import warm_workers
 
     # first: the workers' imports overlap ours (Beam's); the command line may have started them
@@ -301,24 +322,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         args.runner_object = dask_runner(args)
     except (RuntimeError, ValueError) as e:  # a Beam the Dask fixes do not know; misused options
-        say(f"recogenre: {e}")
-        return EXIT_USAGE
+        raise RunRefused(str(e)) from None
     unknown = None if args.runner_object else runner_problem(args.beam_args)
     if unknown:
-        say(f"recogenre: {unknown}")
-        return EXIT_USAGE
+        raise RunRefused(unknown)
     try:
         local_weights, digest = validated_weights(args.weights)
         n_inputs = count_inputs(args.catalogue)
     except (WeightsError, CatalogueError) as e:
-        say(f"recogenre: {e}")
-        return EXIT_USAGE
+        raise RunRefused(str(e)) from None
     if n_inputs == 0:
-        say(f"recogenre: no audio files in {args.catalogue}")
-        return EXIT_USAGE
-    failed = prepare_backend(args, local_weights, digest)
-    if failed is not None:
-        return failed
+        raise RunRefused(f"no audio files in {args.catalogue}")
+    prepare_backend(args, local_weights, digest)
     # Workers read the weights from where the user pointed (any Beam filesystem);
     # locally that is the resolved file itself.
     worker_weights = args.weights if args.weights and "://" in args.weights else local_weights
@@ -328,8 +343,7 @@ def run(args: argparse.Namespace) -> int:
     lock = RunLock(args.output) if layout.is_local(args.output) else None
     refused = acquire_or_reason(lock) if lock else None
     if refused:
-        say(f"recogenre: {refused}")
-        return EXIT_FAILED
+        raise RunRefused(refused, exit_status=EXIT_FAILED)  # names the holder
     try:
         return _locked_run(args, started, started_at, n_inputs, worker_weights, digest)
     finally:
@@ -337,8 +351,9 @@ def run(args: argparse.Namespace) -> int:
             lock.release()
 
 
-def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> int | None:
-    """Checks the backend options and converts the model once, before any worker starts."""
+def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> None:
+    """Checks the backend options and converts the model once, before any worker starts;
+    raises :class:`RunRefused` (bad options or weights) or :class:`RunError`."""
     from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
 
     # Callers that build their own Namespace (evaluate, other front ends) get the defaults.
@@ -347,19 +362,15 @@ def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -
     try:
         check(args.backend, args.precision)
     except ValueError as e:
-        say(f"recogenre: {e}")
-        return EXIT_USAGE
+        raise RunRefused(str(e)) from None
     from recogenre.analysis.weights import WeightsError
 
     try:
         prepare(args.backend, local_weights, digest)
     except WeightsError as e:  # weights the converted model cannot be proven equal for
-        say(f"recogenre: {args.weights or local_weights}: {e}")
-        return EXIT_USAGE
+        raise RunRefused(f"{args.weights or local_weights}: {e}") from None
     except Exception as e:
-        say(f"recogenre: cannot prepare the {args.backend} model: {type(e).__name__}: {e}")
-        return EXIT_FAILED
-    return None
+        raise RunError(f"cannot prepare the {args.backend} model: {type(e).__name__}: {e}") from None
 
 
 def default_runner(options, beam_args: list[str]) -> None:
@@ -384,7 +395,7 @@ def default_runner(options, beam_args: list[str]) -> None:
         direct.direct_running_mode = "multi_processing"
 
 
-def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> int:
+def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> RunResult:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from recogenre.analysis.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
@@ -408,8 +419,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     try:
         run_path = layout.prepare(args.output, run_id)
     except OSError as e:
-        say(f"recogenre: cannot write to output folder {args.output}: {e.strerror or e}")
-        return EXIT_FAILED
+        raise RunError(f"cannot write to output folder {args.output}: {e.strerror or e}") from None
 
     options = PipelineOptions(args.beam_args)
     default_runner(options, args.beam_args)
@@ -477,9 +487,10 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         stage_cpu = stage_cpu_seconds(result)
         tables = read_tables(run_path)
     except Exception as e:
-        say(f"recogenre: run {run_id} failed: {type(e).__name__}: {' '.join(str(e).split())[:2000]}")
-        say(f"recogenre: {layout.LATEST} still points at the previous run")
-        return EXIT_FAILED
+        raise RunError(
+            f"run {run_id} failed: {type(e).__name__}: {' '.join(str(e).split())[:2000]}",
+            f"{layout.LATEST} still points at the previous run",
+        ) from None
     finally:
         if printer:
             printer.stop()
@@ -534,9 +545,10 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
     rejection = classify_failure(tables, args.max_error_rate)
     if rejection:
         layout.write_rejection(run_path, {**manifest, "rejected": rejection})
-        say(f"recogenre: run {run_id} not published: {rejection}")
-        say(f"recogenre: {layout.LATEST} is unchanged; this run's results are kept in {run_path}")
-        return EXIT_FAILED
+        raise RunError(
+            f"run {run_id} not published: {rejection}",
+            f"{layout.LATEST} is unchanged; this run's results are kept in {run_path}",
+        )
     if counts["tracks"] - counts["unverified"] + counts["errors"] != n_inputs:
         say(
             f"recogenre: warning: {n_inputs} inputs but {counts['tracks']} tracks + {counts['errors']} errors"
@@ -545,20 +557,32 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         layout.write_manifest(run_path, manifest)
         layout.switch_latest(args.output, run_id)
     except OSError as e:
-        say(f"recogenre: run {run_id} finished but could not be published: {e}")
-        return EXIT_FAILED
+        raise RunError(f"run {run_id} finished but could not be published: {e}") from None
     pruned = layout.prune(args.output, max(1, args.keep))
     if pruned:
         say(f"recogenre: pruned {len(pruned)} old run(s)")
-    print(format_summary(run_id, run_path, args.output, counts, wall), flush=True)
-    return 0
+    return RunResult(run_id, run_path, args.output, counts, manifest, wall)
 
 
 def main(args: argparse.Namespace) -> int:
+    """``recogenre run`` as a command: the outcome printed, and its exit status."""
     quiet_beam_logging()
     from recogenre.pipeline.interrupt import exit_on_signal
 
-    return exit_on_signal(lambda: run(args), args.output)
+    return exit_on_signal(lambda: _command(args), args.output)
+
+
+def _command(args: argparse.Namespace) -> int:
+    from recogenre.analysis.logs import say as say_line
+
+    try:
+        result = launch(args)
+    except CommandError as e:
+        for line in e.lines:
+            say_line(line)
+        return e.exit_status
+    print(result.summary(), flush=True)
+    return 0
 
 
 def quiet_beam_logging() -> None:

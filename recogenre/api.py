@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import numbers
 import os
-import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from recogenre.analysis.outcomes import RunError, RunRefused
+
+__all__ = ["RunError", "RunRefused", "Snapshot", "classify", "classify_array", "load_snapshot", "run"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -187,22 +189,6 @@ def load_snapshot(output: PathLike, run: str | None = None) -> Snapshot:
     return Snapshot(manifest.get("run_id", os.path.basename(path)), path, manifest, read_tables(path))
 
 
-class RunError(RuntimeError):
-    """``recogenre.run`` ended with a non-zero exit status; ``str()`` is what the command said.
-
-    ``status`` is the command's exit status: 1 the run failed or was not published (the
-    published run is unchanged), 2 nothing could start (weights, catalogue).
-    """
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
-
-
-class RunRefused(RunError, ValueError):
-    """Exit status 2: the run could not start (weights, catalogue); nothing was written."""
-
-
 def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
     """Tags a catalogue exactly as ``recogenre run --catalogue CATALOGUE --output OUTPUT`` does.
 
@@ -215,18 +201,19 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
     processes of their own unless ``direct_num_workers=1``).
 
     Returns the published run as a :class:`Snapshot`. Raises ValueError with the
-    command's message for a bad option (checked before anything starts), and
-    :class:`RunError` (a :class:`RunRefused` for exit status 2) when the command would
-    have exited non-zero.
+    command's message for a bad option (checked before anything starts),
+    :class:`RunRefused` when the run could not start and wrote nothing (bad weights or
+    catalogue, ``status`` 2; another run holds the output folder, ``status`` 1, the holder
+    named), and :class:`RunError` when it failed or was not published. Their ``str()`` is
+    the command's message, from the exception the run raised (nothing parses printed text).
 
     >>> snap = recogenre.run("../shared/audio", "output", direct_num_workers=1)
     >>> snap.manifest["counts"]["tracks"]
     """
+    from recogenre.analysis.outcomes import UsageError
     from recogenre.cli import parse_checked
-    from recogenre.pipeline import layout
     from recogenre.pipeline import run as run_command
     from recogenre.pipeline.interrupt import interruptible_in_process
-    from recogenre.pipeline.options_check import UsageError
 
     out = _text(output)
     argv = ["run", "--catalogue", _text(catalogue), "--output", out, *_flags(options)]
@@ -236,16 +223,9 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
         raise ValueError(str(e)) from None
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # as the command: no gRPC INFO lines on stderr
     run_command.quiet_beam_logging()
-    tee = _Said(sys.stderr)
-    sys.stderr = tee
-    try:
-        status = interruptible_in_process(lambda: run_command.run(args))
-    finally:
-        sys.stderr = tee.stream
-    if status != 0:
-        error = RunRefused if status == run_command.EXIT_USAGE else RunError
-        raise error(tee.message() or f"recogenre run exited with status {status}", status)
-    return load_snapshot(out, os.path.basename(layout.latest_run(out)))
+    result = interruptible_in_process(lambda: run_command.launch(args))  # RunRefused, RunError
+    print(result.summary(), flush=True)  # as the command prints it
+    return load_snapshot(out, result.run_id)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -286,7 +266,8 @@ def _min_confidence(value: float | None) -> float:
 
 def _check_numbers(**values: Any) -> None:
     """The command's ranges for numeric options (``--trim-seconds`` ...), as ValueError."""
-    from recogenre.pipeline.options_check import UsageError, check_numbers
+    from recogenre.analysis.outcomes import UsageError
+    from recogenre.pipeline.options_check import check_numbers
 
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -340,31 +321,6 @@ def _flags(options: Mapping[str, Any]) -> list[str]:
             else:
                 raise TypeError(f"run() option {key}: a string, number or bool, not {type(v).__name__}")
     return words
-
-
-_STAMP = re.compile(r"^\S+T\S+ (?=recogenre: )")
-_BANNER = re.compile(r"^run \S+: \d+ files from ")
-
-
-class _Said:
-    """sys.stderr while a run runs: passes everything through and keeps recogenre's own lines."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self._text: list[str] = []
-
-    def write(self, text: str) -> int:
-        self._text.append(text)
-        return self.stream.write(text)
-
-    def __getattr__(self, name: str):  # flush, isatty, fileno, encoding: the real stream's
-        return getattr(self.stream, name)
-
-    def message(self) -> str:
-        """The command's own lines (the start banner aside), without time stamps and prefix."""
-        lines = [_STAMP.sub("", line) for line in "".join(self._text).splitlines()]
-        said = [line.removeprefix("recogenre: ") for line in lines if line.startswith("recogenre: ")]
-        return "; ".join(line for line in said if not _BANNER.match(line))
 
 
 def _rejection(path: str) -> dict | None:

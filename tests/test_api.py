@@ -349,3 +349,24 @@ def test_interrupting_run_raises_keyboard_interrupt_and_stops_its_workers(tmp_pa
     assert child.returncode == 0, err[-3000:]
     assert json.loads(out) == {"lock": False, "latest": False}, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
+
+
+def test_run_refused_names_the_run_holding_the_output_folder(tmp_path):
+    """Typed outcome (issue 19): RunRefused from the run itself, no printed line picked apart."""
+    from tests.test_guard_lock import start
+
+    catalogue, out = tmp_path / "music", tmp_path / "out"
+    catalogue.mkdir()
+    out.mkdir()
+    (catalogue / "die.au").symlink_to(AUDIO / "die.au")
+    holder = start(str(out))  # another process takes the lock and holds it until killed
+    try:
+        assert holder.stdout.readline().strip() == "ready" and holder.stdout.readline().strip() == "got"
+        held = rf"another run is using this output folder \(pid {holder.pid} on "
+        with pytest.raises(recogenre.RunRefused, match=held) as refused:
+            recogenre.run(catalogue, out, weights=W, direct_num_workers=1)
+        assert refused.value.status == 1  # what `recogenre run` exits with in this case, as before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (out / "runs").exists() and not (out / "latest").exists()  # nothing was written
