@@ -267,3 +267,26 @@ def content_sha256(path: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class Inputs(NamedTuple):
+    """What a run will read: the entries listed now (None for a remote folder or glob, which
+    the pipeline matches itself) and how many distinct files there are."""
+
+    entries: list[CatalogueEntry] | None
+    count: int
+
+
+def list_inputs(source: str) -> Inputs:
+    """``source``'s files, listed once in the launcher: for progress, a fail-fast check and
+    the pipeline's ``ReadCatalogue`` (which gets this very list)."""
+    listed = list_entries(source)
+    if listed is not None:
+        return Inputs(listed, len({e.path for e in listed}))
+    kind = kind_of(source)
+    pattern = directory_pattern(source) if kind == "directory" else source
+    (result,) = FileSystems.match([pattern])
+    paths = {m.path for m in result.metadata_list}
+    if kind == "directory":
+        paths = {p for p in paths if is_audio_path(p)}
+    return Inputs(None, len(paths))

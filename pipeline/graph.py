@@ -6,13 +6,15 @@ catalogue -> audio to frames -> CRNN on non-silent frames -> track vectors
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.parquetio import WriteToParquet
 
 from recogenre.analysis import schemas
 from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
+from recogenre.analysis.catalogue_files import CatalogueEntry
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 from recogenre.transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silent_score
@@ -52,38 +54,49 @@ class WriteTable(beam.PTransform):
         )
 
 
-def build(
-    p: beam.Pipeline,
-    source: str,
-    run: RunInfo,
-    out: OutputDirs,
-    handler: CrnnModelHandler,
-    trim_seconds: float = 0.0,
-    progress=None,
-    previous_run: str | None = None,
-    full_reason: str = "full run",
-    frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT,
-    limits: DecodeLimits | None = None,
-    tag_ledger: str | None = None,
-    cover_tail: bool = False,
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-) -> None:
-    """The whole graph; with ``previous_run``, unchanged files are carried over from it
-    (and files whose only change is ``recogenre tag``'s write, per ``tag_ledger``)."""
-    entries = p | "Read catalogue" >> ReadCatalogue(source)
+@dataclass(frozen=True)
+class GraphSettings:
+    """Everything the graph is built from, besides the listing.
+
+    With ``previous_run``, unchanged files are carried over from it (and files whose
+    only change is ``recogenre tag``'s write, per ``tag_ledger``).
+    """
+
+    source: str
+    run: RunInfo
+    out: OutputDirs
+    handler: CrnnModelHandler
+    trim_seconds: float = 0.0
+    progress: Any = None  # a ProgressWriter (analysis/progress.py), or None
+    previous_run: str | None = None
+    full_reason: str = "full run"
+    frames_per_segment: int = DEFAULT_FRAMES_PER_SEGMENT
+    limits: DecodeLimits | None = None
+    tag_ledger: str | None = None
+    cover_tail: bool = False
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+
+
+def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry] | None = None) -> None:
+    """The whole graph. ``listed``: the catalogue's entries as the launcher listed them
+    (``analysis.catalogue_files.list_inputs``); None lists (or matches) ``settings.source`` here."""
+    s = settings
+    source, run, out, handler, progress = s.source, s.run, s.out, s.handler, s.progress
+    trim_seconds, previous_run, limits, cover_tail = s.trim_seconds, s.previous_run, s.limits, s.cover_tail
+    entries = p | "Read catalogue" >> ReadCatalogue(source, listed)
     if previous_run:
-        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id, tag_ledger, progress)
+        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id, s.tag_ledger, progress)
         to_decode, changes = plan["decode"], plan["changes"]
         carried_tracks = [plan["carried"] | "Carried tracks" >> beam.Values()]
         carried_frames = [plan["carried"] | "Carry frames" >> CarryFrames(previous_run)]
     else:
         to_decode = entries
-        changes = entries | "All new" >> beam.Map(new_file_changes, run.run_id, full_reason)
+        changes = entries | "All new" >> beam.Map(new_file_changes, run.run_id, s.full_reason)
         carried_tracks = carried_frames = []
     segments = (
         to_decode
         | "Plan segments" >> beam.FlatMap(
-            plan_segments, trim_seconds, frames_per_segment, limits, cover_tail
+            plan_segments, trim_seconds, s.frames_per_segment, limits, cover_tail
         )
         | "Spread segments" >> beam.Reshuffle()
     )
@@ -105,7 +118,7 @@ def build(
     tracks = (
         (rows.tracks, *carried_tracks)
         | "All tracks" >> beam.Flatten()
-        | "Label tracks" >> beam.Map(apply_min_confidence, min_confidence)
+        | "Label tracks" >> beam.Map(apply_min_confidence, s.min_confidence)
     )
     frames = (rows.frames, *carried_frames) | "All frames" >> beam.Flatten()
     tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)

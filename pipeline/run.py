@@ -312,10 +312,9 @@ def launch(args: argparse.Namespace) -> RunResult:
 
     # first: the workers' imports overlap ours (Beam's); the command line may have started them
     args.warm_pool = getattr(args, "warm_pool", None) or warm_workers.start(args.beam_args, args)
-    from recogenre.analysis.catalogue_files import CatalogueError
+    from recogenre.analysis.catalogue_files import CatalogueError, list_inputs
     from recogenre.analysis.model_check import validated_weights
     from recogenre.analysis.weights import WeightsError
-    from recogenre.transforms.catalogue import count_inputs
 
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
@@ -328,10 +327,10 @@ def launch(args: argparse.Namespace) -> RunResult:
         raise RunRefused(unknown)
     try:
         local_weights, digest = validated_weights(args.weights)
-        n_inputs = count_inputs(args.catalogue)
+        inputs = list_inputs(args.catalogue)
     except (WeightsError, CatalogueError) as e:
         raise RunRefused(str(e)) from None
-    if n_inputs == 0:
+    if inputs.count == 0:
         raise RunRefused(f"no audio files in {args.catalogue}")
     prepare_backend(args, local_weights, digest)
     # Workers read the weights from where the user pointed (any Beam filesystem);
@@ -345,7 +344,7 @@ def launch(args: argparse.Namespace) -> RunResult:
     if refused:
         raise RunRefused(refused, exit_status=EXIT_FAILED)  # names the holder
     try:
-        return _locked_run(args, started, started_at, n_inputs, worker_weights, digest)
+        return _locked_run(args, started, started_at, inputs, worker_weights, digest)
     finally:
         if lock:
             lock.release()
@@ -395,7 +394,7 @@ def default_runner(options, beam_args: list[str]) -> None:
         direct.direct_running_mode = "multi_processing"
 
 
-def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> RunResult:
+def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> RunResult:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from recogenre.analysis.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
@@ -435,12 +434,12 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
 
         folder.mkdir()
         progress = ProgressWriter(str(folder))
-        printer = ProgressPrinter(str(folder), n_inputs, say, every=every, steps=steps)
+        printer = ProgressPrinter(str(folder), inputs.count, say, every=every, steps=steps)
 
     import apache_beam as beam
 
     from recogenre.analysis.tag_ledger import ledger_path, ledger_problem
-    from recogenre.pipeline.graph import build
+    from recogenre.pipeline.graph import GraphSettings, build
     from recogenre.transforms.inference import CrnnModelHandler
     from recogenre.transforms.track_rows import RunInfo
 
@@ -451,7 +450,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         say(f"recogenre: warning: {unusable}; ignored (files changed by `recogenre tag` are decoded again)")
     basis = f"from {Path(previous).name}" if previous else mode
     shown = getattr(args, "catalogue_shown", None) or args.catalogue
-    say(f"recogenre: run {run_id}: {count(n_inputs, 'file')} from {shown} with {runner}, {basis}")
+    say(f"recogenre: run {run_id}: {count(inputs.count, 'file')} from {shown} with {runner}, {basis}")
     try:
         if printer:
             printer.start()
@@ -460,8 +459,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         runner_object = getattr(args, "runner_object", None)
         runner_object = runner_object or warm_workers.runner(getattr(args, "warm_pool", None), options)
         p = beam.Pipeline(runner=runner_object, options=options)
-        build(
-            p,
+        graph = GraphSettings(
             args.catalogue,
             RunInfo(run_id, digest),
             layout.output_dirs(run_path),
@@ -482,6 +480,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             tag_ledger=ledger,  # recogenre tag's writes are not changes
             **confidence_settings(args),
         )
+        build(p, graph, inputs.entries)
         result = p.run()
         result.wait_until_finish()
         stage_cpu = stage_cpu_seconds(result)
@@ -531,7 +530,7 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             "frame_seconds": FRAME_SECONDS,
         },
         "counts": {
-            "inputs": n_inputs,
+            "inputs": inputs.count,
             **{k: v for k, v in counts.items() if k not in ("audio_seconds", "decoded_audio_seconds")},
         },
         "removed": sorted(changes.loc[changes["change"] == "removed", "path"]),
@@ -549,9 +548,10 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
             f"run {run_id} not published: {rejection}",
             f"{layout.LATEST} is unchanged; this run's results are kept in {run_path}",
         )
-    if counts["tracks"] - counts["unverified"] + counts["errors"] != n_inputs:
+    if counts["tracks"] - counts["unverified"] + counts["errors"] != inputs.count:
         say(
-            f"recogenre: warning: {n_inputs} inputs but {counts['tracks']} tracks + {counts['errors']} errors"
+            f"recogenre: warning: {inputs.count} inputs but {counts['tracks']} tracks + "
+            f"{counts['errors']} errors"
         )
     try:
         layout.write_manifest(run_path, manifest)

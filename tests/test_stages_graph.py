@@ -17,12 +17,12 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  
 from stage_fakes import FakeCrnnHandler, fake_outputs, write_sine
 
 from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, UNKNOWN
-from recogenre.analysis.catalogue_files import track_id_for
+from recogenre.analysis.catalogue_files import list_inputs, track_id_for
 from recogenre.analysis.features import TrackReader
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.paths import canonical_root
 from recogenre.analysis.schemas import RAW_PREFIX
-from recogenre.pipeline.graph import OutputDirs, build
+from recogenre.pipeline.graph import GraphSettings, OutputDirs, build
 from recogenre.transforms.track_rows import RunInfo
 
 WEIGHTS_SHA = "f" * 64
@@ -32,7 +32,9 @@ def run(source: str, run_dir, run_id: str, previous=None) -> dict[str, list[dict
     """One pipeline run of the graph; its four tables as lists of rows."""
     out = OutputDirs(*(str(run_dir / table) for table in OutputDirs._fields))
     p = BeamTestPipeline()
-    build(p, source, RunInfo(run_id, WEIGHTS_SHA), out, FakeCrnnHandler(4), previous_run=previous)
+    run_info = RunInfo(run_id, WEIGHTS_SHA)
+    settings = GraphSettings(source, run_info, out, FakeCrnnHandler(4), previous_run=previous)
+    build(p, settings, list_inputs(source).entries)  # the listing as the launcher passes it
     p.run().wait_until_finish()
     return {table: pq.read_table(folder).to_pylist() for table, folder in out._asdict().items()}
 

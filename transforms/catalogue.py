@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystems import FileSystems
 
 from recogenre.analysis.catalogue_files import (
     CatalogueEntry,
@@ -22,21 +21,18 @@ from recogenre.analysis.catalogue_files import (
     list_entries,
 )
 
-# count_inputs lists the catalogue in the launcher; ReadCatalogue, built right
-# after in the same process, takes that very listing so the count it checks
-# against and what the pipeline reads are one and the same list of files.
-_LISTED: dict[str, list[CatalogueEntry]] = {}
-
 
 class ReadCatalogue(beam.PTransform):
     """source -> PCollection[CatalogueEntry], one per distinct file."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, listed: list[CatalogueEntry] | None = None):
+        """``listed``: the entries the launcher listed (``list_inputs``), so that what it counted and
+        what the pipeline reads are one list; without it, the source is listed here."""
         super().__init__()
-        self.source = source
+        self.source, self.listed = source, listed
 
     def expand(self, pbegin):
-        listed = _LISTED.pop(self.source, None)
+        listed = self.listed
         if listed is None:
             listed = list_entries(self.source)
         if listed is not None:
@@ -54,20 +50,3 @@ class ReadCatalogue(beam.PTransform):
             | "Read each path once" >> beam.CombinePerKey(first_listing)
             | "Drop keys" >> beam.Values()
         )
-
-
-def count_inputs(source: str) -> int:
-    """How many distinct files ``source`` names; for progress and a fail-fast check."""
-    listed = list_entries(source)
-    if listed is not None:
-        _LISTED[source] = listed
-        return len({e.path for e in listed})
-    kind = kind_of(source)
-    pattern = directory_pattern(source) if kind == "directory" else source
-    (result,) = FileSystems.match([pattern])
-    paths = {m.path for m in result.metadata_list}
-    if kind == "directory":
-        paths = {p for p in paths if is_audio_path(p)}
-    return len(paths)
-
-
