@@ -22,6 +22,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from recogenre.analysis.listing import Listed, UnlistableRoot, has_glob, list_folder, list_glob
+from recogenre.analysis.logs import error_text
 from recogenre.analysis.paths import (
     canonical_file,
     canonical_root,
@@ -159,7 +160,7 @@ def read_catalogue_file(source: str) -> list[CatalogueEntry]:
         else:
             frame = pd.read_parquet(data)
     except Exception as e:
-        raise CatalogueError(f"cannot read catalogue {source}: {' '.join(str(e).split())}") from None
+        raise CatalogueError(f"cannot read catalogue {source}: {error_text(e)}") from None
     if "path" not in frame.columns:
         raise CatalogueError(f"catalogue {source} has no 'path' column (columns: {', '.join(frame.columns)})")
     if is_remote(source):

@@ -18,7 +18,7 @@ from recogenre.analysis.features import FrameFeatures, TrackReader
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.model_output import ModelOutput
-from recogenre.analysis.result_text import format_text, one_line
+from recogenre.analysis.result_text import format_text, short_text
 
 DEFAULT_BATCH_SIZE = DEFAULT_BATCH  # frames per model call
 
@@ -123,10 +123,10 @@ class TrackResult:
         return format_text(self)
 
     def __repr__(self) -> str:
-        return one_line(self)
+        return short_text(self)
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's display hook
-        printer.text(one_line(self) if cycle else format_text(self))
+        printer.text(short_text(self) if cycle else format_text(self))
 
 
 def percentages(fractions: np.ndarray) -> dict[str, float]:

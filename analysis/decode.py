@@ -45,8 +45,16 @@ from recogenre.analysis.limits import (
     length_problem,
     sample_rate_problem,
 )
+from recogenre.analysis.logs import error_text
 from recogenre.analysis.noise_check import WhiteNoiseCheck, watched
-from recogenre.analysis.paths import NotAFile, explain_missing, open_regular, to_os_bytes, to_os_path
+from recogenre.analysis.paths import (
+    NotAFile,
+    explain_missing,
+    is_remote,
+    open_regular,
+    to_os_bytes,
+    to_os_path,
+)
 
 BLOCK_SECONDS = 10.0  # decoded audio held at once, at the source rate
 # libsndfile's frame count when it does not know the length (SF_COUNT_MAX): not a claim
@@ -105,10 +113,6 @@ class AudioInfo:
     duration_s: float | None  # the container's estimate; the decoded length is authoritative
 
 
-def _is_local(path: str) -> bool:
-    return "://" not in path
-
-
 def open_binary(path: str) -> BinaryIO:
     """Opens ``path`` for reading through Beam's filesystems, raising AudioError.
 
@@ -116,7 +120,7 @@ def open_binary(path: str) -> BinaryIO:
     opened only if it is a regular file: a FIFO, socket or device is
     ``not_a_file`` without being opened, a dangling symlink ``missing``.
     """
-    if _is_local(path):
+    if not is_remote(path):
         try:
             return open_regular(path)
         except NotAFile as e:
@@ -135,13 +139,7 @@ def open_binary(path: str) -> BinaryIO:
     try:
         return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
     except Exception as e:  # each Beam filesystem raises its own error types
-        raise AudioError(f"cannot open: {_one_line(e)}", "unreadable") from None
-
-
-def _one_line(e: BaseException) -> str:
-    """The reason alone: FFmpeg's errors otherwise repeat errno and the path."""
-    text = getattr(e, "strerror", None) or str(e)
-    return " ".join(str(text).split()) or type(e).__name__
+        raise AudioError(f"cannot open: {error_text(e, reason_only=True)}", "unreadable") from None
 
 
 def _file_size(f: BinaryIO) -> int:
@@ -222,7 +220,7 @@ class AudioStream:
     def _open_decoder(self) -> None:
         # libsndfile recognises more files by name than through its virtual I/O
         # (an MP3 behind an ID3v2 tag, for one), so local files go by path.
-        source = to_os_bytes(self.path) if _is_local(self.path) else self._file
+        source = to_os_bytes(self.path) if not is_remote(self.path) else self._file
         with native_stderr.captured() as chatter:
             try:
                 self._sf = sf.SoundFile(source)
@@ -286,7 +284,7 @@ class AudioStream:
                         f"not an audio file ({refused[0] or 'its format'} is not an audio container "
                         "recogenre opens)"
                     ) from None
-                raise AudioError(f"not an audio file ({_one_line(e).lower()})") from None
+                raise AudioError(f"not an audio file ({error_text(e, reason_only=True).lower()})") from None
         if not self._av.streams.audio:
             raise AudioError("not an audio file (no audio stream)")
         stream = self._av.streams.audio[0]
@@ -376,19 +374,20 @@ class AudioStream:
                 try:
                     packet = next(packets, None)
                 except (av.FFmpegError, ValueError, OSError) as e:
-                    packet, stopped = None, _one_line(e)
+                    packet, stopped = None, error_text(e, reason_only=True)
                 if packet is not None:
                     try:
                         frames = packet.decode()
                     except (av.FFmpegError, ValueError) as e:
                         if not logs:
-                            errors.append(_one_line(e))
+                            errors.append(error_text(e, reason_only=True))
                 try:
                     outs = [out for frame in frames for out in resampler.resample(frame)]
                     if packet is None:
                         outs += resampler.resample(None)
                 except (av.FFmpegError, ValueError) as e:
-                    raise AudioError(f"decoding failed: {_one_line(e)}", "corrupt") from None
+                    reason = error_text(e, reason_only=True)
+                    raise AudioError(f"decoding failed: {reason}", "corrupt") from None
             errors += [f"{name}: {' '.join(message.split())}" for level, name, message in logs]
             for out in outs:
                 mono = _planar_mono(out.to_ndarray())
@@ -437,7 +436,7 @@ class AudioStream:
             self.warnings.append(
                 f"truncated: header says {declared / sr:.1f} s, decoded {decoded / sr:.1f} s"
             )
-        elif declared is None and self.info.codec.startswith("mp3/") and _is_local(self.path):
+        elif declared is None and self.info.codec.startswith("mp3/") and not is_remote(self.path):
             missing = mpeg_tail.missing_bytes(to_os_path(self.path))
             if missing:
                 self.warnings.append(
@@ -504,7 +503,7 @@ class AudioStream:
                     b = self._sf.read(block, dtype="float32", always_2d=True)
                     failure = None
                 except (sf.LibsndfileError, RuntimeError) as e:
-                    failure = _one_line(e)
+                    failure = error_text(e, reason_only=True)
             self._library_lines += chatter
             if failure is not None:
                 yield from self._ffmpeg_takes_over(position, failure)

@@ -44,7 +44,7 @@ def stamped(message: str, stream=None) -> str:
     return f"{dt.datetime.now().astimezone().strftime(TIME_FORMAT)} {message}"
 
 
-def one_line(message: str, limit: int = MAX_LINE_CHARS) -> str:
+def printable_line(message: str, limit: int = MAX_LINE_CHARS) -> str:
     """``message`` as one line of stderr: control characters escaped (a newline too), at most
     ``limit`` characters (the rest replaced by an ellipsis)."""
     from recogenre.analysis.paths import printable
@@ -59,10 +59,13 @@ def joined_lines(text: str) -> str:
     return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def say(message: str) -> None:
+def say(message: str, prefix: str = "recogenre: ") -> None:
     """One line for the user on stderr, ``recogenre:`` first (time-stamped in logs); control
-    characters (of a file name, say) are shown escaped, so it stays one intact line."""
-    print(one_line(stamped(f"recogenre: {message}")), file=sys.stderr, flush=True)
+    characters (of a file name, say) are shown escaped, so it stays one intact line.
+
+    The one way every command speaks to its user (progress lines pass ``prefix=""``).
+    """
+    print(printable_line(stamped(f"{prefix}{message}")), file=sys.stderr, flush=True)
 
 
 class OneLineFormatter(logging.Formatter):
@@ -79,7 +82,22 @@ class OneLineFormatter(logging.Formatter):
         flat = copy.copy(record)  # the handler's other formatters (if any) still see the original
         flat.msg, flat.args = message, None
         flat.exc_info = flat.exc_text = flat.stack_info = None
-        return one_line(super().format(flat))
+        return printable_line(super().format(flat))
+
+
+def error_text(e: BaseException, reason_only: bool = False) -> str:
+    """An exception's message as one line (whitespace collapsed), or its type's name when it has none.
+
+    ``reason_only``: an ``OSError``'s ``strerror`` alone (FFmpeg's errors otherwise repeat errno
+    and the path). The one helper for an exception in a message or an error row.
+    """
+    text = (getattr(e, "strerror", None) if reason_only else None) or str(e)
+    return " ".join(str(text).split()) or type(e).__name__
+
+
+def typed_error_text(e: BaseException, limit: int | None = None) -> str:
+    """``Type: message`` on one line, the message cut to ``limit`` characters."""
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:limit]}"
 
 
 def exception_summary(e: BaseException) -> str:

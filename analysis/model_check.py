@@ -26,6 +26,7 @@ from recogenre.analysis.crnn_layout import (
     keras1_weight_shapes,
     keras3_weight_shapes,
 )
+from recogenre.analysis.logs import typed_error_text
 from recogenre.analysis.weights import WeightsError, is_keras1_weights, resolve_weights
 
 EXPECTED = f"the CRNN takes {INPUT_SHAPE} log-mel frames and gives {OUTPUT_SHAPE} scores"
@@ -182,9 +183,8 @@ def load_keras_model(path: str, shown: str) -> Any:
     try:
         model = load_crnn(path)
     except Exception as e:
-        message = " ".join(str(e).split())[:300]
         raise ModelCheckError(
-            f"{shown}: Keras cannot load this model: {type(e).__name__}: {message}"
+            f"{shown}: Keras cannot load this model: {typed_error_text(e, 300)}"
         ) from None
     check_loaded_model(model, shown)
     return model

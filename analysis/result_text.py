@@ -25,7 +25,7 @@ def format_text(result) -> str:
     return "\n".join([head, *lines])
 
 
-def one_line(result) -> str:
+def short_text(result) -> str:
     """``TrackResult(path: top genre NN.N%, n frames, d s)``: the repr of a result in a list."""
     vector = result.vector
     n = len(result.frames)

@@ -35,7 +35,7 @@ from recogenre.analysis.limits import (
     length_problem,
     sample_rate_problem,
 )
-from recogenre.analysis.paths import check_regular, to_os_bytes, to_os_path
+from recogenre.analysis.paths import check_regular, is_remote, to_os_bytes, to_os_path
 
 DEFAULT_FRAMES_PER_SEGMENT = 16  # ~8 minutes of audio
 EXACT_SEEK_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "AU", "FLAC", "W64", "RF64", "CAF"})
@@ -94,7 +94,7 @@ def plan_segments(
     the (trimmed) end, so the tail frame is made once, where a decode from the
     start makes it.
     """
-    if "://" in entry.path or frames_per_segment <= 0:
+    if is_remote(entry.path) or frames_per_segment <= 0:
         return [whole(entry)]
     header = trusted_length(entry.path, limits or DecodeLimits())
     if header is None:

@@ -29,6 +29,8 @@ import os
 import stat
 from collections.abc import Iterable
 
+from recogenre.analysis.paths import is_remote
+
 LEDGER_NAME = "tag-writes.jsonl"
 FIELDS = (
     "path",  # stored form, as in the tracks table
@@ -54,7 +56,7 @@ def ledger_problem(path: str) -> str | None:
     Only ``stat``: opening a FIFO would block. A missing ledger is no problem (no tag
     writes yet); a remote one is read by Beam, which reports its own errors.
     """
-    if "://" in path:
+    if is_remote(path):
         return None
     try:
         st = os.stat(path)

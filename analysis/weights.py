@@ -27,6 +27,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from recogenre.analysis.logs import typed_error_text
+from recogenre.analysis.paths import is_remote
+
 LEGACY_NAME = "crnn_gtzan_keras1.h5"
 LEGACY_SHA256 = "e6d7d9aa90eef37e84f604e122a7550a881d2e927a7aa9f6308ceb6b8c2063f2"
 ENV_VAR = "RECOGENRE_WEIGHTS"
@@ -63,7 +66,7 @@ def packaged_path() -> Path:
 
 def _named(value: str) -> str:
     """A bare name (no folder, no scheme) that is not a file here is a file of the user folder."""
-    if "://" in value or os.sep in value or (os.altsep and os.altsep in value) or Path(value).exists():
+    if is_remote(value) or os.sep in value or (os.altsep and os.altsep in value) or Path(value).exists():
         return value
     return str(user_dir() / value)
 
@@ -116,7 +119,7 @@ def fetch(path: str, folder: str | None = None, suffix: str | None = None) -> st
     except Exception as e:  # no filesystem for the scheme (gs:// without recogenre[gcp]), no network
         if path.startswith("gs://") and isinstance(e, ValueError):
             raise WeightsError(f"cannot open {path}: gs:// needs pip install 'recogenre[gcp]'") from None
-        raise WeightsError(f"cannot open {path}: {type(e).__name__}: {' '.join(str(e).split())}") from None
+        raise WeightsError(f"cannot open {path}: {typed_error_text(e)}") from None
     if not exists:
         raise WeightsError(f"CRNN weights not found at {path}.")
     suffix = suffix or "".join(Path(path).suffixes[-2:])
@@ -147,13 +150,13 @@ def resolve_weights(flag: str | None = None) -> tuple[str, str]:
     missing, or when a legacy Keras 1 file is not the published one.
     """
     tried = candidates(flag)
-    found = next((p for p in tried if "://" in p or Path(p).is_file()), None)
+    found = next((p for p in tried if is_remote(p) or Path(p).is_file()), None)
     if found is None:
         raise WeightsError(
             f"CRNN weights not found (looked at: {', '.join(tried)}). Pass --weights PATH, "
             f"set {ENV_VAR}, or put a file into {user_dir()} with `recogenre weights install`."
         )
-    local = fetch(found) if "://" in found else found
+    local = fetch(found) if is_remote(found) else found
     digest = sha256_of(local)
     check_identity(found, local, digest)
     return local, digest
@@ -166,6 +169,6 @@ def resolve_on_worker(flag: str | None, expected_sha256: str) -> tuple[str, str]
     cluster) has recogenre installed elsewhere, so when that path does not exist there
     and the launcher used the published weights, the worker's own packaged copy is them.
     """
-    if flag and "://" not in flag and not Path(flag).exists() and expected_sha256 == LEGACY_SHA256:
+    if flag and not is_remote(flag) and not Path(flag).exists() and expected_sha256 == LEGACY_SHA256:
         flag = str(packaged_path())
     return resolve_weights(flag)

@@ -42,7 +42,7 @@ import numpy as np
 
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.logs import say
-from recogenre.analysis.paths import printable
+from recogenre.analysis.paths import is_remote, printable
 from recogenre.analysis.wording import count
 
 EVALUATION_DIR = "evaluation"
@@ -345,7 +345,7 @@ def main(args: argparse.Namespace) -> int:
     from recogenre.pipeline.run import main as run_main
     from recogenre.pipeline.run import read_tables
 
-    if not layout.is_local(args.output):
+    if is_remote(args.output):
         say(f"evaluate writes to local output folders only, not {args.output}")
         return 2
     source = args.catalogue

@@ -28,6 +28,7 @@ from typing import Any
 
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.logs import say
+from recogenre.analysis.paths import is_remote
 from recogenre.analysis.wording import count, size
 from recogenre.apps import charts, report_data, report_page
 from recogenre.apps.run_lookup import run_to_read
@@ -190,7 +191,7 @@ def header_facts(
     finished = e(human_time(manifest.get("finished_at")))
     took = _duration(manifest.get("wall_time_s"))
     catalogue = manifest.get("catalogue")
-    shown_catalogue = root or (catalogue if catalogue and "://" in catalogue else None)
+    shown_catalogue = root or (catalogue if catalogue and is_remote(catalogue) else None)
     if shown_catalogue and catalogue and os.path.normpath(catalogue) != shown_catalogue:
         where = f"{e(shown_catalogue)} <small>(given as <code>{e(catalogue)}</code>)</small>"
     else:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from recogenre.analysis.genres import GENRES
-from recogenre.analysis.paths import canonical_root
+from recogenre.analysis.paths import canonical_root, is_remote
 from recogenre.apps.evaluate import genre_of
 
 FRAME_STEPS = 200  # a frame score of 1.0 is byte 200: 0.5 % resolution, finer than a timeline shows
@@ -39,7 +39,7 @@ def start_folder(manifest: dict[str, Any], run_path: str) -> str | None:
     exists from here, the report is taken to run where the run did.
     """
     output = manifest.get("output")
-    if output and "://" not in output and not os.path.isabs(output):
+    if output and not is_remote(output) and not os.path.isabs(output):
         parts = Path(os.path.normpath(output)).parts
         out = Path(os.path.abspath(run_path)).parent.parent  # OUT/runs/<run-id>
         if parts == (".",):
@@ -47,7 +47,7 @@ def start_folder(manifest: dict[str, Any], run_path: str) -> str | None:
         if ".." not in parts and out.parts[-len(parts) :] == parts:
             return str(Path(*out.parts[: -len(parts)]))
     catalogue = manifest.get("catalogue")
-    if catalogue and "://" not in catalogue and not os.path.isabs(catalogue):
+    if catalogue and not is_remote(catalogue) and not os.path.isabs(catalogue):
         fixed = os.sep.join(_fixed_part(catalogue)) or "."
         if os.path.exists(fixed):
             return os.getcwd()
@@ -56,7 +56,7 @@ def start_folder(manifest: dict[str, Any], run_path: str) -> str | None:
 
 def absolute(path: str, start: str | None) -> str:
     """``path`` as the run saw it, made absolute against the run's start folder when known."""
-    if start is None or os.path.isabs(path) or "://" in path:
+    if start is None or os.path.isabs(path) or is_remote(path):
         return path
     return os.path.normpath(os.path.join(start, path))
 
@@ -79,7 +79,7 @@ def catalogue_root(catalogue: str | None, paths: list[str]) -> str | None:
     relative one is found again as the ancestor of the tracks whose path ends
     with it (tracks are recorded with absolute paths).
     """
-    if not catalogue or "://" in catalogue:
+    if not catalogue or is_remote(catalogue):
         return None
     parts = _fixed_part(catalogue)
     fixed = os.sep.join(parts) or "."

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recogenre.analysis.logs import say
+from recogenre.analysis.paths import is_remote
 
 
 def find_run(out: str, run_id: str | None) -> str | None:
@@ -28,7 +29,7 @@ def run_to_read(out: str, run_id: str | None, command: str, wanted: str) -> str 
     """
     from recogenre.pipeline import layout
 
-    if not layout.is_local(out):
+    if is_remote(out):
         say(f"{command} reads local output folders only, not {out}")
         return None
     run_path = find_run(out, run_id)

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recogenre.analysis.crnn_layout import GRU_UNITS
-from recogenre.analysis.logs import say
+from recogenre.analysis.logs import say, typed_error_text
 
 EMBEDDING_SIZE = GRU_UNITS  # the last GRU layer's outputs
 DEFAULT_K = 10
@@ -246,7 +246,7 @@ def classifier(args: argparse.Namespace, load_model: Callable[[], object]) -> Ca
         except AudioError as e:
             raise SimilarError(f"{path}: {e}") from None
         except Exception as e:  # a file the decoder chokes on is still one line, never a traceback
-            raise SimilarError(f"{path}: {type(e).__name__}: {' '.join(str(e).split())}") from None
+            raise SimilarError(f"{path}: {typed_error_text(e)}") from None
 
     return classify
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from recogenre.analysis import tag_ledger
 from recogenre.analysis.genres import GENRES
-from recogenre.analysis.logs import say
+from recogenre.analysis.logs import error_text, say
 from recogenre.analysis.paths import NotAFile, check_regular, is_remote, to_os_path
 from recogenre.analysis.wording import count
 from recogenre.apps import tag_formats
@@ -195,7 +195,7 @@ class Tagger:
         except Unsupported as e:
             return Decision(path, "skip", f"skipped ({e})")
         except Exception as e:  # mutagen's errors for a damaged tag block
-            return Decision(path, "fail", f"cannot read its tags: {_one_line(e)}")
+            return Decision(path, "fail", f"cannot read its tags: {error_text(e)}")
         existing = [v for values in found.values() for v in values]
         old = _shown(found)
         if len(existing) == 1 and existing[0].casefold() == value.casefold():
@@ -237,7 +237,7 @@ class Tagger:
                 tag_ledger.append(ledger_file, entry)  # before the rename: see tag_ledger
                 staged.commit()
         except Exception as e:  # RewriteRefused, OSError (a full disk), mutagen's errors
-            why = e.strerror if isinstance(e, OSError) and e.strerror else _one_line(e)
+            why = e.strerror if isinstance(e, OSError) and e.strerror else error_text(e)
             return Decision(d.path, "fail", f"not written, the file is as it was: {why}")
         self.ledger.setdefault(d.path, []).append(entry)
         return Decision(d.path, "written", d.text, d.value, d.fmt, keys=tuple(keys))
@@ -252,8 +252,6 @@ def _shown(found: dict[str, list[str]]) -> str:
     return ", ".join(f"{'; '.join(values)} in {key}" for key, values in found.items())
 
 
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 def _summary(counts: dict[str, int], skipped: dict[str, int], write: bool) -> str:
@@ -299,7 +297,7 @@ def main(args: argparse.Namespace) -> int:
         say(f"tag: {e}")
         return EXIT_USAGE
     run_path = layout.latest_run(args.output)
-    if run_path is None or not layout.is_local(args.output):
+    if run_path is None or is_remote(args.output):
         say(f"tag: no published run in {args.output} (a local output folder of `recogenre run`)")
         return EXIT_USAGE
     tracks, errors = _read_table(run_path, "tracks"), _read_table(run_path, "errors")

@@ -19,12 +19,13 @@ import argparse
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from recogenre.analysis import weights
+from recogenre.analysis.logs import say
+from recogenre.analysis.paths import is_remote
 from recogenre.analysis.weights import WeightsError
 
 
@@ -58,11 +59,11 @@ class Found:
 def survey(flag: str | None = None) -> list[Found]:
     """Every place of the lookup, in order, with the file the lookup picks marked ``used``."""
     # the lookup's own rule: an explicit choice (--weights, the variable) is the only candidate
-    winner = next((p for p in weights.candidates(flag) if "://" in p or Path(p).is_file()), None)
+    winner = next((p for p in weights.candidates(flag) if is_remote(p) or Path(p).is_file()), None)
     seen: dict[str, Found] = {}
     for place in weights.candidate_list(flag):
         if place.path not in seen:
-            local = "://" not in place.path and Path(place.path).is_file()
+            local = not is_remote(place.path) and Path(place.path).is_file()
             digest = weights.sha256_of(place.path) if local else None
             seen[place.path] = Found(place.source, place.path, digest, place.path == winner)
     folder = weights.user_dir()
@@ -77,7 +78,7 @@ def survey(flag: str | None = None) -> list[Found]:
 def _list(args: argparse.Namespace) -> int:
     for found in survey(args.weights):
         mark = "*" if found.used else " "
-        what = found.sha256 or ("remote" if "://" in found.path else "absent")
+        what = found.sha256 or ("remote" if is_remote(found.path) else "absent")
         print(f"{mark} {found.source:<28} {what:<64} {found.path}")
     try:
         path, digest = weights.resolve_weights(args.weights)
@@ -114,7 +115,7 @@ def install(source: str, name: str, force: bool = False) -> tuple[Path, str]:
     """(installed path, sha256): the checked file, renamed into the user folder in one step."""
     target = weights.user_dir() / installed_name(name, source)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if "://" in source:
+    if is_remote(source):
         tmp = weights.fetch(source, folder=str(target.parent), suffix=target.name)
     else:
         if not Path(source).is_file():
@@ -145,7 +146,7 @@ def _install(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     local = args.file
     try:
-        if "://" in args.file:
+        if is_remote(args.file):
             local = weights.fetch(args.file)
         elif not Path(args.file).is_file():
             raise WeightsError(f"{args.file}: no such file")
@@ -162,7 +163,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"recogenre: {message}", file=sys.stderr, flush=True)
+    say(message)
     return 2
 
 

@@ -27,11 +27,12 @@ import json
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from recogenre.analysis.paths import is_remote
 
 
 def latest_target(out: str) -> str:
@@ -83,16 +84,15 @@ def stop_now(signum: int, out: str) -> None:
     for pid in descendants(os.getpid()):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    if "://" not in out:
+    if not is_remote(out):
         _release_lock(out)
     try:
-        message = f"recogenre: interrupted; latest still points at {latest_target(out)}"
+        message = f"interrupted; latest still points at {latest_target(out)}"
     except Exception:
-        message = "recogenre: interrupted; latest still points at the previous run"
-    from recogenre.analysis.logs import stamped
+        message = "interrupted; latest still points at the previous run"
+    from recogenre.analysis.logs import say
 
-    sys.stderr.write(stamped(message) + "\n")
-    sys.stderr.flush()
+    say(message)
     os._exit(128 + signum)
 
 

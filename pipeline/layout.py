@@ -25,6 +25,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from recogenre.analysis.paths import is_remote
+
 if TYPE_CHECKING:
     from recogenre.pipeline.graph import OutputDirs
 
@@ -55,10 +57,6 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
-def is_local(path: str) -> bool:
-    return "://" not in path
-
-
 def run_dir(out: str, run_id: str) -> str:
     return _filesystems().join(out, "runs", run_id)
 
@@ -72,7 +70,7 @@ def output_dirs(run_path: str) -> OutputDirs:
 def prepare(out: str, run_id: str) -> str:
     """Creates the run's folder, failing early (before any work) if OUT is not writable."""
     path = run_dir(out, run_id)
-    if is_local(path):
+    if not is_remote(path):
         Path(path).mkdir(parents=True, exist_ok=False)
         (Path(path) / MARKER).write_text(run_id + "\n")  # also proves OUT writable before any work
     else:
@@ -83,7 +81,7 @@ def prepare(out: str, run_id: str) -> str:
 def write_manifest(run_path: str, manifest: dict) -> None:
     text = json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
     target = _filesystems().join(run_path, MANIFEST)
-    if is_local(target):
+    if not is_remote(target):
         tmp = target + ".tmp"
         Path(tmp).write_text(text)
         os.replace(tmp, target)
@@ -95,7 +93,7 @@ def write_manifest(run_path: str, manifest: dict) -> None:
 def switch_latest(out: str, run_id: str) -> None:
     """Points OUT/latest at the run with one atomic rename."""
     relative = f"runs/{run_id}"
-    if is_local(out):
+    if not is_remote(out):
         tmp = Path(out) / f".{LATEST}.{run_id}.tmp"
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()
@@ -126,7 +124,7 @@ def is_own_run(folder: Path) -> bool:
 
 def _run_folders(out: str) -> list[Path]:
     runs = Path(out) / "runs"
-    if not is_local(out) or not runs.is_dir():
+    if is_remote(out) or not runs.is_dir():
         return []
     return sorted(runs.iterdir())
 
@@ -152,7 +150,7 @@ def rejected_runs(out: str) -> list[str]:
 
 def write_rejection(run_path: str, report: dict) -> None:
     """Marks a finished run as not published, so the next run keeps it for inspection."""
-    if is_local(run_path):
+    if not is_remote(run_path):
         (Path(run_path) / REJECTED).write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
@@ -194,7 +192,7 @@ def prune(out: str, keep: int) -> list[str]:
 
 def latest_run(out: str) -> str | None:
     """The folder of the run ``latest`` points at, or None."""
-    if is_local(out):
+    if not is_remote(out):
         link = Path(out) / LATEST
         return str(link.resolve()) if link.exists() else None
     pointer = _filesystems().join(out, LATEST)

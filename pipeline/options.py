@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import contextvars
-import sys
 
 from recogenre.analysis.limits import add_max_duration_argument
+from recogenre.analysis.logs import say
 from recogenre.pipeline.helpformat import Parser
 from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
 
@@ -50,8 +50,9 @@ def usage_errors_raised():
 
 
 def usage_error(message: str) -> int:
-    error(message)
-    return 2
+    """Says the usage error; its exit status (2)."""
+    say(message)
+    return UsageError.exit_status
 
 
 def add_weights(p: argparse.ArgumentParser) -> None:
@@ -163,12 +164,6 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     add_weights(p)
     add_trim(p)
     add_backend(p)
-
-
-def error(message: str) -> None:
-    from recogenre.analysis.logs import one_line
-
-    print(one_line(f"recogenre: {message}"), file=sys.stderr, flush=True)
 
 
 def check_options(args: argparse.Namespace, rest: list[str]) -> None:

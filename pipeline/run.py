@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recogenre.analysis.logs import error_text, say, typed_error_text
 from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunError, RunRefused
+from recogenre.analysis.paths import is_remote
 from recogenre.analysis.wording import count
 from recogenre.pipeline import __version__, layout
 
@@ -36,10 +38,9 @@ def decode_limits(args: argparse.Namespace):
     return DecodeLimits.from_hours(getattr(args, "max_duration", None))
 
 
-def say(message: str) -> None:
-    from recogenre.analysis.logs import one_line, stamped
-
-    print(one_line(stamped(message)), file=sys.stderr, flush=True)
+def progress_line(line: str) -> None:
+    """A progress line (``progress: ...``), said without the ``recogenre:`` prefix."""
+    say(line, prefix="")
 
 
 def settings(
@@ -258,7 +259,7 @@ def runner_problem(beam_args: list[str]) -> str | None:
     try:
         create_runner(name)
     except (ValueError, ImportError, AttributeError) as e:
-        return f"--runner {name}: {' '.join(str(e).split())}"
+        return f"--runner {name}: {error_text(e)}"
     return None
 
 
@@ -335,11 +336,11 @@ def launch(args: argparse.Namespace) -> RunResult:
     prepare_backend(args, local_weights, digest)
     # Workers read the weights from where the user pointed (any Beam filesystem);
     # locally that is the resolved file itself.
-    worker_weights = args.weights if args.weights and "://" in args.weights else local_weights
+    worker_weights = args.weights if args.weights and is_remote(args.weights) else local_weights
 
     from recogenre.pipeline.lock import RunLock, acquire_or_reason
 
-    lock = RunLock(args.output) if layout.is_local(args.output) else None
+    lock = RunLock(args.output) if not is_remote(args.output) else None
     refused = acquire_or_reason(lock) if lock else None
     if refused:
         raise RunRefused(refused, exit_status=EXIT_FAILED)  # names the holder
@@ -402,11 +403,10 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
 
     leftovers = layout.remove_incomplete_runs(args.output)
     if leftovers:
-        say(f"recogenre: removed {len(leftovers)} unfinished run(s): {', '.join(leftovers)}")
+        say(f"removed {len(leftovers)} unfinished run(s): {', '.join(leftovers)}")
     foreign = layout.foreign_entries(args.output)
     if foreign:
-        say(
-            f"recogenre: warning: left alone {len(foreign)} folder(s) in {Path(args.output) / 'runs'} "
+        say(f"warning: left alone {len(foreign)} folder(s) in {Path(args.output) / 'runs'} "
             f"that recogenre did not create: {', '.join(foreign)}"
         )
     current = settings(
@@ -429,12 +429,12 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
     from recogenre.analysis.progress import schedule
 
     every, steps = schedule(args.progress_seconds, sys.stderr.isatty())
-    if layout.is_local(run_path) and every > 0:
+    if not is_remote(run_path) and every > 0:
         from recogenre.analysis.progress import ProgressPrinter, ProgressWriter
 
         folder.mkdir()
         progress = ProgressWriter(str(folder))
-        printer = ProgressPrinter(str(folder), inputs.count, say, every=every, steps=steps)
+        printer = ProgressPrinter(str(folder), inputs.count, progress_line, every=every, steps=steps)
 
     import apache_beam as beam
 
@@ -447,10 +447,10 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
     unusable = ledger_problem(ledger)
     if unusable:
         ledger = None
-        say(f"recogenre: warning: {unusable}; ignored (files changed by `recogenre tag` are decoded again)")
+        say(f"warning: {unusable}; ignored (files changed by `recogenre tag` are decoded again)")
     basis = f"from {Path(previous).name}" if previous else mode
     shown = getattr(args, "catalogue_shown", None) or args.catalogue
-    say(f"recogenre: run {run_id}: {count(inputs.count, 'file')} from {shown} with {runner}, {basis}")
+    say(f"run {run_id}: {count(inputs.count, 'file')} from {shown} with {runner}, {basis}")
     try:
         if printer:
             printer.start()
@@ -487,7 +487,7 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
         tables = read_tables(run_path)
     except Exception as e:
         raise RunError(
-            f"run {run_id} failed: {type(e).__name__}: {' '.join(str(e).split())[:2000]}",
+            f"run {run_id} failed: {typed_error_text(e, 2000)}",
             f"{layout.LATEST} still points at the previous run",
         ) from None
     finally:
@@ -549,8 +549,7 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
             f"{layout.LATEST} is unchanged; this run's results are kept in {run_path}",
         )
     if counts["tracks"] - counts["unverified"] + counts["errors"] != inputs.count:
-        say(
-            f"recogenre: warning: {inputs.count} inputs but {counts['tracks']} tracks + "
+        say(f"warning: {inputs.count} inputs but {counts['tracks']} tracks + "
             f"{counts['errors']} errors"
         )
     try:
@@ -560,7 +559,7 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
         raise RunError(f"run {run_id} finished but could not be published: {e}") from None
     pruned = layout.prune(args.output, max(1, args.keep))
     if pruned:
-        say(f"recogenre: pruned {len(pruned)} old run(s)")
+        say(f"pruned {len(pruned)} old run(s)")
     return RunResult(run_id, run_path, args.output, counts, manifest, wall)
 
 
@@ -573,13 +572,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    from recogenre.analysis.logs import say as say_line
-
     try:
         result = launch(args)
     except CommandError as e:
         for line in e.lines:
-            say_line(line)
+            say(line)
         return e.exit_status
     print(result.summary(), flush=True)
     return 0

@@ -94,7 +94,7 @@ def test_classify_reports_nan_scores_as_a_failed_file(absurd_weights):
     )
     assert proc.returncode == 1 and proc.stdout == ""
     assert (
-        proc.stderr.strip()
+        unstamped(proc.stderr).strip()
         == f"recogenre: {clip('die.au')}: NonFiniteScores: the model gave NaN or infinite scores"
     )
 

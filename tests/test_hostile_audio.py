@@ -31,7 +31,7 @@ from recogenre.analysis.features import TrackReader
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.segments import plan_segments
-from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command
+from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command, unstamped
 
 # What libmpg123, libsndfile and FFmpeg print when left alone.
 RAW_LIBRARY_LINE = re.compile(r"Note: |Warning: |libmpg123|\[src/|\[mp3|\[flac|Header missing|resync", re.I)
@@ -291,7 +291,7 @@ def test_classify_cli_keeps_library_chatter_off_stderr(hostile, bad_files):
         cwd=ROOT,
     )
     assert proc.returncode == 1
-    lines = proc.stderr.splitlines()
+    lines = unstamped(proc.stderr).splitlines()
     assert len(lines) == 2 and all(ln.startswith("recogenre: ") for ln in lines), proc.stderr[-2000:]
     assert not RAW_LIBRARY_LINE.search(proc.stderr.replace(bad_files["random"], "")), proc.stderr
     objects = [json.loads(line) for line in proc.stdout.splitlines()]

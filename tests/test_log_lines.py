@@ -31,7 +31,7 @@ def test_warnings_tracebacks_and_long_messages_become_stamped_single_lines():
 import logging, warnings
 import numpy as np
 from recogenre.analysis.logs import configure_logging, say
-from recogenre.pipeline.run import say as run_say
+from recogenre.pipeline.run import progress_line as run_say
 configure_logging()
 np.polyfit(np.arange(3.0), np.arange(3.0), 10)  # numpy's RankWarning
 np.log(np.zeros(1))  # RuntimeWarning: divide by zero

@@ -11,7 +11,7 @@ import pytest
 
 from recogenre.analysis import weights
 from recogenre.analysis.weights import LEGACY_SHA256, WeightsError, resolve_weights
-from tests.conftest import AUDIO, WEIGHTS
+from tests.conftest import AUDIO, WEIGHTS, unstamped
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_cli_reports_missing_weights_in_one_line(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in unstamped(proc.stderr).splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("recogenre: CRNN weights not found")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 

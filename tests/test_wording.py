@@ -10,7 +10,7 @@ from recogenre.analysis.progress import ProgressPrinter, ProgressWriter
 from recogenre.analysis.schemas import CHANGE_KINDS
 from recogenre.analysis.wording import count, size
 from recogenre.pipeline.run import format_summary
-from tests.conftest import ROOT
+from tests.conftest import ROOT, unstamped
 
 
 def test_count_says_one_thing_and_several_things():
@@ -53,4 +53,4 @@ def test_an_unknown_command_is_named_once():
     cmd = [sys.executable, "-m", "recogenre", "nosuch"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("recogenre: argument command: invalid choice: 'nosuch'")
+    assert unstamped(proc.stderr).startswith("recogenre: argument command: invalid choice: 'nosuch'")

@@ -21,6 +21,7 @@ from recogenre.analysis.decode import AudioError
 from recogenre.analysis.features import FrameFeatures, TrackReader
 from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE
 from recogenre.analysis.limits import DecodeLimits
+from recogenre.analysis.logs import error_text
 from recogenre.analysis.melspec import log_mel
 from recogenre.analysis.segments import Segment
 
@@ -53,10 +54,6 @@ class ErrorRow(NamedTuple):
 
 def to_datetime(seconds: float | None) -> dt.datetime | None:
     return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-
-
-def one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 class AudioToFrames(beam.DoFn):
@@ -121,7 +118,7 @@ class AudioToFrames(beam.DoFn):
             yield self._error(segment, ErrorRow(entry.path, "decode", e.kind, str(e)))
             return
         except Exception as e:  # an unexpected decoder failure is still one file's error
-            yield self._error(segment, ErrorRow(entry.path, "decode", type(e).__name__, one_line(e)))
+            yield self._error(segment, ErrorRow(entry.path, "decode", type(e).__name__, error_text(e)))
             return
         if segment.index == segment.count - 1:
             self.decoded.inc()

@@ -22,7 +22,8 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 
 from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_BATCH, DEFAULT_PRECISION
 from recogenre.analysis.features import FrameFeatures
-from recogenre.transforms.audio_frames import ErrorRow, FrameScore, one_line
+from recogenre.analysis.logs import error_text
+from recogenre.transforms.audio_frames import ErrorRow, FrameScore
 
 DEFAULT_MAX_BATCH = DEFAULT_BATCH
 SCORE_ERRORS = "score_errors"
@@ -173,7 +174,7 @@ class ToScores(beam.DoFn):
 def _failed_batch(failure) -> Iterable[tuple[str, ErrorRow]]:
     batch, (exc_type, exc_repr, _) = failure
     for path in dict.fromkeys(key[0] for key, _ in batch):
-        yield path, ErrorRow(path, "classify", exc_type.__name__, one_line(exc_repr))
+        yield path, ErrorRow(path, "classify", exc_type.__name__, error_text(exc_repr))
 
 
 class ClassifyFrames(beam.PTransform):

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from recogenre.analysis.limits import DecodeLimits
+from recogenre.analysis.logs import say, typed_error_text
 from recogenre.commands.model import load_model
 from recogenre.pipeline.options import (
     add_backend,
@@ -13,7 +14,6 @@ from recogenre.pipeline.options import (
     add_max_duration_argument,
     add_trim,
     add_weights,
-    error,
 )
 
 
@@ -53,11 +53,11 @@ def command(args: argparse.Namespace) -> int:
                 min_confidence=args.min_confidence,
             )
         except AudioError as e:
-            error(f"{path}: {e}")
+            say(f"{path}: {e}")
             failed += 1
             continue
         except Exception as e:  # one bad file must not stop the others
-            error(f"{path}: {type(e).__name__}: {' '.join(str(e).split())}")
+            say(f"{path}: {typed_error_text(e)}")
             failed += 1
             continue
         if args.json:
@@ -68,5 +68,5 @@ def command(args: argparse.Namespace) -> int:
             from recogenre.apps.charts import plot_result
 
             chart = plot_result(result, args.plot, index, len(args.files))
-            error(f"chart for {path}: {chart}")
+            say(f"chart for {path}: {chart}")
     return 1 if failed else 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recogenre.pipeline.options import error
+from recogenre.analysis.logs import say, typed_error_text
 
 
 def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):
@@ -17,13 +17,13 @@ def load_model(weights_flag: str | None, backend: str | None = None, precision: 
         check(backend, precision)
         path, digest = validated_weights(weights_flag)  # a .keras archive is also loaded once, safely
     except (WeightsError, ValueError) as e:
-        error(str(e))
+        say(str(e))
         raise SystemExit(2) from None
     try:
         return Model(path, digest, backend, precision)
     except WeightsError as e:
-        error(f"{weights_flag or path}: {e}")
+        say(f"{weights_flag or path}: {e}")
         raise SystemExit(2) from None
     except Exception as e:
-        error(f"cannot load the {backend} model: {type(e).__name__}: {' '.join(str(e).split())}")
+        say(f"cannot load the {backend} model: {typed_error_text(e)}")
         raise SystemExit(1) from None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from recogenre.analysis.limits import DEFAULT_SERVICE_MAX_DURATION_HOURS
+from recogenre.analysis.logs import say
 from recogenre.commands.model import load_model
 from recogenre.pipeline.options import (
     add_backend,
@@ -35,6 +35,6 @@ def command(args: argparse.Namespace) -> int:
 
     problem = argument_problem(args)  # before the model is loaded: a bad option costs no start-up time
     if problem:
-        print(f"recogenre: {problem}", file=sys.stderr)
+        say(problem)
         return 2
     return serve_command(args, load_model(args.weights, args.backend, args.precision))
