@@ -67,7 +67,7 @@ def test_plot_with_a_file_named_twice_writes_one_chart_per_file_and_says_where(t
     charts = [tmp_path / f"num-{i}.png" for i in (1, 2, 3)]
     assert sorted(tmp_path.iterdir()) == charts
     assert all(c.read_bytes()[:4] == b"\x89PNG" for c in charts)
-    said = [ln for ln in proc.stderr.splitlines() if "chart for" in ln]
+    said = [ln for ln in unstamped(proc.stderr).splitlines() if "chart for" in ln]
     assert said == [f"recogenre: chart for {f}: {c}" for f, c in zip(files, charts)]
 
 
