@@ -20,8 +20,6 @@ from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.model_output import ModelOutput
 from recogenre.analysis.result_text import format_text, short_text
 
-DEFAULT_BATCH_SIZE = DEFAULT_BATCH  # frames per model call
-
 
 class Model:
     """The CRNN loaded once on the chosen backend, applied to batches of log-mel frames."""
@@ -137,7 +135,7 @@ def classify_file(
     path: str,
     model: Model,
     trim_seconds: float = 0.0,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = DEFAULT_BATCH,
     limits: DecodeLimits | None = None,
     cover_tail: bool = False,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
@@ -156,7 +154,7 @@ def classify_samples(
     sample_rate: int,
     model: Model,
     trim_seconds: float = 0.0,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = DEFAULT_BATCH,
     name: str = "<array>",
     cover_tail: bool = False,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
@@ -175,7 +173,7 @@ def classify_samples(
 def classify_reader(
     reader: TrackReader,
     model: Model,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = DEFAULT_BATCH,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
 ) -> TrackResult:
     """The frames of an unopened reader through the model, holding at most one batch of frames."""

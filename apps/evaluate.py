@@ -332,13 +332,6 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _manifest(run_path: str | None) -> dict[str, Any]:
-    try:
-        return json.loads((Path(run_path) / "manifest.json").read_text()) if run_path else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def main(args: argparse.Namespace) -> int:
     """Builds the labelled catalogue, runs it with ``recogenre run``, then scores ``latest``."""
     from recogenre.pipeline import layout
@@ -378,7 +371,7 @@ def main(args: argparse.Namespace) -> int:
         if status != 0:
             return status
         run_path = layout.latest_run(args.output)
-        manifest = _manifest(run_path)
+        manifest = (layout.read_manifest(run_path) if run_path else None) or {}
         if manifest.get("catalogue") != source:
             say(f"{args.output}/{layout.LATEST} is not the run just made (another run finished since)")
             return 1

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import html
-import json
 import os
 import re
 from pathlib import Path
@@ -32,6 +31,7 @@ from recogenre.analysis.paths import is_remote
 from recogenre.analysis.wording import count, size
 from recogenre.apps import charts, report_data, report_page
 from recogenre.apps.run_lookup import run_to_read
+from recogenre.pipeline import layout
 
 REPORTS_DIR = "reports"
 PAGE_NAME = "report.html"
@@ -75,7 +75,7 @@ def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts
     tables = read_tables(run_path)
     tracks = tables["tracks"].sort_values("path", kind="stable").reset_index(drop=True)
     frames, errors = tables["frames"], tables["errors"]
-    manifest = _manifest(run_path)
+    manifest = layout.read_manifest(run_path) or {}
     run_id = manifest.get("run_id") or Path(run_path).name
     start = report_data.start_folder(manifest, run_path)
     paths = [report_data.absolute(str(p), start) for p in tracks["path"]]
@@ -268,18 +268,11 @@ def errors_html(errors) -> str:
     )
 
 
-def _manifest(run_path: str) -> dict[str, Any]:
-    try:
-        return json.loads((Path(run_path) / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def main(args: argparse.Namespace) -> int:
     run_path = run_to_read(args.output, args.run, "report", "run to report")
     if run_path is None:
         return 2
-    run_id = _manifest(run_path).get("run_id") or Path(run_path).name
+    run_id = (layout.read_manifest(run_path) or {}).get("run_id") or Path(run_path).name
     chart_dir = args.charts or report_dir(args.output, run_id)
     html_path = args.html or os.path.join(report_dir(args.output, run_id), PAGE_NAME)
     try:

@@ -25,7 +25,6 @@ from recogenre.analysis.features import FrameFeatures
 from recogenre.analysis.logs import error_text
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore
 
-DEFAULT_MAX_BATCH = DEFAULT_BATCH
 SCORE_ERRORS = "score_errors"
 NON_FINITE = "NonFiniteScores"
 
@@ -91,7 +90,7 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
         self,
         weights: str,
         weights_sha256: str,
-        max_batch_size: int = DEFAULT_MAX_BATCH,
+        max_batch_size: int = DEFAULT_BATCH,
         threads: int | None = None,
         backend: str = DEFAULT_BACKEND,
         precision: str = DEFAULT_PRECISION,
