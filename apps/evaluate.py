@@ -335,8 +335,8 @@ def format_summary(summary: dict[str, Any]) -> str:
 def main(args: argparse.Namespace) -> int:
     """Builds the labelled catalogue, runs it with ``recogenre run``, then scores ``latest``."""
     from recogenre.pipeline import layout
+    from recogenre.pipeline.layout import read_tables
     from recogenre.pipeline.run import main as run_main
-    from recogenre.pipeline.run import read_tables
 
     if is_remote(args.output):
         say(f"evaluate writes to local output folders only, not {args.output}")

@@ -70,7 +70,7 @@ def report_dir(out: str, run_id: str) -> str:
 
 def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts: int = 0) -> dict[str, Any]:
     """Writes the page and the distribution PNG; returns what was written, for the caller to print."""
-    from recogenre.pipeline.run import read_tables
+    from recogenre.pipeline.layout import read_tables
 
     tables = read_tables(run_path)
     tracks = tables["tracks"].sort_values("path", kind="stable").reset_index(drop=True)

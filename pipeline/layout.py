@@ -23,7 +23,7 @@ import re
 import secrets
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recogenre.analysis.paths import is_remote
 
@@ -200,3 +200,24 @@ def latest_run(out: str) -> str | None:
         return None
     with _filesystems().open(pointer) as f:
         return _filesystems().join(out, f.read().decode().strip())
+
+
+def read_tables(run_path: str) -> dict[str, Any]:
+    """The written tables, as pandas DataFrames (schemas applied even when empty)."""
+    import pyarrow.dataset as ds
+
+    from recogenre.analysis import schemas
+
+    tables = {}
+    for name, schema in (
+        ("tracks", schemas.TRACKS),
+        ("frames", schemas.FRAMES),
+        ("errors", schemas.ERRORS),
+        ("changes", schemas.CHANGES),
+    ):
+        folder = f"{run_path}/{name}"
+        if not _filesystems().exists(folder):
+            tables[name] = schema.empty_table().to_pandas()
+            continue
+        tables[name] = ds.dataset(folder, schema=schema, format="parquet").to_table().to_pandas()
+    return tables

@@ -14,7 +14,6 @@ that shape results changed.
 from __future__ import annotations
 
 import argparse
-import collections
 import datetime as dt
 import logging
 import shutil
@@ -24,11 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recogenre.analysis.logs import error_text, say, typed_error_text
+from recogenre.analysis.logs import say, typed_error_text
 from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunError, RunRefused
 from recogenre.analysis.paths import is_remote
 from recogenre.analysis.wording import count
-from recogenre.pipeline import __version__, layout
+from recogenre.pipeline import layout
+from recogenre.pipeline.layout import read_tables
+from recogenre.pipeline.manifest import assemble_manifest, previous_snapshot, settings
+from recogenre.pipeline.runners import (
+    dask_runner,
+    default_runner,
+    model_threads,
+    runner_problem,
+    stage_cpu_seconds,
+)
+from recogenre.pipeline.summary import classify_failure, format_summary, summarise
 
 
 def decode_limits(args: argparse.Namespace):
@@ -41,249 +50,6 @@ def decode_limits(args: argparse.Namespace):
 def progress_line(line: str) -> None:
     """A progress line (``progress: ...``), said without the ``recogenre:`` prefix."""
     say(line, prefix="")
-
-
-def settings(
-    weights_sha256: str,
-    trim_seconds: float,
-    backend: str | None = None,
-    precision: str | None = None,
-    cover_tail: bool = False,
-) -> dict[str, Any]:
-    """What shapes the numbers: a snapshot made with other settings is not reused."""
-    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
-    from recogenre.analysis.version import RESULTS_VERSION
-
-    return {
-        "results_version": RESULTS_VERSION,
-        "weights_sha256": weights_sha256,
-        "trim_seconds": trim_seconds,
-        "backend": backend or DEFAULT_BACKEND,
-        "precision": precision or DEFAULT_PRECISION,
-        "cover_tail": bool(cover_tail),  # adds a frame; --min-confidence only relabels, so it is an option
-    }
-
-
-def read_tables(run_path: str) -> dict[str, Any]:
-    """The written tables, as pandas DataFrames (schemas applied even when empty)."""
-    import pyarrow.dataset as ds
-
-    from recogenre.analysis import schemas
-
-    tables = {}
-    for name, schema in (
-        ("tracks", schemas.TRACKS),
-        ("frames", schemas.FRAMES),
-        ("errors", schemas.ERRORS),
-        ("changes", schemas.CHANGES),
-    ):
-        folder = f"{run_path}/{name}"
-        if not layout.FileSystems.exists(folder):
-            tables[name] = schema.empty_table().to_pandas()
-            continue
-        tables[name] = ds.dataset(folder, schema=schema, format="parquet").to_table().to_pandas()
-    return tables
-
-
-def summarise(tables: dict[str, Any]) -> dict[str, Any]:
-    from recogenre.analysis.schemas import CHANGE_KINDS
-
-    tracks, frames, errors, changes = tables["tracks"], tables["frames"], tables["errors"], tables["changes"]
-    by_change = collections.Counter(changes["change"])
-    # Throughput and "decoded" count only the tracks this run decoded and classified: carried-over
-    # tracks cost nothing, and a file that failed to decode is an error row, not a decoded file.
-    fresh = set(changes.loc[changes["change"].isin(("new", "changed", "retried")), "path"])
-    decoded = tracks[tracks["path"].isin(fresh)] if len(changes) else tracks
-    return {
-        "tracks": len(tracks),
-        "frames": len(frames),
-        "errors": len(errors),
-        "silent_tracks": int(tracks["top_genre"].isna().sum()),
-        "silent_frames": int(frames["silent"].sum()) if len(frames) else 0,
-        "errors_by_type": dict(collections.Counter(errors["error_type"])),
-        "genres": dict(collections.Counter(tracks["top_genre"].dropna())),
-        **{k: by_change.get(k, 0) for k in CHANGE_KINDS},
-        "decoded": len(decoded),
-        "failed": len(errors),
-        # folders that could not be listed (their files are unknown; previous tracks carried unverified)
-        "unlisted_folders": int(((errors["stage"] == "read") & (errors["error_type"] == "unreadable")).sum()),
-        "audio_seconds": float(tracks["duration_s"].sum()) if len(tracks) else 0.0,
-        "decoded_audio_seconds": float(decoded["duration_s"].sum()) if len(decoded) else 0.0,
-    }
-
-
-def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: float) -> str:
-    from recogenre.analysis.paths import printable
-    from recogenre.analysis.schemas import CHANGE_KINDS
-
-    audio_h = counts["audio_seconds"] / 3600
-    lines = [
-        f"run {run_id}: {count(counts['tracks'], 'track')} ({counts['silent_tracks']} silent), "
-        f"{count(counts['frames'], 'frame')}, {count(counts['errors'], 'error')}",
-        "files: "
-        + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS if k != "unverified" or counts[k])
-        + f"; {counts['decoded']} decoded",
-    ]
-    if counts.get("unlisted_folders"):
-        lines.append(
-            f"warning: {counts['unlisted_folders']} folder(s) could not be listed (errors, stage read); "
-            f"{counts['unverified']} track(s) seen under them before are carried over unverified"
-        )
-    if counts["errors_by_type"]:
-        lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["errors_by_type"].items())))
-    if counts["genres"]:
-        ranked = sorted(counts["genres"].items(), key=lambda kv: (-kv[1], kv[0]))
-        lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in ranked))
-    lines.append(
-        f"wall time {wall:.1f} s; {throughput(counts, wall)}; the snapshot holds {audio_h:.2f} h of audio"
-    )
-    lines.append(f"results: {run_path}  (latest: {layout.FileSystems.join(out, layout.LATEST)})")
-    return "\n".join(printable(line) for line in lines)
-
-
-def classify_failure(tables: dict[str, Any], max_error_rate: float) -> str | None:
-    """Why a finished run must not replace the published one, or None.
-
-    The model failed for every file it tried, or for more than
-    ``max_error_rate`` of them: broken weights or a broken worker, not bad
-    files, and results that would wipe good ones out. Files it tried are
-    those this run classified (carried-over and silent tracks excluded)
-    plus those it failed on.
-    """
-    errors, tracks = tables["errors"], tables["tracks"]
-    failed = int((errors["stage"] == "classify").sum())
-    if failed == 0:
-        return None
-    audible = tracks["n_frames"] > tracks["n_silent_frames"]
-    changes = tables["changes"]
-    carried = tracks["path"].isin(changes.loc[changes["change"].isin(("unchanged", "unverified")), "path"])
-    tried = failed + int((audible & ~carried).sum())
-    if failed == tried or failed > max_error_rate * tried:
-        worst = errors.loc[errors["stage"] == "classify", "error_type"].value_counts().index[0]
-        return (
-            f"the model failed for {failed} of the {tried} files it classified (mostly {worst}; "
-            f"--max-error-rate {max_error_rate:g})"
-        )
-    return None
-
-
-def realtime_factor(counts: dict, wall: float) -> float | None:
-    """Seconds of audio decoded and classified per wall second; None when nothing was decoded."""
-    decoded = counts.get("decoded_audio_seconds", 0.0)
-    return decoded / wall if decoded > 0 and wall > 0 else None
-
-
-def throughput(counts: dict, wall: float) -> str:
-    speed = realtime_factor(counts, wall)
-    if speed is None:
-        return "nothing decoded (every track carried over)" if counts["tracks"] else "nothing decoded"
-    return f"decoded {counts['decoded_audio_seconds'] / 3600:.2f} h of audio at {speed:.1f}x real-time"
-
-
-def model_threads(options) -> int | None:
-    """Threads per model: the cores each worker process owns.
-
-    The DirectRunner in multi-processing mode starts ``direct_num_workers``
-    processes (0: one per core); each gets an equal share. Elsewhere the
-    runner decides the process layout, and TensorFlow's default stands.
-    """
-    import os
-
-    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
-
-    if options.view_as(StandardOptions).runner not in ("DirectRunner", "direct"):
-        return None
-    direct = options.view_as(DirectOptions)
-    cores = os.cpu_count() or 1
-    if direct.direct_running_mode != "multi_processing":
-        return cores
-    workers = direct.direct_num_workers or cores
-    return max(1, cores // workers)
-
-
-def stage_cpu_seconds(result) -> dict[str, float]:
-    """CPU seconds per stage from the workers' Beam counters (empty where a runner has none)."""
-    from apache_beam.metrics.metric import MetricsFilter
-
-    try:
-        counters = result.metrics().query(MetricsFilter().with_namespace("recogenre"))["counters"]
-    except Exception:
-        return {}
-    totals: dict[str, float] = {}
-    for c in counters:
-        name = c.key.metric.name
-        if name.startswith("cpu_ms_"):
-            totals[name.removeprefix("cpu_ms_")] = (
-                totals.get(name.removeprefix("cpu_ms_"), 0) + c.committed / 1000
-            )
-    return totals
-
-
-def dask_runner(args: argparse.Namespace):
-    """The fixed Dask runner when the run asks for Dask (any --runner naming dask, or a dask
-    address), None otherwise; UnsupportedBeam/ValueError carry a one-line usage message."""
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
-    runner = PipelineOptions(args.beam_args).view_as(StandardOptions).runner or ""
-    address, scheduler_file = getattr(args, "dask_address", None), getattr(args, "dask_scheduler_file", None)
-    wants_address = bool(address or scheduler_file)
-    if "dask" not in runner.lower():
-        if wants_address and runner:
-            raise ValueError(f"--dask_address/--dask_scheduler_file need --runner dask, not {runner}")
-        if not wants_address:
-            return None
-    from recogenre.pipeline import dask_runner as dr
-
-    dr.check_beam_version()
-    kept, skip = [], False
-    for a in args.beam_args:  # drop "--runner X" / "--runner=X": the runner object replaces it
-        if skip or a.startswith("--runner="):
-            skip = False
-        elif a == "--runner":
-            skip = True
-        else:
-            kept.append(a)
-    args.beam_args = [*kept, "--runner=dask", *dr.dask_client_args(address, scheduler_file)]
-    return dr.FixedDaskRunner()
-
-
-def runner_problem(beam_args: list[str]) -> str | None:
-    """Why ``--runner`` names no runner this Beam can start, or None; checked before the
-    run folder or the lock exist, so a typo is a usage error that leaves nothing behind."""
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-    from apache_beam.runners.runner import create_runner
-
-    name = PipelineOptions(beam_args).view_as(StandardOptions).runner
-    if not name:
-        return None
-    try:
-        create_runner(name)
-    except (ValueError, ImportError, AttributeError) as e:
-        return f"--runner {name}: {error_text(e)}"
-    return None
-
-
-def absolute_source(source: str) -> str | None:
-    """A local catalogue source as an absolute path in stored form (None for a remote one)."""
-    import os
-
-    from recogenre.analysis.paths import from_os_path, is_remote, to_os_path
-
-    return None if is_remote(source) else from_os_path(os.path.abspath(to_os_path(source)))
-
-
-def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tuple[str | None, str]:
-    """The snapshot to start from, or None with the reason for a full run."""
-    if args.full:
-        return None, "full run (--full)"
-    previous = layout.latest_run(args.output)
-    if previous is None:
-        return None, "first run"
-    manifest = layout.read_manifest(previous) or {}
-    changed = [k for k, v in current.items() if manifest.get("settings", {}).get(k) != v]
-    if changed:
-        return None, f"full run ({', '.join(changed)} changed)"
-    return previous, "incremental"
 
 
 @dataclass(frozen=True)
@@ -373,32 +139,9 @@ def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -
         raise RunError(f"cannot prepare the {args.backend} model: {type(e).__name__}: {e}") from None
 
 
-def default_runner(options, beam_args: list[str]) -> None:
-    """With no runner options: the DirectRunner on all cores (one worker process per core).
-
-    Beam's own default is one in-process worker; ``--direct_num_workers=1`` or
-    ``--direct_running_mode=in_memory`` still choose it.
-    """
-    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
-
-    if options.view_as(StandardOptions).runner is None:
-        options.view_as(StandardOptions).runner = "DirectRunner"
-    if options.view_as(StandardOptions).runner not in ("DirectRunner", "direct"):
-        return
-    direct = options.view_as(DirectOptions)
-    given = {a.split("=", 1)[0] for a in beam_args}
-    if "--direct_running_mode" in given:
-        return
-    if "--direct_num_workers" not in given:
-        direct.direct_num_workers = 0  # one per core
-    if direct.direct_num_workers != 1:
-        direct.direct_running_mode = "multi_processing"
-
-
 def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> RunResult:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from recogenre.analysis.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
     from recogenre.pipeline.confidence_options import confidence_settings
 
     leftovers = layout.remove_incomplete_runs(args.output)
@@ -497,50 +240,22 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
 
     wall = time.monotonic() - started
     counts = summarise(tables)
-    changes = tables["changes"]
-    manifest = {
-        "run_id": run_id,
-        "started_at": started_at.isoformat(),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "catalogue": getattr(args, "catalogue_shown", None) or args.catalogue,  # evaluate: the user's
-        "catalogue_path": absolute_source(args.catalogue),  # what `tag --export` may not write into
-        "output": args.output,
-        "runner": runner,
-        "mode": "incremental" if previous else mode,
-        "previous_run": Path(previous).name if previous else None,
-        "settings": current,
-        "options": {
-            "trim_seconds": args.trim_seconds,
-            "batch_size": args.batch_size,
-            # Not a setting: results of files under the limit do not depend on it.
-            "max_duration_h": args.max_duration,
-            "backend": args.backend,
-            "precision": args.precision,
-            **confidence_settings(args),
-            "weights": worker_weights,
-            "beam_args": args.beam_args,
-        },
-        "weights_sha256": digest,
-        "package_version": __version__,
-        "frontend": {
-            "sample_rate": SAMPLE_RATE,
-            "n_fft": N_FFT,
-            "hop_length": HOP_LENGTH,
-            "n_mels": N_MELS,
-            "frame_seconds": FRAME_SECONDS,
-        },
-        "counts": {
-            "inputs": inputs.count,
-            **{k: v for k, v in counts.items() if k not in ("audio_seconds", "decoded_audio_seconds")},
-        },
-        "removed": sorted(changes.loc[changes["change"] == "removed", "path"]),
-        "unverified": sorted(changes.loc[changes["change"] == "unverified", "path"]),
-        "stage_cpu_seconds": stage_cpu,
-        "wall_time_s": round(wall, 3),
-        "audio_hours": counts["audio_seconds"] / 3600,
-        "decoded_audio_hours": counts["decoded_audio_seconds"] / 3600,
-        "x_realtime": realtime_factor(counts, wall),
-    }
+    manifest = assemble_manifest(
+        args,
+        run_id=run_id,
+        started_at=started_at,
+        runner=runner,
+        previous=previous,
+        mode=mode,
+        current=current,
+        worker_weights=worker_weights,
+        digest=digest,
+        n_inputs=inputs.count,
+        tables=tables,
+        counts=counts,
+        stage_cpu=stage_cpu,
+        wall=wall,
+    )
     rejection = classify_failure(tables, args.max_error_rate)
     if rejection:
         layout.write_rejection(run_path, {**manifest, "rejected": rejection})
@@ -549,9 +264,7 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
             f"{layout.LATEST} is unchanged; this run's results are kept in {run_path}",
         )
     if counts["tracks"] - counts["unverified"] + counts["errors"] != inputs.count:
-        say(f"warning: {inputs.count} inputs but {counts['tracks']} tracks + "
-            f"{counts['errors']} errors"
-        )
+        say(f"warning: {inputs.count} inputs but {counts['tracks']} tracks + {counts['errors']} errors")
     try:
         layout.write_manifest(run_path, manifest)
         layout.switch_latest(args.output, run_id)

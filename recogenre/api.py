@@ -169,7 +169,7 @@ def load_snapshot(output: PathLike, run: str | None = None) -> Snapshot:
     >>> snap.tracks.groupby("top_genre").size()
     """
     from recogenre.pipeline import layout
-    from recogenre.pipeline.run import read_tables
+    from recogenre.pipeline.layout import read_tables
 
     out = _text(output)
     if run is None:

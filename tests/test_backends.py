@@ -251,7 +251,7 @@ def test_cache_lives_where_the_user_says(tmp_path, monkeypatch):
 def test_run_uses_every_core_unless_told_otherwise(beam_args, mode, workers):
     from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
-    from recogenre.pipeline.run import default_runner, model_threads
+    from recogenre.pipeline.runners import default_runner, model_threads
 
     options = PipelineOptions(beam_args)
     default_runner(options, beam_args)
@@ -266,7 +266,7 @@ def test_run_uses_every_core_unless_told_otherwise(beam_args, mode, workers):
 def test_other_runners_keep_their_options():
     from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
-    from recogenre.pipeline.run import default_runner
+    from recogenre.pipeline.runners import default_runner
 
     args = ["--runner=PortableRunner", "--job_endpoint=embed"]
     options = PipelineOptions(args)

@@ -53,7 +53,7 @@ def snapshot(tmp_path_factory) -> dict:
 
 
 def tables(run: Path) -> dict[str, pd.DataFrame]:
-    from recogenre.pipeline.run import read_tables
+    from recogenre.pipeline.layout import read_tables
 
     return read_tables(str(run))
 

@@ -25,7 +25,7 @@ from recogenre.analysis.model_check import check_weights_file
 from recogenre.analysis.openvino_model import CONVERTING
 from recogenre.analysis.schemas import CHANGES, ERRORS, TRACKS
 from recogenre.pipeline import layout
-from recogenre.pipeline.run import classify_failure
+from recogenre.pipeline.summary import classify_failure
 from tests.conftest import ROOT, WEIGHTS, clip, run_command, unstamped
 
 OLD_RUN = "20250101T000000Z-abcd"

@@ -9,7 +9,7 @@ import sys
 from recogenre.analysis.progress import ProgressPrinter, ProgressWriter
 from recogenre.analysis.schemas import CHANGE_KINDS
 from recogenre.analysis.wording import count, size
-from recogenre.pipeline.run import format_summary
+from recogenre.pipeline.summary import format_summary
 from tests.conftest import ROOT, unstamped
 
 
