@@ -366,8 +366,7 @@ def main(args: argparse.Namespace) -> int:
         run_args.catalogue = catalogue
         # The manifest records what the user gave, not the temporary CSV built from a tree
         # (deleted when evaluate ends); the CSV itself is kept as evaluation/catalogue.csv.
-        run_args.catalogue_shown = source
-        status = run_main(run_args)
+        status = run_main(run_args, shown_catalogue=source)
         if status != 0:
             return status
         run_path = layout.latest_run(args.output)

@@ -623,7 +623,7 @@ def serve_command(args, model) -> int:
             trim_seconds=args.trim_seconds,
             on_ready=ready,
             limits=limits,
-            decode_limits=DecodeLimits.from_hours(getattr(args, "max_duration", None)),
+            decode_limits=DecodeLimits.from_hours(args.max_duration),
             classify_options=confidence_settings(args),
             max_decode_cpu_s=args.max_decode_cpu,
             max_decodes=upload_budget.decode_slots(args),

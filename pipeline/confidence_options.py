@@ -30,9 +30,5 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def confidence_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """``cover_tail`` and ``min_confidence`` (defaults for callers that build their own Namespace)."""
-    min_confidence = getattr(args, "min_confidence", None)
-    return {
-        "cover_tail": bool(getattr(args, "cover_tail", False)),
-        "min_confidence": DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
-    }
+    """``cover_tail`` and ``min_confidence``, from a parser that has :func:`add_arguments`' options."""
+    return {"cover_tail": args.cover_tail, "min_confidence": args.min_confidence}

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     from recogenre.pipeline.run import main as run_main
 
-    return run_main(args)
+    return run_main(args, warm_pool=args.warm_pool)  # started by checked(), before Beam loads
 
 
 if __name__ == "__main__":

@@ -19,20 +19,19 @@ from recogenre.pipeline.summary import realtime_factor
 def settings(
     weights_sha256: str,
     trim_seconds: float,
-    backend: str | None = None,
-    precision: str | None = None,
-    cover_tail: bool = False,
+    backend: str,
+    precision: str,
+    cover_tail: bool,
 ) -> dict[str, Any]:
     """What shapes the numbers: a snapshot made with other settings is not reused."""
-    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
     from recogenre.analysis.version import RESULTS_VERSION
 
     return {
         "results_version": RESULTS_VERSION,
         "weights_sha256": weights_sha256,
         "trim_seconds": trim_seconds,
-        "backend": backend or DEFAULT_BACKEND,
-        "precision": precision or DEFAULT_PRECISION,
+        "backend": backend,
+        "precision": precision,
         "cover_tail": bool(cover_tail),  # adds a frame; --min-confidence only relabels, so it is an option
     }
 
@@ -64,6 +63,7 @@ def assemble_manifest(
     args: argparse.Namespace,
     *,
     run_id: str,
+    shown_catalogue: str,
     started_at: dt.datetime,
     runner: str,
     previous: str | None,
@@ -86,7 +86,7 @@ def assemble_manifest(
         "run_id": run_id,
         "started_at": started_at.isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "catalogue": getattr(args, "catalogue_shown", None) or args.catalogue,  # evaluate: the user's
+        "catalogue": shown_catalogue,  # evaluate: the user's, not the CSV it built
         "catalogue_path": absolute_source(args.catalogue),  # what `tag --export` may not write into
         "output": args.output,
         "runner": runner,

@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recogenre.analysis.logs import say, typed_error_text
 from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunError, RunRefused
@@ -39,12 +39,15 @@ from recogenre.pipeline.runners import (
 )
 from recogenre.pipeline.summary import classify_failure, format_summary, summarise
 
+if TYPE_CHECKING:  # catalogue_files imports Beam's filesystems
+    from recogenre.analysis.catalogue_files import Inputs
+
 
 def decode_limits(args: argparse.Namespace):
     """The per-file budget from ``--max-duration`` (``analysis/limits.py`` holds the defaults)."""
     from recogenre.analysis.limits import DecodeLimits
 
-    return DecodeLimits.from_hours(getattr(args, "max_duration", None))
+    return DecodeLimits.from_hours(args.max_duration)
 
 
 def progress_line(line: str) -> None:
@@ -68,17 +71,20 @@ class RunResult:
         return format_summary(self.run_id, self.path, self.output, self.counts, self.wall_s)
 
 
-def launch(args: argparse.Namespace) -> RunResult:
+def launch(args: argparse.Namespace, *, warm_pool=None, shown_catalogue: str | None = None) -> RunResult:
     """Runs the pipeline and publishes the snapshot; progress and warnings go to stderr.
 
     Raises :class:`RunRefused` when the run cannot start (nothing is written; the holder
     is named when another run holds the output folder) and :class:`RunError` when it
-    fails or is not published (``latest`` is unchanged).
+    fails or is not published (``latest`` is unchanged). ``args`` are ``run``'s options
+    (``pipeline/options.py``); ``warm_pool``: worker processes the command line already
+    started; ``shown_catalogue``: the catalogue as the user named it (``evaluate`` runs a CSV
+    it built from a folder).
     """
     from recogenre.pipeline import warm_workers
 
     # first: the workers' imports overlap ours (Beam's); the command line may have started them
-    args.warm_pool = getattr(args, "warm_pool", None) or warm_workers.start(args.beam_args, args)
+    warm_pool = warm_pool or warm_workers.start(args.beam_args, args)
     from recogenre.analysis.catalogue_files import CatalogueError, list_inputs
     from recogenre.analysis.model_check import validated_weights
     from recogenre.analysis.weights import WeightsError
@@ -86,10 +92,10 @@ def launch(args: argparse.Namespace) -> RunResult:
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC)
     try:
-        args.runner_object = dask_runner(args)
+        runner_object = dask_runner(args)
     except (RuntimeError, ValueError) as e:  # a Beam the Dask fixes do not know; misused options
         raise RunRefused(str(e)) from None
-    unknown = None if args.runner_object else runner_problem(args.beam_args)
+    unknown = None if runner_object else runner_problem(args.beam_args)
     if unknown:
         raise RunRefused(unknown)
     try:
@@ -111,7 +117,11 @@ def launch(args: argparse.Namespace) -> RunResult:
     if refused:
         raise RunRefused(refused, exit_status=EXIT_FAILED)  # names the holder
     try:
-        return _locked_run(args, started, started_at, inputs, worker_weights, digest)
+        shown = shown_catalogue or args.catalogue
+        context = _RunContext(
+            started, started_at, inputs, worker_weights, digest, runner_object, warm_pool, shown
+        )
+        return _locked_run(args, context)
     finally:
         if lock:
             lock.release()
@@ -120,11 +130,8 @@ def launch(args: argparse.Namespace) -> RunResult:
 def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> None:
     """Checks the backend options and converts the model once, before any worker starts;
     raises :class:`RunRefused` (bad options or weights) or :class:`RunError`."""
-    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check, prepare
+    from recogenre.analysis.backends import check, prepare
 
-    # Callers that build their own Namespace (evaluate, other front ends) get the defaults.
-    args.backend = getattr(args, "backend", None) or DEFAULT_BACKEND
-    args.precision = getattr(args, "precision", None) or DEFAULT_PRECISION
     try:
         check(args.backend, args.precision)
     except ValueError as e:
@@ -139,7 +146,23 @@ def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -
         raise RunError(f"cannot prepare the {args.backend} model: {type(e).__name__}: {e}") from None
 
 
-def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> RunResult:
+@dataclass(frozen=True)
+class _RunContext:
+    """What the checks before the lock found, for the locked part of the run."""
+
+    started: float  # time.monotonic()
+    started_at: dt.datetime
+    inputs: Inputs
+    worker_weights: str
+    digest: str
+    dask_runner: object | None  # the fixed Dask runner, when the run asked for Dask
+    warm_pool: object | None  # worker processes started early (pipeline/warm_workers.py)
+    shown_catalogue: str
+
+
+def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
+    started, started_at, inputs = context.started, context.started_at, context.inputs
+    worker_weights, digest, shown = context.worker_weights, context.digest, context.shown_catalogue
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from recogenre.pipeline.confidence_options import confidence_settings
@@ -153,7 +176,7 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
             f"that recogenre did not create: {', '.join(foreign)}"
         )
     current = settings(
-        digest, args.trim_seconds, args.backend, args.precision, getattr(args, "cover_tail", False)
+        digest, args.trim_seconds, args.backend, args.precision, args.cover_tail
     )
     previous, mode = previous_snapshot(args, current)
 
@@ -192,15 +215,13 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
         ledger = None
         say(f"warning: {unusable}; ignored (files changed by `recogenre tag` are decoded again)")
     basis = f"from {Path(previous).name}" if previous else mode
-    shown = getattr(args, "catalogue_shown", None) or args.catalogue
     say(f"run {run_id}: {count(inputs.count, 'file')} from {shown} with {runner}, {basis}")
     try:
         if printer:
             printer.start()
         from recogenre.pipeline import warm_workers
 
-        runner_object = getattr(args, "runner_object", None)
-        runner_object = runner_object or warm_workers.runner(getattr(args, "warm_pool", None), options)
+        runner_object = context.dask_runner or warm_workers.runner(context.warm_pool, options)
         p = beam.Pipeline(runner=runner_object, options=options)
         graph = GraphSettings(
             args.catalogue,
@@ -243,6 +264,7 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
     manifest = assemble_manifest(
         args,
         run_id=run_id,
+        shown_catalogue=shown,
         started_at=started_at,
         runner=runner,
         previous=previous,
@@ -276,17 +298,17 @@ def _locked_run(args, started, started_at, inputs, worker_weights, digest) -> Ru
     return RunResult(run_id, run_path, args.output, counts, manifest, wall)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, *, warm_pool=None, shown_catalogue: str | None = None) -> int:
     """``recogenre run`` as a command: the outcome printed, and its exit status."""
     quiet_beam_logging()
     from recogenre.pipeline.interrupt import exit_on_signal
 
-    return exit_on_signal(lambda: _command(args), args.output)
+    return exit_on_signal(lambda: _command(args, warm_pool, shown_catalogue), args.output)
 
 
-def _command(args: argparse.Namespace) -> int:
+def _command(args: argparse.Namespace, warm_pool, shown_catalogue: str | None) -> int:
     try:
-        result = launch(args)
+        result = launch(args, warm_pool=warm_pool, shown_catalogue=shown_catalogue)
     except CommandError as e:
         for line in e.lines:
             say(line)

@@ -38,7 +38,7 @@ def dask_runner(args: argparse.Namespace):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     runner = PipelineOptions(args.beam_args).view_as(StandardOptions).runner or ""
-    address, scheduler_file = getattr(args, "dask_address", None), getattr(args, "dask_scheduler_file", None)
+    address, scheduler_file = args.dask_address, args.dask_scheduler_file
     wants_address = bool(address or scheduler_file)
     if "dask" not in runner.lower():
         if wants_address and runner:

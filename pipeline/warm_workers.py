@@ -220,7 +220,7 @@ def start(beam_args: list[str], args=None) -> WarmPool | None:
     ``args`` (the command's options) tell a Dask run, which needs no local workers."""
     if os.environ.get(ENV_SWITCH, "1") == "0":
         return None
-    if getattr(args, "dask_address", None) or getattr(args, "dask_scheduler_file", None):
+    if args.dask_address or args.dask_scheduler_file:
         return None
     workers = _planned_workers(beam_args)
     return WarmPool(workers) if workers else None

@@ -5,14 +5,13 @@ from __future__ import annotations
 from recogenre.analysis.logs import say, typed_error_text
 
 
-def load_model(weights_flag: str | None, backend: str | None = None, precision: str | None = None):
+def load_model(weights_flag: str | None, backend: str, precision: str):
     """The model, or a one-line message and exit status 2 when the weights or options are wrong."""
-    from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check
+    from recogenre.analysis.backends import check
     from recogenre.analysis.classifier import Model
     from recogenre.analysis.model_check import validated_weights
     from recogenre.analysis.weights import WeightsError
 
-    backend, precision = backend or DEFAULT_BACKEND, precision or DEFAULT_PRECISION
     try:
         check(backend, precision)
         path, digest = validated_weights(weights_flag)  # a .keras archive is also loaded once, safely

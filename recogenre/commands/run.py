@@ -17,4 +17,4 @@ def add_parser(sub) -> None:
 def command(args: argparse.Namespace) -> int:
     from recogenre.pipeline.run import main as run_main
 
-    return run_main(args)
+    return run_main(args, warm_pool=args.warm_pool)  # started by checked(), before Beam loads
