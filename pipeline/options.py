@@ -97,6 +97,26 @@ def add_confidence(p: argparse.ArgumentParser) -> None:
     confidence_options.add_arguments(p)
 
 
+def add_model_options(
+    p: argparse.ArgumentParser,
+    max_duration_hours: float | None = None,
+    too_long: str = "an error row",
+    confidence: bool = True,
+) -> None:
+    """The options of a command that classifies in this process (classify, serve, similar):
+    weights, trim, ``--max-duration`` (its default and what a longer file gets), backend and,
+    with ``confidence``, ``--min-confidence``/``--cover-tail``."""
+    add_weights(p)
+    add_trim(p)
+    if max_duration_hours is None:
+        add_max_duration_argument(p)
+    else:
+        add_max_duration_argument(p, max_duration_hours, too_long)
+    add_backend(p)
+    if confidence:
+        add_confidence(p)
+
+
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """``run``'s options (``evaluate`` takes the same: it is a run plus scoring)."""
     p.add_argument(

@@ -8,13 +8,7 @@ import json
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.logs import say, typed_error_text
 from recogenre.commands.model import load_model
-from recogenre.pipeline.options import (
-    add_backend,
-    add_confidence,
-    add_max_duration_argument,
-    add_trim,
-    add_weights,
-)
+from recogenre.pipeline.options import add_model_options
 
 
 def add_parser(sub) -> None:
@@ -26,11 +20,7 @@ def add_parser(sub) -> None:
         metavar="PNG",
         help="also draw each file's genre bar chart; with several files PNG's stem gets -1, -2, …",
     )
-    add_weights(p)
-    add_trim(p)
-    add_max_duration_argument(p)
-    add_backend(p)
-    add_confidence(p)
+    add_model_options(p)
     p.set_defaults(func=command)
 
 

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
+from recogenre.commands.delegate import add_app_command
 
 
 def add_parser(sub) -> None:
-    from recogenre.apps.report import add_arguments
-
-    p = sub.add_parser("report", help="charts and an HTML page from a run's Parquet")
-    add_arguments(p)
-    p.set_defaults(func=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    from recogenre.apps.report import main
-
-    return main(args)
+    add_app_command(
+        sub, "report", "recogenre.apps.report", help="charts and an HTML page from a run's Parquet"
+    )

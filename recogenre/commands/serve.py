@@ -7,13 +7,7 @@ import argparse
 from recogenre.analysis.limits import DEFAULT_SERVICE_MAX_DURATION_HOURS
 from recogenre.analysis.logs import say
 from recogenre.commands.model import load_model
-from recogenre.pipeline.options import (
-    add_backend,
-    add_confidence,
-    add_max_duration_argument,
-    add_trim,
-    add_weights,
-)
+from recogenre.pipeline.options import add_model_options
 
 
 def add_parser(sub) -> None:
@@ -21,12 +15,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("serve", help="serve POST /predict and GET /healthz over HTTP")
     add_arguments(p)
-    add_weights(p)
-    add_trim(p)
     # uploads: a tighter budget, and a header declaring more is refused before decoding
-    add_max_duration_argument(p, DEFAULT_SERVICE_MAX_DURATION_HOURS, "413")
-    add_backend(p)
-    add_confidence(p)
+    add_model_options(p, DEFAULT_SERVICE_MAX_DURATION_HOURS, "413")
     p.set_defaults(func=command)
 
 

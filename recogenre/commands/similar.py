@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from recogenre.commands.model import load_model
-from recogenre.pipeline.options import add_backend, add_max_duration_argument, add_trim, add_weights
+from recogenre.pipeline.options import add_model_options
 
 
 def add_parser(sub) -> None:
@@ -13,10 +13,7 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("similar", help="print the tracks of a snapshot most similar to one track")
     add_arguments(p)
-    add_weights(p)
-    add_trim(p)
-    add_max_duration_argument(p)
-    add_backend(p)
+    add_model_options(p, confidence=False)
     p.set_defaults(func=command)
 
 

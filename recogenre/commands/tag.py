@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
+from recogenre.commands.delegate import add_app_command
 
 
 def add_parser(sub) -> None:
-    from recogenre.apps.tagging import add_arguments
-
-    p = sub.add_parser(
+    add_app_command(
+        sub,
         "tag",
+        "recogenre.apps.tagging",
         help="write each track's genre into its file's tags (a dry run unless --write)",
         description="Write the top genre of each track of OUT/latest into the file's genre tag "
         "(ID3 TCON, Vorbis comment GENRE, MP4 ©gen). Prints what it would change unless --write.",
     )
-    add_arguments(p)
-    p.set_defaults(func=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    from recogenre.apps.tagging import main
-
-    return main(args)

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
+from recogenre.commands.delegate import add_app_command
 
 
 def add_parser(sub) -> None:
-    from recogenre.apps.weights_command import add_arguments
-
-    p = sub.add_parser("weights", help="list, install or verify CRNN weights")
-    add_arguments(p)
-    p.set_defaults(func=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    from recogenre.apps.weights_command import main
-
-    return main(args)
+    add_app_command(
+        sub, "weights", "recogenre.apps.weights_command", help="list, install or verify CRNN weights"
+    )
