@@ -16,6 +16,10 @@ headers are checked before decoding, decoding runs on a budget, samples are
 checked per block, FFmpeg may only use audio demuxers and no protocols, and
 what the C libraries print about damaged streams is captured and summarised
 in the error or in ``decode_warnings`` instead of reaching the terminal.
+
+Over 400 lines as one job: one streaming decoder with its two back ends (libsndfile,
+FFmpeg) sharing the block loop, the budget and the sample checks; split, each half would
+need the other's internals.
 """
 
 from __future__ import annotations

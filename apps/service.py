@@ -60,6 +60,10 @@ Why things are the way they are:
   ``--max-decodes`` decode slots, fewer than the threads so that ``/healthz`` always has one,
   503 at once when none is free -- is :mod:`recogenre.apps.upload_budget`; ``run`` keeps its
   own, looser limits.
+
+Over 400 lines as one job: one WSGI application -- routing, the upload's name and body,
+the answer -- whose parts share the request state; the budget (upload_budget.py) and the
+hostile-request guards (http_guard.py) are already modules of their own.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ byte-identical before the copy replaces the original. Each is recorded in
 the ledger (:mod:`recogenre.analysis.tag_ledger`) so that the next nightly
 run does not decode the file again. ``--write`` holds the output folder's run
 lock: a run and a tag write never interleave.
+
+Over 400 lines as one job: deciding, per file, whether its genre may be written and
+writing it safely; the decision and the write share the run's rows and the file's state
+and are read together.
 """
 
 from __future__ import annotations

@@ -43,6 +43,9 @@ import this module (install this package on them, same pins).
 The fixes depend on Beam internals, so the runner refuses any Beam version
 other than ``BEAM_VERSION``: a Beam upgrade must come with a re-check of the
 probes in ``tests/test_dask.py``, never with silently empty snapshots.
+
+Over 400 lines as one job: the fixes to one runner, each next to the Beam code it
+replaces, so a Beam upgrade is checked against one file.
 """
 
 from __future__ import annotations
