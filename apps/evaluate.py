@@ -42,6 +42,7 @@ import numpy as np
 
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.logs import say
+from recogenre.analysis.outcomes import UsageError
 from recogenre.analysis.paths import is_remote, printable
 from recogenre.analysis.wording import count
 
@@ -50,7 +51,7 @@ SILENT = "silent"
 THRESHOLDS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 
 
-class EvaluationError(Exception):
+class EvaluationError(UsageError):
     """A catalogue that cannot be evaluated; ``str()`` says why."""
 
 
@@ -339,28 +340,24 @@ def main(args: argparse.Namespace) -> int:
     from recogenre.pipeline.run import main as run_main
 
     if is_remote(args.output):
-        say(f"evaluate writes to local output folders only, not {args.output}")
-        return 2
+        raise EvaluationError(f"evaluate writes to local output folders only, not {args.output}")
     source = args.catalogue
     with tempfile.TemporaryDirectory(prefix="recogenre-evaluate-") as tmp:
-        try:
-            if not os.path.exists(source):
-                raise EvaluationError(
-                    f"{source} does not exist (expected a folder SRC/<genre>/<file> "
-                    "or a catalogue file with a label column)"
-                )
-            if os.path.isdir(source):
-                catalogue = os.path.join(tmp, "catalogue.csv")
-                labels = tree_catalogue(source, catalogue)
-            elif source.lower().endswith((".csv", ".jsonl", ".parquet")):
-                catalogue, labels = source, file_labels(source)
-            else:
-                raise EvaluationError(
-                    f"{source} is neither a folder of genre folders nor a catalogue file with a label column"
-                )
-        except EvaluationError as e:
-            say(str(e))
-            return 2
+        # EvaluationError (a UsageError): said by the command line, exit status 2
+        if not os.path.exists(source):
+            raise EvaluationError(
+                f"{source} does not exist (expected a folder SRC/<genre>/<file> "
+                "or a catalogue file with a label column)"
+            )
+        if os.path.isdir(source):
+            catalogue = os.path.join(tmp, "catalogue.csv")
+            labels = tree_catalogue(source, catalogue)
+        elif source.lower().endswith((".csv", ".jsonl", ".parquet")):
+            catalogue, labels = source, file_labels(source)
+        else:
+            raise EvaluationError(
+                f"{source} is neither a folder of genre folders nor a catalogue file with a label column"
+            )
         say(f"evaluating {count(len(labels), 'labelled file')} from {source}")
         run_args = copy.copy(args)
         run_args.catalogue = catalogue

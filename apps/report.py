@@ -270,8 +270,6 @@ def errors_html(errors) -> str:
 
 def main(args: argparse.Namespace) -> int:
     run_path = run_to_read(args.output, args.run, "report", "run to report")
-    if run_path is None:
-        return 2
     run_id = (layout.read_manifest(run_path) or {}).get("run_id") or Path(run_path).name
     chart_dir = args.charts or report_dir(args.output, run_id)
     html_path = args.html or os.path.join(report_dir(args.output, run_id), PAGE_NAME)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recogenre.analysis.logs import say
+from recogenre.analysis.outcomes import UsageError
 from recogenre.analysis.paths import is_remote
 
 
@@ -22,18 +22,17 @@ def find_run(out: str, run_id: str | None) -> str | None:
     return layout.latest_run(out)
 
 
-def run_to_read(out: str, run_id: str | None, command: str, wanted: str) -> str | None:
-    """The run folder ``command`` reads, or None after one line saying why there is none.
+def run_to_read(out: str, run_id: str | None, command: str, wanted: str) -> str:
+    """The run folder ``command`` reads; :class:`UsageError` saying why there is none.
 
-    ``wanted`` names what is missing in that line, e.g. "run to report".
+    ``wanted`` names what is missing in the message, e.g. "run to report".
     """
     from recogenre.pipeline import layout
 
     if is_remote(out):
-        say(f"{command} reads local output folders only, not {out}")
-        return None
+        raise UsageError(f"{command} reads local output folders only, not {out}")
     run_path = find_run(out, run_id)
     if run_path is None:
         what = f"run {run_id}" if run_id else f"{out}/{layout.LATEST}"
-        say(f"no {wanted}: {what} does not exist (run `recogenre run` first)")
+        raise UsageError(f"no {wanted}: {what} does not exist (run `recogenre run` first)")
     return run_path

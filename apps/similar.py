@@ -28,13 +28,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recogenre.analysis.crnn_layout import GRU_UNITS
-from recogenre.analysis.logs import say, typed_error_text
+from recogenre.analysis.logs import typed_error_text
+from recogenre.analysis.outcomes import UsageError
 
 EMBEDDING_SIZE = GRU_UNITS  # the last GRU layer's outputs
 DEFAULT_K = 10
 
 
-class SimilarError(Exception):
+class SimilarError(UsageError):
     """A query that cannot be answered: one line for the user, exit status 2."""
 
 
@@ -256,17 +257,10 @@ def main(args: argparse.Namespace, load_model: Callable[[], object]) -> int:
     from recogenre.apps.run_lookup import run_to_read
 
     if args.k < 1:
-        say(f"similar: -k must be 1 or more, not {args.k}")
-        return 2
+        raise UsageError(f"similar: -k must be 1 or more, not {args.k}")
     run_path = run_to_read(args.output, args.run, "similar", "snapshot to search")
-    if run_path is None:
-        return 2
-    try:
-        library = read_library(run_path)
-        query = find_query(library, args.track, classifier(args, load_model))
-    except SimilarError as e:
-        say(str(e))
-        return 2
+    library = read_library(run_path)  # SimilarError (a UsageError) for what cannot be searched
+    query = find_query(library, args.track, classifier(args, load_model))
     results = similar(library, query, args.k)
     if args.json:
         print(json.dumps(to_json(library, query, results)), flush=True)

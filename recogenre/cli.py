@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from recogenre.analysis.logs import say
+from recogenre.analysis.outcomes import CommandError
 from recogenre.commands import COMMANDS
 from recogenre.pipeline import __version__
 from recogenre.pipeline.entry import checked, prepare_process
@@ -44,7 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     prepare_process(starts_beam=words[:1] in (["run"], ["evaluate"]))
     args, rest = build_parser().parse_known_args(argv)
     status = checked(args, rest)
-    return args.func(args) if status is None else status
+    if status is not None:
+        return status
+    try:
+        return args.func(args)
+    except CommandError as e:  # the command's typed outcome: said here, as its exit status
+        for line in e.lines:
+            say(line)
+        return e.exit_status
 
 
 if __name__ == "__main__":
