@@ -11,10 +11,14 @@ In Python (a notebook, a script)::
 ``import recogenre`` itself is cheap: these names are imported on first use,
 and Beam, TensorFlow or OpenVINO only when a call needs them (see ``api.py``).
 
-The repository keeps ``pipeline/``, ``transforms/`` and ``apps/`` at its top;
-installed, they are ``recogenre.pipeline``, ``recogenre.transforms`` and
-``recogenre.apps`` (see ``setup.py``), so no generic top-level name reaches a
-user's environment.
+This folder is the top layer, the entry points: the ``recogenre`` command
+(``cli.py``, one module per sub-command in ``commands/``), ``python -m recogenre``
+and the API. It may import every layer below (``apps`` → ``pipeline`` →
+``transforms`` → ``analysis``, each importing only those after it; see
+``tests/test_layers.py``); nothing below imports it. The repository keeps those
+folders at its top; installed, they are ``recogenre.apps``, ``recogenre.pipeline``,
+``recogenre.transforms`` and ``recogenre.analysis`` (see ``setup.py``), so no generic
+top-level name reaches a user's environment.
 """
 
 from __future__ import annotations
