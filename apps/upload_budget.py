@@ -129,6 +129,10 @@ class BudgetedStream:
     def decode_warnings(self) -> str | None:
         return self._stream.decode_warnings
 
+    @property
+    def white_noise(self) -> bool:
+        return self._stream.white_noise
+
     def __iter__(self) -> Iterator[np.ndarray]:
         blocks = iter(self._stream)
         budget = self.budget.max_decode_cpu_s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,9 @@ def user(tmp_path):
 
 
 def _used(listing: str) -> list[str]:
-    return [line.split()[-1] for line in listing.splitlines() if line.startswith("*")]
+    """The path of the line marked used: after the sha256 (or absent/remote) column, spaces and all."""
+    row = re.compile(r"^\*\s.*?\s(?:[0-9a-f]{64}|absent|remote)\s+(.*)$")
+    return [m.group(1) for line in listing.splitlines() if (m := row.match(line))]
 
 
 def test_list_shows_the_packaged_weights_winning_in_a_fresh_home(user):
