@@ -7,7 +7,8 @@ import argparse
 import os
 
 from recogenre.analysis.logs import configure_logging
-from recogenre.pipeline.options import UsageError, check_options, usage_error
+from recogenre.analysis.outcomes import UsageError
+from recogenre.pipeline.options import check_options, usage_error
 
 # ``recogenre run``'s parser texts (pipeline/main.py builds the same parser on its own)
 RUN_HELP = "tag a catalogue with Apache Beam (other options go to Beam, e.g. --runner)"

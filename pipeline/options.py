@@ -15,10 +15,9 @@ import contextvars
 
 from recogenre.analysis.limits import add_max_duration_argument
 from recogenre.analysis.logs import say
+from recogenre.analysis.outcomes import UsageError
 from recogenre.pipeline.helpformat import Parser
-from recogenre.pipeline.options_check import UsageError, check_beam_args, check_numbers
-
-__all__ = ["UsageError", "add_max_duration_argument"]
+from recogenre.pipeline.options_check import check_beam_args, check_numbers
 
 
 class OneLineParser(Parser):

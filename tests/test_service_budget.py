@@ -96,9 +96,10 @@ def test_a_decode_over_the_cpu_budget_stops_and_healthz_answers_meanwhile(server
 
 
 def test_budget_options_are_checked_in_one_line():
+    from recogenre.analysis.outcomes import UsageError
     from recogenre.apps.service import argument_problem
     from recogenre.cli import build_parser
-    from recogenre.pipeline.options_check import UsageError, check_numbers
+    from recogenre.pipeline.options_check import check_numbers
 
     def problem(*options: str) -> str | None:
         args = build_parser().parse_args(["serve", *options])
