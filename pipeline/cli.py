@@ -355,7 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         return _usage_error(str(e))
     args.beam_args = rest
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # The reader of stdout went away (``recogenre classify *.mp3 | head``): stop quietly, as
+        # other command-line tools do, and keep Python's flush at exit from raising again
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
