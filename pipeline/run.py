@@ -545,7 +545,13 @@ def _locked_run(args, started, started_at, n_inputs, worker_weights, digest) -> 
         stage_cpu = stage_cpu_seconds(result)
         tables = read_tables(run_path)
     except Exception as e:
-        say(f"recogenre: run {run_id} failed: {type(e).__name__}: {' '.join(str(e).split())[:2000]}")
+        from recogenre.pipeline.logs import traceback_text_summary
+
+        text = str(e)  # a worker's failure reaches the launcher as its traceback's text
+        summary = f"{type(e).__name__}: {text}"
+        if text.startswith("Traceback"):
+            summary = traceback_text_summary(text)
+        say(f"recogenre: run {run_id} failed: {' '.join(summary.split())[:2000]}")
         say(f"recogenre: {layout.LATEST} still points at the previous run")
         return EXIT_FAILED
     finally:
