@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import io
 import logging
 import sys
 import traceback
@@ -135,7 +134,7 @@ def traceback_text_summary(text: str) -> str:
     return f"{exception}{where}"
 
 
-class OneLineStderr(io.TextIOBase):
+class OneLineStderr:
     """``sys.stderr`` of a process whose prints we do not own (a Beam SDK worker), under the line rule.
 
     Beam's worker prints the traceback of a failed bundle straight to stderr
@@ -149,14 +148,8 @@ class OneLineStderr(io.TextIOBase):
         self._stream = stream
         self._pending = ""
 
-    def writable(self) -> bool:
-        return True
-
-    def isatty(self) -> bool:
-        return to_terminal(self._stream)
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
+    def __getattr__(self, name: str):  # encoding, errors, buffer, fileno, isatty...: the stream's
+        return getattr(self._stream, name)
 
     def write(self, text: str) -> int:
         self._pending += text
