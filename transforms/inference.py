@@ -79,7 +79,11 @@ class LazyModel:
             with contextlib.suppress(Exception):
                 self.load()
 
-        threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=True).start()
+        # Not a daemon: a run with nothing to classify ends within the load, and a daemon thread
+        # still inside OpenVINO's compile when the interpreter exits is unwound through C++
+        # frames, which aborts the process ("terminate called without an active exception",
+        # exit 134, after the results were published). Joined at exit instead (a second at most).
+        threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=False).start()
         return self
 
 
