@@ -40,19 +40,27 @@ def test_classify_imports_no_beam_and_forks_nothing():
     assert result == {"code": 0, "beam": False, "forks": 0}, proc.stdout
 
 
-# A worker with nothing to classify: RunInference's handler starts loading the model in the
-# background, and the process ends at once. What it knows at exit (atexit runs after Python has
-# joined its non-daemon threads, before it finalizes) is printed last.
+# A worker with nothing to classify: RunInference's handler (called on one of the harness's
+# daemon threads) starts loading the model in the background, and the process ends at once.
+# What is still running when it finalizes (atexit runs after Python has joined its non-daemon
+# threads, just before) is printed last.
 ENDS_WHILE_LOADING = """
-import atexit, json, sys
+import atexit, json, sys, threading
 from recogenre.transforms.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
 from recogenre.transforms.inference import CrnnModelHandler
 from recogenre.transforms.model_cache import loaded_model
 from recogenre.transforms.weights import resolve_weights
 path, digest = resolve_weights(sys.argv[1])
-loaded = lambda: loaded_model(digest, DEFAULT_BACKEND, DEFAULT_PRECISION) is not None
-atexit.register(lambda: print(json.dumps({"loaded": loaded()})))
-CrnnModelHandler(path, digest, backend="openvino").load_model()
+def at_exit():
+    running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    loaded = loaded_model(digest, DEFAULT_BACKEND, DEFAULT_PRECISION) is not None
+    print(json.dumps({"running": running, "loaded": loaded}))
+atexit.register(at_exit)
+handler = CrnnModelHandler(path, digest, backend="openvino")
+# From a daemon thread, as Beam's SDK harness calls it.
+starter = threading.Thread(target=handler.load_model, daemon=True)
+starter.start()
+starter.join()
 sys.exit(0)
 """
 
@@ -71,7 +79,7 @@ def test_a_worker_ending_while_its_model_loads_waits_for_the_load():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "terminate called" not in proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"loaded": True}, proc.stdout
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"running": [], "loaded": True}, proc.stdout
 
 
 def _cores(cpu_list: str) -> set[int]:

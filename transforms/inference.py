@@ -89,7 +89,9 @@ class LazyModel:
             with contextlib.suppress(Exception):
                 self.load()
 
-        threading.Thread(target=load_quietly, name="recogenre-model-load").start()
+        # daemon=False said, not left to default: a thread inherits the daemon flag of the thread
+        # that starts it, and Beam's SDK harness calls load_model on its own daemon threads.
+        threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=False).start()
         return self
 
 
