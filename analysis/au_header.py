@@ -14,6 +14,13 @@ AU header is checked here as the Sun/NeXT format defines it: magic ``.snd``
 >= 24, an encoding libsndfile decodes, 1-256 channels (an implausible sample
 rate is ``corrupt``, as for every format: ``limits.sample_rate_problem``).
 soundfile exposes none of these fields, hence the few lines of parsing.
+
+libsndfile's MPEG reader (libmpg123) also goes by the name: a file named
+``*.mp3`` holding another container (an M4A/AAC, an Ogg, a FLAC, ...) is
+searched for an MPEG frame sync, and a false one in the compressed data
+decodes as a fraction of a second of "silent" Layer I audio. When the
+file's first bytes are another container's signature, libsndfile's reading
+is not trusted and FFmpeg, which goes by the bytes, decodes the file.
 """
 
 from __future__ import annotations
@@ -25,6 +32,18 @@ AU_HEADER_BYTES = 24
 # G.721, G.723 (3 and 5 bit), A-law.
 AU_ENCODINGS = frozenset({1, 2, 3, 4, 5, 6, 7, 23, 25, 26, 27})
 AU_MAX_CHANNELS = 256  # libsndfile's own ceiling for any format
+
+# Signatures of containers that are never MPEG audio: (offset, bytes).
+OTHER_CONTAINERS = (
+    (4, b"ftyp"),  # ISO BMFF: M4A, MP4, 3GP, MOV
+    (0, b"OggS"),
+    (0, b"fLaC"),
+    (0, b"RIFF"),
+    (0, b"FORM"),  # AIFF
+    (0, b"caff"),
+    (0, b"\x1aE\xdf\xa3"),  # Matroska, WebM
+    (0, b"#!AMR"),
+)
 
 HEADERLESS = "not an audio file (no audio header; headerless audio is never assumed from the file name)"
 
@@ -39,6 +58,8 @@ def sndfile_header_problem(sndfile_format: str, head: bytes) -> str | None:
         return HEADERLESS
     if sndfile_format == "AU":
         return au_problem(head)
+    if sndfile_format == "MP3" and any(head[at : at + len(magic)] == magic for at, magic in OTHER_CONTAINERS):
+        return HEADERLESS  # libmpg123 went by the name: FFmpeg reads the container
     return None
 
 

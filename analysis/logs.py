@@ -132,3 +132,70 @@ def configure_logging(level: int = logging.WARNING, fmt: str = "%(levelname)s %(
     # Python warnings (numpy's RuntimeWarning, RankWarning...) as log records on the "py.warnings"
     # logger, through the handler above: stamped and one line, instead of warnings' raw two lines.
     logging.captureWarnings(True)
+
+
+def traceback_text_summary(text: str) -> str:
+    """A traceback printed as text (``traceback.format_exc()``) as :func:`exception_summary` says it:
+    ``Type: message; at file.py:123 in function``. Other text is returned as it is."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("Traceback (most recent call last):"):
+        return text
+    exception = next((line for line in reversed(lines) if not line[0].isspace()), lines[-1])
+    frames = [line.strip() for line in lines if line.lstrip().startswith('File "')]
+    where = ""
+    if frames:  # File "/x/y.py", line 12, in main
+        parts = frames[-1].split(", ")
+        name = parts[0][len('File "') :].rstrip('"').rsplit("/", 1)[-1]
+        line_no = parts[1].removeprefix("line ") if len(parts) > 1 else "?"
+        function = parts[2].removeprefix("in ") if len(parts) > 2 else "?"
+        where = f"; at {name}:{line_no} in {function}"
+    return f"{exception}{where}"
+
+
+class OneLineStderr:
+    """``sys.stderr`` of a process whose prints we do not own (a Beam SDK worker), under the line rule.
+
+    Beam's worker prints the traceback of a failed bundle straight to stderr
+    (``sdk_worker._execute``: ``print(traceback_string, file=sys.stderr)``), and Python's
+    hook for unraisable exceptions writes there too; the worker's stderr is the
+    launcher's, so those lines would reach the log raw, unstamped and many. Each
+    newline-terminated write becomes one stamped line (a traceback its summary).
+    """
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def __getattr__(self, name: str):  # encoding, errors, buffer, fileno, isatty...: the stream's
+        return getattr(self._stream, name)
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if self._pending.endswith("\n"):
+            self._emit()
+        return len(text)
+
+    def flush(self) -> None:
+        self._emit()
+        self._stream.flush()
+
+    def _emit(self) -> None:
+        text, self._pending = self._pending, ""
+        message = joined_lines(traceback_text_summary(text))
+        if message:
+            self._stream.write(printable_line(stamped(message, self._stream)) + "\n")
+            self._stream.flush()
+
+
+def one_line_stderr_for_this_process() -> None:
+    """Puts a worker process's stderr under the line rule (see :class:`OneLineStderr`), an
+    exception ignored in a ``__del__`` (pyarrow's writer on a full disk) included."""
+    sys.stderr = OneLineStderr(sys.stderr)
+    sys.unraisablehook = _one_line_unraisable
+
+
+def _one_line_unraisable(unraisable) -> None:
+    where = f" in {unraisable.object!r}" if unraisable.object is not None else ""
+    error = unraisable.exc_value
+    summary = exception_summary(error) if error is not None else unraisable.exc_type.__name__
+    sys.stderr.write(f"{unraisable.err_msg or 'Exception ignored'}{where}: {summary}\n")

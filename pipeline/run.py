@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recogenre.analysis.logs import say, typed_error_text
+from recogenre.analysis.logs import say
 from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunError, RunRefused
 from recogenre.analysis.paths import is_remote
 from recogenre.analysis.wording import count
@@ -250,8 +250,14 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
         stage_cpu = stage_cpu_seconds(result)
         tables = read_tables(run_path)
     except Exception as e:
+        from recogenre.analysis.logs import traceback_text_summary
+
+        text = str(e)  # a worker's failure reaches the launcher as its traceback's text
+        summary = f"{type(e).__name__}: {text}"
+        if text.startswith("Traceback"):
+            summary = traceback_text_summary(text)
         raise RunError(
-            f"run {run_id} failed: {typed_error_text(e, 2000)}",
+            f"run {run_id} failed: {' '.join(summary.split())[:2000]}",
             f"{layout.LATEST} still points at the previous run",
         ) from None
     finally:

@@ -122,6 +122,9 @@ def serve(token: str, workers: int) -> None:
     conn.settimeout(None)
     conn.sendall(HELLO)
     os.environ.update(json.loads(_recv_line(conn) or b"{}"))
+    from recogenre.analysis.logs import one_line_stderr_for_this_process
+
+    one_line_stderr_for_this_process()  # the harness prints a failed bundle's traceback there
     code = 1
     try:
         harness.main(sys.argv)

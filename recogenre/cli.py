@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -54,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.lines:
             say(line)
         return e.exit_status
+    except BrokenPipeError:
+        # The reader of stdout went away (``recogenre classify *.mp3 | head``): stop quietly, as
+        # other command-line tools do, and keep Python's flush at exit from raising again
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

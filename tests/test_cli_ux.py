@@ -215,3 +215,17 @@ def test_the_command_line_starts_no_thread_before_shielding_workers_from_sigint(
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "False"]
+
+
+def test_a_reader_that_goes_away_stops_classify_without_a_traceback():
+    """``recogenre classify *.mp3 | head -1``: the pipe is closed before classify prints."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout now fails with EPIPE, whatever the timing
+    try:
+        command = [*CLI, "classify", "--weights", str(WEIGHTS), clip("die.au"), clip("metal.00000.au")]
+        done = subprocess.run(command, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300,
+                              cwd=ROOT)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr == "" and done.returncode == 1

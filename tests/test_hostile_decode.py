@@ -233,6 +233,40 @@ def test_chained_ogg_decodes_whole(chained_ogg, model):
     assert result.duration_s == pytest.approx(seconds, abs=0.1) and result.vector.top_genre == "metal"
 
 
+# ---- another container named .mp3 ----------------------------------------------------------------
+
+
+def aac_in_mp4(source: Path, target: Path) -> None:
+    """``source`` encoded as AAC in an MP4 (M4A) container by FFmpeg (PyAV)."""
+    import av
+
+    with av.open(str(source)) as inp, av.open(str(target), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=44_100)
+        stream.layout = "stereo"
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=44_100)
+        for frame in inp.decode(audio=0):
+            for chunk in resampler.resample(frame):
+                for packet in stream.encode(chunk):
+                    out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_an_m4a_named_mp3_decodes_as_the_m4a_it_is(tmp_path, model):
+    """libmpg123 goes by the name ``.mp3``, finds a false frame sync in the AAC data and
+    decodes 0.02 s of "silent" Layer I audio: the file must decode as what its bytes are."""
+    m4a = tmp_path / "song.m4a"
+    aac_in_mp4(AUDIO / "bensound-dubstep.mp3", m4a)
+    misnamed = tmp_path / "really_m4a.mp3"
+    misnamed.write_bytes(m4a.read_bytes())
+    want_info, want = decode(str(m4a))
+    got_info, got = decode(str(misnamed))
+    assert got_info.decoder == "ffmpeg" and got_info.codec == want_info.codec == "aac"
+    assert len(got) / 12_000 == pytest.approx(len(want) / 12_000, abs=0.1) and len(want) > 30 * 12_000
+    result = classify_file(str(misnamed), model)
+    assert result.vector.top_genre == classify_file(str(m4a), model).vector.top_genre != "silent"
+
+
 # ---- one run over all of it ----------------------------------------------------------------------
 
 

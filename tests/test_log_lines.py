@@ -7,11 +7,14 @@ commands' stderr is a pipe, as under cron or systemd.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
+import pytest
+
 from recogenre.analysis.logs import MAX_LINE_CHARS
-from tests.conftest import ROOT, STAMP, WEIGHTS, run_command
+from tests.conftest import ROOT, STAMP, WEIGHTS, clip, run_command, unstamped
 
 LONG = 2000
 
@@ -70,3 +73,35 @@ def test_a_run_with_a_long_failure_message_logs_stamped_single_lines(tmp_path):
     assert proc.returncode == 2, proc.stderr
     (line,) = assert_log_lines(proc.stderr)
     assert "recogenre: catalogue /" in line and line.endswith("…")
+
+
+def test_a_run_that_fills_the_disk_logs_stamped_single_lines_from_its_workers(tmp_path):
+    """ENOSPC while the workers write Parquet: Beam's worker prints the bundle's traceback
+    straight to its stderr and pyarrow's writer complains from ``__del__``; the log got
+    40 raw traceback lines."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)]
+    mounted = subprocess.run(command, capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        # room for the lock and the run's folder, not for its tables
+        (mount / "filler").write_bytes(b"\0" * 200 * 1024)
+        catalogue = tmp_path / "lib"
+        catalogue.mkdir()
+        for k in range(6):
+            shutil.copyfile(clip("die.au"), catalogue / f"die{k}.au")
+        proc = subprocess.run(run_command(catalogue, mount / "out"), capture_output=True, text=True,
+                              cwd=ROOT, timeout=600)
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "while running 'Write" in proc.stderr  # a worker's failure, not the launcher's
+    lines = proc.stderr.splitlines()
+    for line in lines:  # Beam's forwarded worker entries hold the traceback's text, on their one line
+        assert STAMP.match(line) and len(line) <= MAX_LINE_CHARS, line
+    assert not any(line.startswith(("Traceback", "  File")) for line in map(unstamped, lines))
+    # the failure says what failed, not the start of a traceback
+    (failed,) = [line for line in lines if " failed: " in line]
+    assert "failed: RuntimeError: OSError: [Errno 28] No space left on device" in failed, failed

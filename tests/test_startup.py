@@ -1,5 +1,6 @@
 """What start-up and the OpenVINO workers do not pay for (issue 10): Beam in ``classify``,
-OpenVINO's telemetry fork, CPU pinning of the inference thread, and cold worker processes."""
+OpenVINO's telemetry fork, CPU pinning of the inference thread, and cold worker processes;
+and a worker that ends while its model still loads."""
 
 from __future__ import annotations
 
@@ -37,6 +38,48 @@ def test_classify_imports_no_beam_and_forks_nothing():
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"code": 0, "beam": False, "forks": 0}, proc.stdout
+
+
+# A worker with nothing to classify: RunInference's handler (called on one of the harness's
+# daemon threads) starts loading the model in the background, and the process ends at once.
+# What is still running when it finalizes (atexit runs after Python has joined its non-daemon
+# threads, just before) is printed last.
+ENDS_WHILE_LOADING = """
+import atexit, json, sys, threading
+from recogenre.analysis.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+from recogenre.transforms.inference import CrnnModelHandler
+from recogenre.analysis.model_cache import loaded_model
+from recogenre.analysis.weights import resolve_weights
+path, digest = resolve_weights(sys.argv[1])
+def at_exit():
+    running = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    loaded = loaded_model(digest, DEFAULT_BACKEND, DEFAULT_PRECISION) is not None
+    print(json.dumps({"running": running, "loaded": loaded}))
+atexit.register(at_exit)
+handler = CrnnModelHandler(path, digest, backend="openvino")
+# From a daemon thread, as Beam's SDK harness calls it.
+starter = threading.Thread(target=handler.load_model, daemon=True)
+starter.start()
+starter.join()
+sys.exit(0)
+"""
+
+
+def test_a_worker_ending_while_its_model_loads_waits_for_the_load():
+    """Ending while the background load is inside OpenVINO's C++ (GIL released) aborted the
+    process ("terminate called without an active exception", SIGABRT): Python ends a daemon
+    thread that returns into a finalizing interpreter with pthread_exit, whose unwinding through
+    pybind11's noexcept frames calls std::terminate. The process must finish the load first."""
+    proc = subprocess.run(
+        [sys.executable, "-c", ENDS_WHILE_LOADING, str(WEIGHTS)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "terminate called" not in proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"running": [], "loaded": True}, proc.stdout
 
 
 def _cores(cpu_list: str) -> set[int]:

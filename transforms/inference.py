@@ -72,14 +72,26 @@ class LazyModel:
         return self.load().infer(melgrams)
 
     def prefetch(self) -> LazyModel:
-        """Starts loading in the background, so the first batch need not wait for it."""
+        """Starts loading in the background, so the first batch need not wait for it.
+
+        The thread is not a daemon: the process waits for the load before it exits. A
+        worker with nothing to classify (a run where nothing changed) ends while the
+        OpenVINO model may still be compiling; a daemon thread then returns from
+        OpenVINO's GIL-free C++ into a finalizing interpreter, which ends the thread
+        with ``pthread_exit``, and unwinding through pybind11's ``gil_scoped_release``
+        destructor (noexcept) aborts the process: "terminate called without an active
+        exception", SIGABRT (CPython gh-87135). An interrupt still ends at once
+        (``os._exit``, pipeline/interrupt.py).
+        """
 
         def load_quietly() -> None:
             # on failure the first batch loads again and reports the error as a failed batch
             with contextlib.suppress(Exception):
                 self.load()
 
-        threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=True).start()
+        # daemon=False said, not left to default: a thread inherits the daemon flag of the thread
+        # that starts it, and Beam's SDK harness calls load_model on its own daemon threads.
+        threading.Thread(target=load_quietly, name="recogenre-model-load", daemon=False).start()
         return self
 
 
