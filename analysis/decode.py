@@ -592,3 +592,24 @@ def decode(path: str, limits: DecodeLimits | None = None) -> tuple[AudioInfo, np
     """The whole file at 12 kHz mono; for tests and short clips only."""
     with AudioStream(path, limits=limits) as stream:
         return stream.info, np.concatenate(list(stream) or [np.zeros(0, np.float32)])
+
+
+class StreamVerdicts:
+    """What a wrapper of an :class:`AudioStream` (``self._stream``) reports of it once read.
+
+    One place for the verdicts, so that every wrapper (the frame reader, the service's
+    budgeted stream) passes on each of them: a verdict added to the stream and missed by a
+    wrapper once made every upload fail.
+    """
+
+    _stream: AudioStream
+
+    @property
+    def decode_warnings(self) -> str | None:
+        """What the decoder skipped or missed (see ``AudioStream``), once the audio is exhausted."""
+        return self._stream.decode_warnings
+
+    @property
+    def white_noise(self) -> bool:
+        """Whether the audio is white noise (``analysis/noise_check.py``), once the audio is exhausted."""
+        return self._stream.white_noise

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recogenre.analysis.decode import AudioInfo, AudioStream
+from recogenre.analysis.decode import AudioInfo, AudioStream, StreamVerdicts
 from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.melspec import is_silent, log_mel
@@ -30,7 +30,7 @@ class FrameFeatures:
     melgram: np.ndarray | None  # (96, 1366) float32 dB; None for a silent frame
 
 
-class TrackReader:
+class TrackReader(StreamVerdicts):
     """Opens one file and yields its frames' features.
 
     ``info`` is set on entering the context; ``duration_s`` (the decoded
@@ -67,16 +67,6 @@ class TrackReader:
 
     def __exit__(self, *exc) -> None:
         self._stream.close()
-
-    @property
-    def decode_warnings(self) -> str | None:
-        """What the decoder skipped or missed (see ``AudioStream``), once frames are exhausted."""
-        return self._stream.decode_warnings
-
-    @property
-    def white_noise(self) -> bool:
-        """Whether the audio is white noise (``analysis/noise_check.py``), once frames are exhausted."""
-        return self._stream.white_noise
 
     @property
     def duration_s(self) -> float:

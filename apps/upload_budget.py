@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recogenre.analysis.decode import AudioError, AudioStream
+from recogenre.analysis.decode import AudioError, AudioStream, StreamVerdicts
 from recogenre.analysis.limits import DEFAULT_SERVICE_MAX_DURATION_HOURS, DecodeLimits
 
 DEFAULT_MAX_DECODE_CPU_S = 30.0  # a 30-minute 96 kHz FLAC costs a few seconds
@@ -85,7 +85,7 @@ class DecodeSlots:
             self._free.release()
 
 
-class BudgetedStream:
+class BudgetedStream(StreamVerdicts):
     """An :class:`AudioStream` that refuses a declared length over the budget and stops at the CPU budget.
 
     It stands in for the stream :class:`recogenre.analysis.features.TrackReader`
@@ -124,14 +124,6 @@ class BudgetedStream:
 
     def close(self) -> None:
         self._stream.close()
-
-    @property
-    def decode_warnings(self) -> str | None:
-        return self._stream.decode_warnings
-
-    @property
-    def white_noise(self) -> bool:
-        return self._stream.white_noise
 
     def __iter__(self) -> Iterator[np.ndarray]:
         blocks = iter(self._stream)

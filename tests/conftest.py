@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -129,6 +130,23 @@ def warm_model_cache():
     from recogenre.analysis.weights import resolve_weights
 
     ensure_cached(*resolve_weights(str(WEIGHTS)))
+
+
+def classify_json(*paths: str | Path) -> subprocess.CompletedProcess:
+    """``recogenre classify --json`` on the files, in a fresh process, with the shared weights."""
+    cmd = [sys.executable, "-m", "recogenre", "classify", "--json", "--weights", str(WEIGHTS)]
+    return subprocess.run([*cmd, *map(str, paths)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+def altered_copy(source: Path, target: Path) -> Path:
+    """A copy of ``source`` at ``target`` with its last byte flipped: the right format, not the same file."""
+    shutil.copyfile(source, target)
+    with open(target, "r+b") as f:
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 0xFF]))
+    return target
 
 
 @pytest.fixture(scope="session")

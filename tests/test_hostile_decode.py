@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import librosa
@@ -25,7 +24,7 @@ from recogenre.analysis.classifier import classify_file, classify_samples
 from recogenre.analysis.decode import AudioError, AudioStream, decode
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.noise_check import WHITE_NOISE, WhiteNoiseCheck
-from tests.conftest import AUDIO, ROOT, WEIGHTS, run_command, unstamped
+from tests.conftest import AUDIO, ROOT, WEIGHTS, classify_json, run_command, unstamped
 
 REAL_AU = ("die.au", "disco.00000.au", "metal.00000.au")
 
@@ -96,14 +95,7 @@ def test_real_au_clips_decode_as_before(name):
 
 
 def classify_cli(*paths: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "recogenre", "classify", "--json", "--weights", str(WEIGHTS)]
-        + [str(p) for p in paths],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+    return classify_json(*paths)
 
 
 def test_classify_says_one_line_for_junk_named_au(junk, tmp_path):

@@ -41,6 +41,15 @@ def run_without_override(catalogue: Path, out: Path, *args: str) -> subprocess.C
     return subprocess.run(without_dac_override() + cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
 
 
+def run_with_unlistable(folder: Path, catalogue: Path, out: Path) -> subprocess.CompletedProcess:
+    """``run_without_override`` while ``folder`` cannot be listed (mode 000), restored after."""
+    folder.chmod(0)
+    try:
+        return run_without_override(catalogue, out)
+    finally:
+        folder.chmod(0o755)
+
+
 def test_a_folder_that_cannot_be_listed_keeps_its_tracks_unverified(tmp_path):
     lib = library(tmp_path)
     out = tmp_path / "out"
@@ -49,11 +58,7 @@ def test_a_folder_that_cannot_be_listed_keeps_its_tracks_unverified(tmp_path):
     sub = lib / "sub"
     under = sorted(p for p in before.index if p.startswith(f"{sub}/"))
     assert len(under) == 3
-    sub.chmod(0)
-    try:
-        proc = run_without_override(lib, out)
-    finally:
-        sub.chmod(0o755)
+    proc = run_with_unlistable(sub, lib, out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     tracks = latest(out, "tracks").set_index("path")
@@ -92,11 +97,7 @@ def test_a_folder_that_cannot_be_listed_keeps_its_tracks_unverified(tmp_path):
 def test_a_catalogue_root_that_cannot_be_listed_is_refused_with_its_errno(tmp_path):
     lib = library(tmp_path, sub_files=0)
     out = tmp_path / "out"
-    lib.chmod(0)
-    try:
-        proc = run_without_override(lib, out)
-    finally:
-        lib.chmod(0o755)
+    proc = run_with_unlistable(lib, lib, out)
     assert proc.returncode == 2, proc.stderr[-3000:]
     lines = [ln for ln in unstamped(proc.stderr).splitlines() if ln.strip()]
     assert lines == [

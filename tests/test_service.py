@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from recogenre.analysis.weights import LEGACY_SHA256
-from tests.conftest import AUDIO, ROOT, WEIGHTS, clip
+from tests.conftest import AUDIO, classify_json, clip
 from tests.serving import multipart_body, running_server
 
 MAX_UPLOAD_MB = 2  # every clip but example_cl.mp3 (3.2 MB) fits
@@ -33,14 +31,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def classified() -> dict[str, dict]:
     """What ``recogenre classify --json`` prints for each clip, by file name."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "recogenre", "classify", "--json", "--weights", str(WEIGHTS)]
-        + [clip(n) for n in CLIPS],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+    proc = classify_json(*(clip(n) for n in CLIPS))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {os.path.basename(o["path"]): o for o in map(json.loads, proc.stdout.splitlines())}
 

@@ -11,7 +11,7 @@ import pytest
 
 from recogenre.analysis import weights
 from recogenre.analysis.weights import LEGACY_SHA256, WeightsError, resolve_weights
-from tests.conftest import AUDIO, WEIGHTS, unstamped
+from tests.conftest import AUDIO, WEIGHTS, altered_copy, unstamped
 
 
 @pytest.fixture
@@ -95,13 +95,7 @@ def test_missing_file_says_where_to_put_it(monkeypatch, tmp_path):
 
 
 def test_altered_file_is_refused(tmp_path):
-    altered = tmp_path / "crnn_gtzan_keras1.h5"
-    shutil.copyfile(WEIGHTS, altered)
-    with open(altered, "r+b") as f:
-        f.seek(-1, 2)
-        last = f.read(1)
-        f.seek(-1, 2)
-        f.write(bytes([last[0] ^ 0xFF]))
+    altered = altered_copy(WEIGHTS, tmp_path / "crnn_gtzan_keras1.h5")
     with pytest.raises(WeightsError, match="not the published GTZAN CRNN"):
         resolve_weights(str(altered))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 
 from recogenre.analysis.weights import LEGACY_NAME, LEGACY_SHA256, packaged_path
-from tests.conftest import WEIGHTS, unstamped
+from tests.conftest import WEIGHTS, altered_copy, unstamped
 
 
 @pytest.fixture
@@ -82,13 +81,7 @@ def test_install_refuses_a_file_that_is_not_crnn_weights(user, tmp_path):
 
 
 def test_install_refuses_an_altered_legacy_file(user, tmp_path):
-    altered = tmp_path / LEGACY_NAME
-    shutil.copyfile(WEIGHTS, altered)
-    with open(altered, "r+b") as f:
-        f.seek(-1, 2)
-        last = f.read(1)
-        f.seek(-1, 2)
-        f.write(bytes([last[0] ^ 0xFF]))
+    altered = altered_copy(WEIGHTS, tmp_path / LEGACY_NAME)
     done = user("install", str(altered), "--name", "default")
     assert done.returncode == 2 and "not the published GTZAN CRNN" in done.stderr
     assert list(user.folder.iterdir()) == []
