@@ -31,18 +31,20 @@ import datetime as dt
 import math
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as data_field
 from pathlib import Path
 
 from recogenre.analysis import tag_ledger
 from recogenre.analysis.genres import GENRES
-from recogenre.analysis.logs import error_text, say
+from recogenre.analysis.logs import error_text
+from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunRefused, UsageError
 from recogenre.analysis.paths import NotAFile, check_regular, is_remote, to_os_path
 from recogenre.analysis.wording import count
 from recogenre.apps import tag_formats
 from recogenre.apps.tag_formats import TAG_VALUES, Field, Unsupported
 
-EXIT_FAILED, EXIT_USAGE = 1, 2
 NONE = "(none)"
 UNREADABLE = "skipped (unreadable: its permissions do not let this user read it)"
 
@@ -104,6 +106,60 @@ class Decision:
     fmt: str | None = None
     snapshot_sha256: str | None = None
     keys: tuple[str, ...] = ()  # the fields written, as printed (an MP3's may be its APEv2 Genre)
+
+
+class TagError(UsageError):
+    """A tag command that cannot start (bad field, no run, unusable ledger or export target):
+    one line for the user, exit status 2; nothing was read or written."""
+
+
+class TagStopped(CommandError):
+    """Ctrl-C or SIGTERM: every file is as it was or completely written; exit status 128 + signal."""
+
+
+@dataclass
+class TagResult:
+    """What a tag command did (or, in a dry run, would do), file by file and counted."""
+
+    write: bool  # False: a dry run, nothing written
+    ledger: str  # the tag ledger's path
+    export: str | None = None  # the --export CSV's path
+    outcomes: list[Decision] = data_field(default_factory=list)  # one per file, by path
+    # by action: written (or write in a dry run), kept, already, skip, fail
+    counts: dict[str, int] = data_field(default_factory=dict)
+    skipped: dict[str, int] = data_field(default_factory=dict)  # skips by their short reason
+    exported: int = 0  # tracks in the export CSV
+    export_error: str | None = None  # the line saying why the CSV could not be written
+
+    def add(self, d: Decision) -> None:
+        self.outcomes.append(d)
+        self.counts[d.action] = self.counts.get(d.action, 0) + 1
+        if d.action == "skip":
+            kind = _skip_kind(d.text)
+            self.skipped[kind] = self.skipped.get(kind, 0) + 1
+
+    def export_failed(self, line: str) -> None:
+        self.export_error = line
+        self.counts["fail"] = self.counts.get("fail", 0) + 1
+
+    @property
+    def failed(self) -> int:
+        """Files not written because of an error, plus one for an export that failed."""
+        return self.counts.get("fail", 0)
+
+    @property
+    def fields_written(self) -> list[str]:
+        """The fields written, as named in the files (an MP3's may be its APEv2 Genre)."""
+        return sorted({k for d in self.outcomes if d.action == "written" for k in d.keys})
+
+    def closing_lines(self) -> list[str]:
+        """The summary, then where the fields and the export went."""
+        lines = [_summary(self.counts, self.skipped, self.write)]
+        if self.write and self.counts.get("written"):
+            lines.append(f"fields written: {', '.join(self.fields_written)}; ledger: {self.ledger}")
+        if self.export:
+            lines.append(f"exported {count(self.exported, 'track')} to {self.export}")
+        return lines
 
 
 def _read_table(run_path: str, name: str):
@@ -292,36 +348,38 @@ def _skip_kind(text: str) -> str:
     return inner.split(":")[0].split("(")[0].strip()
 
 
-def main(args: argparse.Namespace) -> int:
+def tag(args: argparse.Namespace, on_file: Callable[[Decision], None] | None = None) -> TagResult:
+    """Tags (or, without ``args.write``, reviews) every track of ``OUT/latest``; the outcome as data.
+
+    ``on_file`` sees each file's :class:`Decision` as soon as it is final, so that a long
+    write shows its progress (the command prints it). Raises :class:`TagError` (a
+    :class:`UsageError`) when nothing could start, :class:`RunRefused` (exit status 1, its
+    holder named) when another run or tag write holds the output folder, and
+    :class:`TagStopped` on Ctrl-C or SIGTERM (every file is as it was or completely written).
+    """
     from recogenre.pipeline import layout
 
     try:
         field = tag_formats.field_name(args.field)
     except ValueError as e:
-        say(f"tag: {e}")
-        return EXIT_USAGE
+        raise TagError(f"tag: {e}") from None
     run_path = layout.latest_run(args.output)
     if run_path is None or is_remote(args.output):
-        say(f"tag: no published run in {args.output} (a local output folder of `recogenre run`)")
-        return EXIT_USAGE
+        raise TagError(f"tag: no published run in {args.output} (a local output folder of `recogenre run`)")
     tracks, errors = _read_table(run_path, "tracks"), _read_table(run_path, "errors")
     if tracks is None:
-        say(f"tag: {run_path} has no tracks table")
-        return EXIT_USAGE
+        raise TagError(f"tag: {run_path} has no tracks table")
     if args.min_confidence is not None and "confidence" not in tracks.columns:
-        say(
+        raise TagError(
             f"tag: --min-confidence needs a confidence column, which run {Path(run_path).name} "
             "does not have (written by an older recogenre; `recogenre run --full` adds it)"
         )
-        return EXIT_USAGE
     refused = _field_refused(field, tracks["path"])
     if refused:
-        say(f"tag: --field {args.field!r}: {refused}")
-        return EXIT_USAGE
+        raise TagError(f"tag: --field {args.field!r}: {refused}")
     unusable = tag_ledger.ledger_problem(tag_ledger.ledger_path(args.output))
     if unusable:
-        say(f"tag: {unusable}; move it away and run tag again")
-        return EXIT_USAGE
+        raise TagError(f"tag: {unusable}; move it away and run tag again")
     if args.export:
         from recogenre.apps.export import ExportRefused, check_target, protected_places
 
@@ -330,8 +388,7 @@ def main(args: argparse.Namespace) -> int:
         try:
             check_target(args.export, *protected_places(args.output, tracks["path"], catalogue), args.force)
         except ExportRefused as e:
-            say(f"tag: {e}")
-            return EXIT_USAGE
+            raise TagError(f"tag: {e}") from None
     lock = None
     if args.write:
         from recogenre.pipeline.lock import RunLock, acquire_or_reason
@@ -339,14 +396,15 @@ def main(args: argparse.Namespace) -> int:
         lock = RunLock(args.output)
         refused = acquire_or_reason(lock)
         if refused:
-            say(f"tag: {refused}")
-            return EXIT_FAILED
+            raise RunRefused(f"tag: {refused}", exit_status=EXIT_FAILED)  # names the holder
     previous_handler = signal.signal(signal.SIGTERM, _stop)
     try:
-        return _tag(args, run_path, tracks, errors, field)
+        return _tag(args, run_path, tracks, errors, field, on_file or (lambda d: None))
     except (KeyboardInterrupt, Stopped) as e:  # the file being written is left as it was
-        say("tag: stopped; every file is either as it was or completely written (and in the ledger)")
-        return 128 + (signal.SIGTERM if isinstance(e, Stopped) else signal.SIGINT)
+        raise TagStopped(
+            "tag: stopped; every file is either as it was or completely written (and in the ledger)",
+            exit_status=128 + (signal.SIGTERM if isinstance(e, Stopped) else signal.SIGINT),
+        ) from None
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
         if lock:
@@ -386,7 +444,7 @@ def _stop(signum, frame) -> None:
     raise Stopped()
 
 
-def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
+def _tag(args, run_path: str, tracks, errors, field: Field, on_file: Callable[[Decision], None]) -> TagResult:
     ledger_file = tag_ledger.ledger_path(args.output)
     ledger = tag_ledger.read_ledger(ledger_file)
     relevant = tag_ledger.still_relevant(ledger, dict(zip(tracks["path"], tracks["content_sha256"])))
@@ -394,8 +452,7 @@ def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
         tag_ledger.rewrite(ledger_file, relevant)
     tagger = Tagger(args, run_path, field, relevant)
     has_confidence = "confidence" in tracks.columns
-    counts: dict[str, int] = {}
-    skipped: dict[str, int] = {}
+    result = TagResult(write=bool(args.write), ledger=ledger_file, export=args.export)
     exported: list[tuple[str, str, float | None]] = []
     lines: list[Decision] = []
     for row in tracks.sort_values("path").to_dict("records"):
@@ -410,35 +467,19 @@ def _tag(args, run_path: str, tracks, errors, field: Field) -> int:
             lines.append(
                 Decision(row["path"], "skip", f"skipped (no result: {row['error_type']} in the run)")
             )
-    done = []
     for d in sorted(lines, key=lambda d: d.path):
         if d.action == "write" and args.write:
             d = tagger.write(d, ledger_file)
-        done.append(d)
-        counts[d.action] = counts.get(d.action, 0) + 1
-        if d.action == "skip":
-            skipped[_skip_kind(d.text)] = skipped.get(_skip_kind(d.text), 0) + 1
-        if d.action == "fail":
-            say(f"{d.path}: {d.text}")  # say() escapes control characters
-        else:
-            from recogenre.analysis.paths import printable  # a name or tag value cannot hide a line
-
-            print(printable(f"{d.path}: {d.text}"), flush=True)
+        result.add(d)
+        on_file(d)
     if args.export:
         from recogenre.apps.export import ExportRefused, write_csv
 
         try:
             write_csv(args.export, exported, args.force)
         except ExportRefused as e:
-            say(f"tag: {e}")
-            counts["fail"] = counts.get("fail", 0) + 1
+            result.export_failed(f"tag: {e}")
         except OSError as e:
-            say(f"tag: cannot write {args.export}: {e.strerror or e}")
-            counts["fail"] = counts.get("fail", 0) + 1
-    print(_summary(counts, skipped, args.write), flush=True)
-    if args.write and counts.get("written"):
-        keys = sorted({k for d in done if d.action == "written" for k in d.keys})
-        print(f"fields written: {', '.join(keys)}; ledger: {ledger_file}", flush=True)
-    if args.export:
-        print(f"exported {count(len(exported), 'track')} to {args.export}", flush=True)
-    return EXIT_FAILED if counts.get("fail") else 0
+            result.export_failed(f"tag: cannot write {args.export}: {e.strerror or e}")
+    result.exported = len(exported)
+    return result

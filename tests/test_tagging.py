@@ -299,6 +299,34 @@ def test_custom_field_min_confidence_and_a_failed_write_leaves_the_file(small_ru
     assert [bytes(v).decode() for v in freeform] == [genre["m4a"]]
 
 
+def test_the_library_function_returns_the_outcomes_and_prints_nothing(small_run, capsys):
+    """Typed outcome (issue 19): ``apps.tagging.tag`` returns each file's outcome and the counts as
+    data and raises a UsageError for a bad option; only the command line prints."""
+    from recogenre.analysis.outcomes import UsageError
+    from recogenre.apps.tagging import TagError, TagResult
+    from recogenre.apps.tagging import tag as tag_files
+    from recogenre.cli import build_parser
+
+    files, out = small_run
+    before = {k: sha256(p) for k, p in files.items()}
+    capsys.readouterr()
+    result = tag_files(build_parser().parse_args(["tag", str(out)]))
+    assert isinstance(result, TagResult) and not result.write
+    assert capsys.readouterr() == ("", "")
+    assert [d.path for d in result.outcomes] == sorted(tracks(out).index)
+    actions = [d.action for d in result.outcomes]
+    assert result.counts == {a: actions.count(a) for a in set(actions)} and result.failed == 0
+    assert {k: sha256(p) for k, p in files.items()} == before  # a dry run
+    code, lines, _ = tag(capsys, out)  # the command prints the same outcomes and summary
+    assert code == 0
+    assert lines == [f"{d.path}: {d.text}" for d in result.outcomes] + result.closing_lines()
+
+    with pytest.raises(TagError, match=r"^tag: --field 'TIT2': ") as refused:
+        tag_files(build_parser().parse_args(["tag", str(out), "--field", "TIT2"]))
+    assert isinstance(refused.value, UsageError) and refused.value.exit_status == 2
+    assert capsys.readouterr() == ("", "")
+
+
 def test_a_file_replaced_by_a_fifo_is_skipped_and_never_opened(small_run):
     """A FIFO opened for reading blocks until a writer appears: tag must neither hash nor open one,
     and the other files are still written."""
