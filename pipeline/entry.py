@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 
 from recogenre.analysis.logs import configure_logging
 from recogenre.analysis.outcomes import UsageError
@@ -15,16 +16,18 @@ RUN_HELP = "tag a catalogue with Apache Beam (other options go to Beam, e.g. --r
 RUN_DESCRIPTION = "Tag a catalogue; options not listed here are Beam pipeline options."
 
 
-def prepare_process(starts_beam: bool) -> None:
-    """Logging, and for a command that starts Beam workers, the SIGINT shield (before Beam is imported)."""
+def prepare_process(starts_beam: bool) -> Callable[[], None]:
+    """Logging, and for a command that starts Beam workers, the SIGINT shield (before Beam is
+    imported). Returns what undoes the shield: the caller calls it when the command is done."""
     # gRPC's C core (Beam's runner API) otherwise logs INFO lines such as "skipping fork()
     # handlers" straight to stderr, between recogenre's own one-line messages.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     configure_logging()
-    if starts_beam:  # before Beam is imported: see pipeline/interrupt.py
-        from recogenre.pipeline.interrupt import shield_workers_from_sigint
+    if not starts_beam:
+        return lambda: None
+    from recogenre.pipeline.interrupt import shield_workers_from_sigint  # before Beam is imported
 
-        shield_workers_from_sigint()
+    return shield_workers_from_sigint()
 
 
 def checked(args: argparse.Namespace, rest: list[str]) -> int | None:

@@ -96,15 +96,26 @@ def stop_now(signum: int, out: str) -> None:
     os._exit(128 + signum)
 
 
-def shield_workers_from_sigint() -> None:
+def shield_workers_from_sigint() -> Callable[[], None]:
     """Ignore and block SIGINT in this process and every thread and worker it starts from now on.
 
     Main thread only, and before the imports that start threads (Beam, numpy's BLAS):
-    a thread created earlier would keep SIGINT unblocked and swallow it.
+    a thread created earlier would keep SIGINT unblocked and swallow it. Returns what
+    undoes it, for a caller that lives on after the command (a scheduler calling
+    ``pipeline/main.py`` in-process, a test): an ignored, blocked SIGINT would otherwise
+    stay with that process and be inherited by every program it starts.
     """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def restore() -> None:
+        if signal.SIGINT not in blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, handler)
+
+    return restore
 
 
 def exit_on_signal(body: Callable[[], int], out: str) -> int:

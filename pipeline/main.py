@@ -17,17 +17,20 @@ from recogenre.pipeline.options import OneLineParser, add_run_options
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    prepare_process(starts_beam=True)
-    parser = OneLineParser(prog="recogenre run", description=RUN_DESCRIPTION)
-    add_run_options(parser)
-    args, rest = parser.parse_known_args(argv)
-    args.command = "run"
-    status = checked(args, rest)
-    if status is not None:
-        return status
-    from recogenre.pipeline.run import main as run_main
+    unshield = prepare_process(starts_beam=True)
+    try:
+        parser = OneLineParser(prog="recogenre run", description=RUN_DESCRIPTION)
+        add_run_options(parser)
+        args, rest = parser.parse_known_args(argv)
+        args.command = "run"
+        status = checked(args, rest)
+        if status is not None:
+            return status
+        from recogenre.pipeline.run import main as run_main
 
-    return run_main(args, warm_pool=args.warm_pool)  # started by checked(), before Beam loads
+        return run_main(args, warm_pool=args.warm_pool)  # started by checked(), before Beam loads
+    finally:
+        unshield()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,14 @@ def parse_checked(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
-    prepare_process(starts_beam=words[:1] in (["run"], ["evaluate"]))
+    unshield = prepare_process(starts_beam=words[:1] in (["run"], ["evaluate"]))
+    try:
+        return _command(argv)
+    finally:
+        unshield()  # for a caller that lives on (tests, a scheduler): SIGINT as it was
+
+
+def _command(argv: Sequence[str] | None) -> int:
     args, rest = build_parser().parse_known_args(argv)
     status = checked(args, rest)
     if status is not None:

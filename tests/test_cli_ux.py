@@ -229,3 +229,23 @@ def test_a_reader_that_goes_away_stops_classify_without_a_traceback():
         os.close(write_end)
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr[-2000:]
     assert done.stderr == "" and done.returncode == 1
+
+
+def test_an_in_process_run_leaves_sigint_as_it_was(tmp_path):
+    """The command shields its Beam workers from SIGINT (ignored and blocked, inherited by
+    every child); a caller that lives on after ``main`` (a scheduler calling pipeline/main.py,
+    a test) gets SIGINT back as it was, or every program it starts later inherits a blocked
+    SIGINT and cannot be interrupted."""
+    from tests.conftest import run_in_process
+
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copyfile(AUDIO / "die.au", library / "die.au")
+
+    def sigint_state():
+        return signal.getsignal(signal.SIGINT), signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+    before = sigint_state()
+    assert before == (signal.default_int_handler, False)
+    assert run_in_process(library, tmp_path / "out") == 0
+    assert sigint_state() == before
