@@ -184,6 +184,11 @@ class AudioStream:
         self.white_noise = False  # set once the stream is exhausted (analysis/noise_check.py)
 
     @property
+    def declared_frames(self) -> int | None:
+        """The length a header field really holds, once opened (None for an MPEG bitrate estimate)."""
+        return self._declared_frames
+
+    @property
     def decode_warnings(self) -> str | None:
         """What the decoders skipped or missed, in one line; None for a clean decode."""
         return "; ".join(self.warnings) or None

@@ -108,7 +108,7 @@ class BudgetedStream(StreamVerdicts):
         # Only a length field the header really holds (AudioStream's notion of "declared": not an
         # MPEG bitrate estimate) refuses a file unseen; anything else is stopped by the decoder's
         # own budget once that much audio came out.
-        declared = self._stream._declared_frames
+        declared = self._stream.declared_frames
         limit = self.budget.limits.max_duration_s
         if declared and declared / self.info.sample_rate > limit:
             self.close()
