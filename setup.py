@@ -58,8 +58,9 @@ setup(
     package_data=WEIGHTS_DATA | {"recogenre.apps": ["static/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        # selenium: the upload page and the report driven in a real headless Chromium.
-        "test": ["pytest==9.2.0", "ruff==0.17.6", "selenium==4.51.0"],
+        # selenium: the upload page and the report driven in a real headless Chromium; beets: its
+        # plugin (beetsplug/recogenre.py) and the beets label source tested on a real beets library.
+        "test": ["pytest==9.2.0", "ruff==0.17.6", "selenium==4.51.0", "beets==2.14.1"],
         "keras": KERAS_EXTRA,
         "gcp": GCP_EXTRA,
     },
