@@ -39,6 +39,10 @@ INSTALL_REQUIRES = [
 WEIGHTS_PACKAGE = {"recogenre.weights": "weights"}
 WEIGHTS_DATA = {"recogenre.weights": ["crnn_gtzan_keras1.h5", "LICENSE.crnn_gtzan_keras1", "README.md"]}
 KERAS_EXTRA = ["tensorflow-cpu==2.21.0", "keras==3.15.1"]  # --backend keras, .keras models, the tests
+# The beets plugin (issue 22): beets imports `plugins: recogenre` as beetsplug.recogenre, so the
+# wheel's second top-level name is beets' PEP 420 namespace package (no __init__.py, shared with
+# beets and every other plugin); it holds only beetsplug/recogenre.py.
+BEETS_PLUGIN = {"beetsplug": "beetsplug"}
 GCP_EXTRA = ["apache-beam[gcp]==2.77.0"]  # --runner DataflowRunner, gs:// paths
 
 setup(
@@ -50,9 +54,10 @@ setup(
     # layout); installed, they live under the recogenre namespace so that no generic
     # top-level name (pipeline, transforms) can clash with another package.
     packages=["recogenre", "recogenre.commands",
-              *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES)), *WEIGHTS_PACKAGE],
+              *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES)), *WEIGHTS_PACKAGE,
+              *BEETS_PLUGIN],
     package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}}
-    | WEIGHTS_PACKAGE,
+    | WEIGHTS_PACKAGE | BEETS_PLUGIN,
     # The weights with their licence, and the pages' HTML, CSS and JavaScript (apps/static/,
     # read with importlib.resources).
     package_data=WEIGHTS_DATA | {"recogenre.apps": ["static/*"]},
