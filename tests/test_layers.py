@@ -8,6 +8,8 @@ to its folder. The order is the one the folders' ``__init__`` docstrings state.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -68,6 +70,28 @@ def test_an_upward_import_inside_a_function_is_seen(tmp_path: Path):
     source = "def f():\n    from recogenre.apps import report\n    import recogenre.cli\n"
     names = _imported(ast.parse(source), "pipeline")
     assert {_layer_of(n) for n in names} == {"apps", "recogenre"}
+
+
+PLUGIN = ROOT / "beetsplug"  # beets' namespace package: a layer above the whole package
+
+
+def test_the_beets_plugin_sits_on_top_and_recogenre_needs_no_beets():
+    """Nothing in the package imports the plugin, nor beets; the plugin imports recogenre."""
+    for folder in LAYERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            names = _imported(ast.parse(path.read_text(), filename=str(path)), folder)
+            roots = {name.split(".")[0] for name in names}
+            assert not roots & {"beetsplug", "beets"}, f"{path.relative_to(ROOT)} imports beets or its plugin"
+    (module,) = PLUGIN.glob("*.py")
+    assert module.name == "recogenre.py" and not (PLUGIN / "__init__.py").exists()  # PEP 420, as beets wants
+    names = _imported(ast.parse(module.read_text()), "beetsplug")
+    assert {"recogenre", "recogenre.analysis"} <= {".".join(n.split(".")[:2]) for n in names}
+
+    probe = ("import sys, recogenre, recogenre.api, recogenre.cli;"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('beets', 'beetsplug')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd="/")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 STAGE_BASES = {"beam.DoFn", "beam.PTransform", "beam.CombineFn", "ModelHandler"}

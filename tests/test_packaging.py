@@ -1,4 +1,5 @@
-"""The installed distribution puts one top-level name, ``recogenre``, into an environment."""
+"""The installed distribution puts two top-level names into an environment: ``recogenre``, and
+``beetsplug/recogenre.py`` in beets' shared plugin namespace (the plugin, issue 22)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from recogenre.analysis.openvino_model import CONVERTING
 from tests.conftest import ROOT, clip
 
 SOURCES = ("setup.py", "MANIFEST.in", "requirements.lock", "run_local.sh",
-           "recogenre", "pipeline", "transforms", "apps", "analysis", "weights")
+           "recogenre", "pipeline", "transforms", "apps", "analysis", "weights", "beetsplug")
 PACKAGED_WEIGHTS = ("crnn_gtzan_keras1.h5", "LICENSE.crnn_gtzan_keras1")
 
 
@@ -37,11 +38,13 @@ def build_wheel(tmp_path: Path) -> Path:
     return wheel
 
 
-def test_wheel_installs_only_the_recogenre_namespace(tmp_path):
+def test_wheel_installs_only_recogenre_and_its_beets_plugin(tmp_path):
     wheel = build_wheel(tmp_path / "dist")
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names}
-    assert top_level == {"recogenre", wheel.name.split("-py")[0] + ".dist-info"}, top_level
+    assert top_level == {"recogenre", "beetsplug", wheel.name.split("-py")[0] + ".dist-info"}, top_level
+    # the beets plugin alone in beets' PEP 420 namespace: an __init__.py would hide beets' own plugins
+    assert [n for n in names if n.startswith("beetsplug/")] == ["beetsplug/recogenre.py"]
     for folder in ("pipeline", "transforms", "apps", "analysis", "commands"):
         assert f"recogenre/{folder}/__init__.py" in names
     static = ROOT / "apps" / "static"  # the pages' HTML, CSS and JavaScript travel with the code
@@ -59,14 +62,16 @@ def test_wheel_installs_only_the_recogenre_namespace(tmp_path):
     probe = (
         "import importlib.util, recogenre.cli as cli, recogenre.analysis.decode as d;"
         "print(cli.__file__); print(d.__file__);"
-        "print([n for n in ('pipeline', 'transforms', 'apps', 'analysis') if importlib.util.find_spec(n)])"
+        "print([n for n in ('pipeline', 'transforms', 'apps', 'analysis') if importlib.util.find_spec(n)]);"
+        "print(importlib.util.find_spec('beetsplug.recogenre').origin)"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    cli_file, decode_file, clashing = done.stdout.splitlines()
+    cli_file, decode_file, clashing, plugin_file = done.stdout.splitlines()
     assert cli_file.startswith(str(target)) and decode_file.startswith(str(target))
+    assert plugin_file == str(target / "beetsplug" / "recogenre.py")  # where beets looks for it
     assert clashing == "[]"
 
 
@@ -82,6 +87,7 @@ def test_sdist_carries_the_weights_and_their_licence(tmp_path):
         names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
     for name in PACKAGED_WEIGHTS:
         assert f"weights/{name}" in names, sorted(names)
+    assert "beetsplug/recogenre.py" in names
 
 
 def test_plain_install_classifies_from_an_empty_folder_without_tensorflow(tmp_path):
