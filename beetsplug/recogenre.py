@@ -176,8 +176,8 @@ class RecogenrePlugin(BeetsPlugin):
         self.config.set_args(opts)  # -w / -o override the config for this call
         source, min_confidence = self._source(), self._min_confidence()
         write_genre, overwrite = self.config["write_genre"].get(bool), self.config["overwrite"].get(bool)
-        rows, run_id = self._snapshot_rows(self._output())
-        if write_genre and source == "user" and not any(USER_GENRE in r for r in rows.values()):
+        rows, run_id, columns = self._snapshot_rows(self._output())
+        if write_genre and source == "user" and "user_genre" not in columns:
             raise UserError(
                 f"recogenre: source: user, but run {run_id} has no user_genre column (no user head applied)"
             )
@@ -202,8 +202,9 @@ class RecogenrePlugin(BeetsPlugin):
         self._log.debug("run {}: {} rows", run_id, len(rows))
         ui.print_(counts.summary(opts.pretend))
 
-    def _snapshot_rows(self, output: str) -> tuple[dict[str, dict[str, Any]], str]:
-        """{canonical path: {attribute: value}} of the latest run's tracks, and its run id."""
+    def _snapshot_rows(self, output: str) -> tuple[dict[str, dict[str, Any]], str, list[str]]:
+        """{canonical path: {attribute: value}} of the latest run's tracks, its run id, and which of
+        :data:`COLUMNS` it has (a run without a user head has no ``user_genre``)."""
         import recogenre
         from recogenre.analysis.paths import canonical_file
 
@@ -224,7 +225,7 @@ class RecogenrePlugin(BeetsPlugin):
         for record in tracks[["path", *present]].to_dict("records"):
             # both sides canonical: a stored path under a symlinked subfolder keeps the link's name
             rows[canonical_file(record["path"])] = {COLUMNS[c]: record[c] for c in present}
-        return rows, snapshot.run_id
+        return rows, snapshot.run_id, present
 
     @staticmethod
     def _set(item: Item, row: Mapping[str, Any], counts: Counts) -> None:

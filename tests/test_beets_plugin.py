@@ -243,3 +243,25 @@ def test_auto_classifies_items_as_they_are_imported(tmp_path):
         assert math.isclose(float(got[key]["recogenre_confidence"]), want["confidence"], abs_tol=1e-6)
     assert got[("Samples", "Die")].genres == []  # unknown: no genre
     assert got[("Bensound", "The Jazz Piano")].genres == ["Abstract"]  # overwrite: no
+
+
+def test_a_user_heads_columns_become_attributes_and_source_user_writes_its_genre():
+    """The columns a user head adds (issue 20) on a real beets Item, through the plugin's own steps:
+    set when present, removed when null (a stale value never stays), written with ``source: user``."""
+    from beets.library import Item
+
+    from beetsplug.recogenre import USER_CONFIDENCE, USER_GENRE, Counts, RecogenrePlugin, genre_value
+
+    item = Item(path=b"/music/a.mp3", genres=[])
+    counts = Counts()
+    row = {"recogenre_genre": "jazz", "recogenre_confidence": 0.5, USER_GENRE: "lo-fi", USER_CONFIDENCE: 0.9}
+    RecogenrePlugin._set(item, row, counts)
+    assert (item[USER_GENRE], item[USER_CONFIDENCE], counts.matched) == ("lo-fi", 0.9, 1)
+    assert genre_value(item, "user", None) == "lo-fi"  # a user head's label as it named it
+    assert genre_value(item, "user", 0.95) is None  # below min_confidence
+    assert genre_value(item, "gtzan", None) == TAG_VALUES["jazz"]
+    RecogenrePlugin._set(item, {**row, USER_GENRE: None, USER_CONFIDENCE: float("nan")}, counts)
+    assert USER_GENRE not in item and USER_CONFIDENCE not in item
+    assert genre_value(item, "user", None) is None
+    RecogenrePlugin._set(item, {**row, "recogenre_genre": UNKNOWN}, counts)
+    assert genre_value(item, "gtzan", None) is None and counts.unknown == 1
