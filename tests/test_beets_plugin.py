@@ -265,3 +265,16 @@ def test_a_user_heads_columns_become_attributes_and_source_user_writes_its_genre
     assert genre_value(item, "user", None) is None
     RecogenrePlugin._set(item, {**row, "recogenre_genre": UNKNOWN}, counts)
     assert genre_value(item, "gtzan", None) is None and counts.unknown == 1
+
+
+def test_a_library_reached_through_a_symlink_matches_the_run(tagged, tmp_path):
+    """beets keeps the path it was given (a symlink's name); recogenre stores the folder's real
+    path: both sides go through the product's canonical_file, so they meet."""
+    link = tmp_path / "music-link"
+    link.symlink_to(tagged.music, target_is_directory=True)
+    lib = beets_with_plugin(tmp_path / "beets", Tagged(link, tagged.out, tagged.files))
+    paths = lib.beet("ls", "-p").stdout.splitlines()
+    assert paths and all(p.startswith(str(link)) for p in paths)  # beets did not resolve the link
+    summary = lib.beet("recogenre").stdout.splitlines()[-1]
+    assert summary.startswith("recogenre: 4 items, 3 matched (1 unknown), 1 not in snapshot")
+    assert listing(lib) == expected_listing(tagged)
