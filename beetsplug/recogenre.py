@@ -20,7 +20,7 @@ Configuration (beets' config.yaml)::
         auto: no                  # classify items as they are imported
         weights:                  # the import hook's weights (default: recogenre's own lookup)
 
-``beet recogenre [-p] [QUERY]`` matches each item to the run's ``tracks`` row of the same file
+``beet recogenre [-p] [-w] [-o] [QUERY]`` matches each item to the run's ``tracks`` row of the same file
 (both sides through :func:`recogenre.analysis.paths.canonical_file`, the key recogenre stores)
 and sets ``recogenre_genre`` and ``recogenre_confidence`` -- and ``recogenre_user_genre`` and
 ``recogenre_user_confidence`` when the run has a user head's columns.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from beets import ui
@@ -92,7 +92,6 @@ class Counts:
     updated: int = 0
     genre_written: int = 0
     genre_kept: int = 0  # a non-empty genre left alone (overwrite: no)
-    not_classified: list[str] = field(default_factory=list)
 
     def summary(self, pretend: bool) -> str:
         would = "would be " if pretend else ""
@@ -275,10 +274,10 @@ class RecogenrePlugin(BeetsPlugin):
             try:
                 result = recogenre.classify(item.path, weights=weights)
             except recogenre.WeightsError as e:
-                self._log.warning("recogenre: {}", e)
+                self._log.warning("{}", e)  # beets puts the plugin's name in front
                 return  # the same for every item: said once
             except Exception as e:  # a genre not guessed must never fail the import
-                self._log.warning("recogenre: not classified: {}: {}", displayable_path(path), e)
+                self._log.warning("not classified: {}: {}", displayable_path(path), e)
                 continue
             vector = result.vector
             row = {GENRE: result.top_genre, CONFIDENCE: vector.confidence}
@@ -291,12 +290,13 @@ class RecogenrePlugin(BeetsPlugin):
 
 def genre_value(item: Item, source: str, min_confidence: float | None) -> str | None:
     """The genre to write from the item's attributes, or None: silent, ``unknown``, unsure."""
+    from recogenre.analysis.aggregate import UNKNOWN
     from recogenre.analysis.genres import GENRES
     from recogenre.apps.tag_formats import TAG_VALUES
 
     genre_attribute, confidence_attribute = SOURCES[source]
     genre = item.get(genre_attribute)
-    if not genre or genre == "unknown":
+    if not genre or genre == UNKNOWN:
         return None
     if min_confidence is not None:
         confidence = item.get(confidence_attribute)
