@@ -120,6 +120,7 @@ def test_layout_manifest_and_latest(runs):
     assert os.path.islink(out / "latest") and (out / "latest").resolve() == run_dir.resolve()
     assert sorted(p.name for p in run_dir.iterdir()) == [
         ".recogenre-run",
+        "albums",
         "changes",
         "errors",
         "frames",
