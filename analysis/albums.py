@@ -103,7 +103,10 @@ def track_weight(row: Mapping[str, Any]) -> float:
 
 def votes(row: Mapping[str, Any]) -> bool:
     """Whether the track's vector counts for its album: not silent and not white noise."""
-    return _number(row.get(GENRES[0])) is not None and not bool(row.get("white_noise"))
+    noise = row.get("white_noise")  # None or NaN (a table read with pandas) when not judged
+    return _number(row.get(GENRES[0])) is not None and not (
+        noise is not None and noise == noise and bool(noise)
+    )
 
 
 @dataclass
