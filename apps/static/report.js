@@ -77,8 +77,8 @@ COLS.push(
      return m ? '<td class="' + m[0] + '">' + m[1] + "</td>" : "<td></td>";
    }}
 );
-var state = {q: "", genre: "", match: "", album: "", sort: "track", dir: "asc", t: "", view: "", aq: "", agenre: "",
-  asort: "album", adir: "asc"};
+var state = {q: "", genre: "", match: "", album: "", sort: "track", dir: "asc", t: "", view: "", aq: "",
+  agenre: "", asort: "album", adir: "asc"};
 var DEFAULTS = {sort: "track", dir: "asc", asort: "album", adir: "asc"};
 function readUrl() {
   var params = [new URLSearchParams(location.search), new URLSearchParams(location.hash.slice(1))];
