@@ -3,7 +3,9 @@
 Library managers read genres from the files, not from Parquet. This command
 takes each track's top genre from ``OUT/latest`` and writes it into the
 file's genre field (:mod:`recogenre.apps.tag_formats`), so beets, Picard,
-Plex or a car stereo see it.
+Plex or a car stereo see it. ``--per album`` writes the album's genre (the run's
+``albums`` table) to each of its tracks instead, so an album reads as one genre;
+``--top-k K`` writes up to K genres, best first, as the format's multiple values.
 
 It is a dry run unless ``--write`` is given: users see every change before a
 byte of their library moves. Existing genres are kept unless ``--overwrite``.
@@ -81,7 +83,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=_fraction,
         default=None,
         metavar="C",
-        help="only tracks whose confidence (the tracks table's column) is at least C",
+        help="only tracks whose confidence (the tracks table's column) is at least C; with --per album, "
+        "only albums whose confidence (the albums table's) is",
     )
     existing = p.add_mutually_exclusive_group()
     existing.add_argument(
@@ -520,7 +523,7 @@ def _tag(args, run_path: str, tracks, errors, field: Field, on_file: Callable[[D
     if args.write and len(relevant) != len(ledger):
         tag_ledger.rewrite(ledger_file, relevant)
     tagger = Tagger(args, run_path, field, relevant)
-    per_album = getattr(args, "per", "track") == "album"
+    per_album = args.per == "album"
     albums = _album_of_each_track(run_path, tracks) if per_album else {}
     result = TagResult(write=bool(args.write), ledger=ledger_file, export=args.export)
     exported: list[tuple[str, str, float | None]] = []
@@ -530,12 +533,7 @@ def _tag(args, run_path: str, tracks, errors, field: Field, on_file: Callable[[D
         if source is None:
             lines.append(Decision(row["path"], "skip", "skipped (no genre: its album is not in the run)"))
             continue
-        values, why = _wanted_genre(
-            source,
-            args.min_confidence,
-            getattr(args, "top_k", 1),
-            getattr(args, "min_share", DEFAULT_MIN_SHARE),
-        )
+        values, why = _wanted_genre(source, args.min_confidence, args.top_k, args.min_share)
         if values is None:
             lines.append(Decision(row["path"], "skip", f"skipped ({'album: ' if per_album else ''}{why})"))
         else:
