@@ -242,3 +242,50 @@ def test_per_album_writes_the_albums_genre_to_each_of_its_tracks(library, capsys
         by_album.setdefault(album.name, set()).add(tuple(genres_in(path)))
     assert all(len(written) == 1 for written in by_album.values())
     assert max(albums.loc[a, "n_tracks"] for a in by_album) >= 2  # an album of several tracks got one genre
+
+
+def test_several_genres_in_id3v23_mp4_and_an_ape_tag_read_back_as_stored(tmp_path):
+    """The formats' own multiple values, written by tag_formats and read back with mutagen.
+
+    ID3v2.3 (kept as v2.3) has none: the genres are one value joined by "/". MP4 holds
+    several values in one ©gen atom; an MP3's APEv2 Genre (updated where it is) holds
+    several NUL-separated values.
+    """
+    import av
+    from mutagen.apev2 import APEv2
+
+    from recogenre.apps import tag_formats
+
+    v23 = tmp_path / "v23.mp3"
+    shutil.copyfile(AUDIO / "bensound-actionable.mp3", v23)  # ID3v2.3 with genre "Abstract"
+    assert mutagen.File(v23).tags.version[:2] == (2, 3)
+    m4a = tmp_path / "a.m4a"
+    samples, sr = _excerpt("disco.00000.au")
+    with av.open(str(m4a), "w", format="ipod") as out:
+        stream = out.add_stream("aac", rate=sr, layout="mono")
+        resampler = av.AudioResampler(format=stream.codec_context.format, layout="mono", rate=sr,
+                                      frame_size=stream.codec_context.frame_size)  # fmt: skip
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        frame.sample_rate = sr
+        for f in resampler.resample(frame) + resampler.resample(None):
+            out.mux(stream.encode(f))
+        out.mux(stream.encode(None))
+    ape = tmp_path / "ape.mp3"
+    _mp3(ape, "bensound-cute.mp3", {})
+    mutagen.id3.delete(ape)
+    tag = APEv2()
+    tag["Genre"] = "Ambient"
+    tag.save(ape)
+
+    values = ["Classical", "Pop", "Jazz"]
+    for path, fmt in ((v23, tag_formats.MP3), (m4a, tag_formats.MP4), (ape, tag_formats.MP3)):
+        tags = tag_formats.open_tags(str(path), fmt)
+        keys = tags.set(tag_formats.GENRE_FIELD, values)
+        expected = tags.stored(tag_formats.GENRE_FIELD, values)
+        tags.save()
+        assert tag_formats.open_tags(str(path), fmt).found(tag_formats.GENRE_FIELD) == expected
+        assert list(expected) == keys
+    id3 = mutagen.File(v23).tags
+    assert id3.version[:2] == (2, 3) and [f.text for f in id3.getall("TCON")] == [["Classical/Pop/Jazz"]]
+    assert mutagen.File(m4a).tags["\xa9gen"] == values
+    assert list(APEv2(ape)["Genre"]) == values
