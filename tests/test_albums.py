@@ -10,6 +10,7 @@ its tracks. The tests run in file order: the tag tests change the library's tags
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -163,6 +164,8 @@ def test_an_unchanged_second_run_carries_every_track_into_its_albums(library):
     before = first["albums"].drop(columns="run_id").sort_values("album_id").reset_index(drop=True)
     after = second["albums"].sort_values("album_id").reset_index(drop=True)
     assert set(after["run_id"]) == {(out / "latest").resolve().name}
+    manifest = json.loads((out / "latest" / "manifest.json").read_text())
+    assert manifest["counts"]["albums"] == len(after)
     pd.testing.assert_frame_equal(before, after.drop(columns="run_id"), check_exact=False, atol=1e-9, rtol=0)
     assert expected_albums(second["tracks"]) == expected_albums(first["tracks"])
 
