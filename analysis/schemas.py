@@ -1,4 +1,4 @@
-"""The Parquet schemas of a run's three tables -- the output contract.
+"""The Parquet schemas of a run's tables -- the output contract.
 
 Columns are added, never renamed or removed, so nightly snapshots stay
 comparable. Genre columns follow :data:`GENRES`.
@@ -78,5 +78,24 @@ CHANGES = pa.schema(
         ("reason", pa.string()),
         ("run_id", pa.string()),
         ("previous_path", pa.string()),  # moved: where the file was in the previous snapshot
+    ]
+)
+
+# One row per album of the run's final tracks (decoded and carried over): see analysis/albums.py
+# for the key and how the columns are computed from the tracks.
+ALBUMS = pa.schema(
+    [
+        ("album_id", pa.string()),  # sha1 of the album's key, 16 hex digits: stable across runs
+        ("albumartist", pa.string()),  # the tracks' albumartist tag; null when the key is the folder
+        ("album", pa.string()),  # the tracks' album tag; null when they have none
+        ("folder", pa.string()),  # the tracks' parent folder (the first, by path, when they differ)
+        ("n_tracks", pa.int32()),  # silent tracks included
+        ("duration_s", pa.float64()),  # summed over all its tracks
+        *[(g, pa.float64()) for g in GENRES],  # tracks' vectors weighted by analysed_s; null: all silent
+        ("top_genre", pa.string()),  # null when all silent; "unknown" below --min-confidence
+        ("top_score", pa.float64()),
+        ("confidence", pa.float64()),  # the tracks' confidence weighted by analysed_s
+        ("agreement", pa.float64()),  # share of its non-silent tracks whose top_genre is the album's
+        ("run_id", pa.string()),
     ]
 )

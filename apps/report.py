@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from recogenre.analysis.albums import album_key
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.logs import say
 from recogenre.analysis.paths import is_remote
@@ -94,6 +95,9 @@ def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts
 
     data = report_data.payload(tracks, frames, names, root)
     data["min_confidence"] = manifest.get("options", {}).get("min_confidence")  # runs before it: None
+    data["albums"] = report_data.album_payload(_albums(tables, run_id, data["min_confidence"]), root, start)
+    position = {album_id: i for i, album_id in enumerate(data["albums"]["id"])}
+    data["tracks"]["album"] = [position.get(album_key(r).album_id, -1) for r in tracks.to_dict("records")]
     target = Path(html_path)
     facts = header_facts(manifest, run_path, tracks, errors, data, root, target.parent)
     page = report_page.render(
@@ -115,6 +119,22 @@ def build_report(run_path: str, chart_dir: str, html_path: str, max_track_charts
         "html": str(target),
         "bytes": target.stat().st_size,
     }
+
+
+def _albums(tables: dict[str, Any], run_id: str, min_confidence: float | None):
+    """The run's albums table; for a run written before it existed, the same rows from its tracks."""
+    import pandas as pd
+
+    from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
+    from recogenre.analysis.albums import album_rows
+    from recogenre.analysis.schemas import ALBUMS
+
+    albums, tracks = tables["albums"], tables["tracks"]
+    if len(albums) or not len(tracks):
+        return albums
+    threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+    rows = album_rows(tracks.to_dict("records"), run_id, threshold)
+    return pd.DataFrame(rows, columns=ALBUMS.names)
 
 
 def _track_pngs(tracks, frames, names: list[str], chart_root: Path, limit: int) -> int:

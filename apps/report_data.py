@@ -239,3 +239,32 @@ def _missing(value: Any) -> bool:
         return bool(value != value)
     except TypeError:  # pd.NA refuses to be a bool
         return True
+
+
+def album_payload(albums, root: str | None, start: str | None = None) -> dict[str, Any]:
+    """The album view's columns (one album per entry, by folder then title).
+
+    ``title`` is "albumartist – album" (or the album alone) when the tags named the
+    album, else empty: the page then shows the folder, which is the album. Folders are
+    shown relative to the catalogue, like the tracks' names, when they lie inside it.
+    """
+    albums = albums.sort_values(["folder", "album"], kind="stable", na_position="first")
+    titles = []
+    for artist, album in zip(albums["albumartist"], albums["album"]):
+        titles.append(" – ".join(str(v) for v in (artist, album) if not _missing(v)))
+    folders = []
+    for folder in albums["folder"]:
+        shown = absolute(str(folder), start)
+        inside = root and (shown == root or shown.startswith(root.rstrip(os.sep) + os.sep))
+        folders.append(os.path.relpath(shown, root) if inside else shown)
+    return {
+        "id": [str(v) for v in albums["album_id"]],
+        "title": titles,
+        "folder": folders,
+        "top": [-1 if _missing(g) else GENRES.index(g) if g in GENRES else -2 for g in albums["top_genre"]],
+        "score": [_round(v * 100, 1) if not _missing(v) else None for v in albums["top_score"]],
+        "conf": [_round(v * 100, 1) if not _missing(v) else None for v in albums["confidence"]],
+        "agree": [_round(v * 100, 1) if not _missing(v) else None for v in albums["agreement"]],
+        "n": [int(v) for v in albums["n_tracks"]],
+        "dur": [_round(v, 1) for v in albums["duration_s"]],
+    }

@@ -178,6 +178,21 @@ class FileTags:
     def get(self, field: Field) -> list[str]:
         return [v for values in self.found(field).values() for v in values]
 
+    def stored(self, field: Field, values: list[str]) -> dict[str, list[str]]:
+        """What :meth:`found` reads back after ``set(field, values)``: {key: values}.
+
+        ID3v2.3 has no multiple values: several are stored as one, joined by "/"
+        (mutagen's and Picard's v2.3 convention), and read back as that one value.
+        """
+        shown = {}
+        for key in self.targets(field):
+            v23 = self.fmt == MP3 and key != APE_GENRE and self._id3_version()[:2] == (2, 3)
+            shown[key] = ["/".join(values)] if v23 and len(values) > 1 else list(values)
+        return shown
+
+    def _id3_version(self) -> tuple[int, ...]:
+        return self.audio.tags.version if self.audio.tags is not None else (2, 4, 0)
+
     def targets(self, field: Field) -> list[str]:
         """The keys ``set`` writes: every place already holding a value, else the format's own field."""
         return list(self.found(field)) or [field_key(self.fmt, field)]
@@ -201,19 +216,27 @@ class FileTags:
             values = [TCON.GENRES[n - 1] for n in tags.get("gnre", []) if 0 < n <= len(TCON.GENRES)]
         return [v for v in values if v]
 
-    def set(self, field: Field, value: str) -> list[str]:
-        """Sets the field in every place ``targets`` names; returns those keys."""
+    def set(self, field: Field, value: str | list[str]) -> list[str]:
+        """Sets the field in every place ``targets`` names; returns those keys.
+
+        Several values are written as the format's own multiple values (see
+        :func:`_set_own`), never joined into one string a player would show as one genre.
+        """
+        values = [value] if isinstance(value, str) else list(value)
         keys = self.targets(field)
         for key in keys:
             if key == APE_GENRE:
-                self.ape["Genre"] = value
+                self.ape["Genre"] = values  # an APEv2 text item holds several values, NUL-separated
                 self._changed.add("ape")
             else:
-                self._set_own(field, value)
+                self._set_own(field, values)
                 self._changed.add("own")
         return keys
 
-    def _set_own(self, field: Field, value: str) -> None:
+    def _set_own(self, field: Field, values: list[str]) -> None:
+        """ID3: one frame with several text values (v2.4 separates them with NUL; a v2.3 tag,
+        which has no multiple values, gets them joined by "/", as mutagen and Picard write
+        v2.3); Vorbis comments: the field repeated; MP4: one atom with several values."""
         if self.audio.tags is None:
             self.audio.add_tags()
         tags, key = self.audio.tags, field_key(self.fmt, field)
@@ -222,26 +245,25 @@ class FileTags:
 
             tags.delall(key)
             tags.add(
-                TCON(encoding=3, text=[value])
+                TCON(encoding=3, text=values)
                 if field == GENRE_FIELD
-                else TXXX(encoding=3, desc=field.custom, text=[value])
+                else TXXX(encoding=3, desc=field.custom, text=values)
             )
         elif self.fmt == VORBIS:
-            tags[key] = [value]
+            tags[key] = values
         else:
             from mutagen.mp4 import MP4FreeForm
 
             if field == GENRE_FIELD:
                 tags.pop("gnre", None)  # the numeric genre would contradict the new one
-                tags[key] = [value]
+                tags[key] = values
             else:
-                tags[key] = [MP4FreeForm(value.encode("utf-8"))]
+                tags[key] = [MP4FreeForm(v.encode("utf-8")) for v in values]
 
     def save(self) -> None:
         if "own" in self._changed:
             if self.fmt == MP3:
-                version = self.audio.tags.version if self.audio.tags is not None else (2, 4, 0)
-                self.audio.save(v2_version=3 if version[:2] == (2, 3) else 4)
+                self.audio.save(v2_version=3 if self._id3_version()[:2] == (2, 3) else 4)
             else:
                 self.audio.save()
         if "ape" in self._changed:

@@ -3,7 +3,9 @@
 Library managers read genres from the files, not from Parquet. This command
 takes each track's top genre from ``OUT/latest`` and writes it into the
 file's genre field (:mod:`recogenre.apps.tag_formats`), so beets, Picard,
-Plex or a car stereo see it.
+Plex or a car stereo see it. ``--per album`` writes the album's genre (the run's
+``albums`` table) to each of its tracks instead, so an album reads as one genre;
+``--top-k K`` writes up to K genres, best first, as the format's multiple values.
 
 It is a dry run unless ``--write`` is given: users see every change before a
 byte of their library moves. Existing genres are kept unless ``--overwrite``.
@@ -49,6 +51,21 @@ NONE = "(none)"
 UNREADABLE = "skipped (unreadable: its permissions do not let this user read it)"
 
 
+PER_CHOICES = ("track", "album")
+# With --top-k: a genre the model gives a tenth of the vector (one of ten genres' even share) or more.
+DEFAULT_MIN_SHARE = 0.1
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not (math.isfinite(value) and 0 <= value <= 1):
@@ -66,7 +83,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=_fraction,
         default=None,
         metavar="C",
-        help="only tracks whose confidence (the tracks table's column) is at least C",
+        help="only tracks whose confidence (the tracks table's column) is at least C; with --per album, "
+        "only albums whose confidence (the albums table's) is",
     )
     existing = p.add_mutually_exclusive_group()
     existing.add_argument(
@@ -93,8 +111,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(a new file outside the catalogue and OUT; also in a dry run)",
     )
     p.add_argument("--force", action="store_true", help="let --export replace an existing file")
-
-
+    p.add_argument(
+        "--per",
+        choices=PER_CHOICES,
+        default="track",
+        help="whose genre each file gets: its own (track, the default) or its album's, from the run's "
+        "albums table, so every track of an album gets the same genre",
+    )
+    p.add_argument(
+        "--top-k",
+        type=_positive,
+        default=1,
+        metavar="K",
+        help="write up to K genres, best first, as the format's multiple values (default 1: the top genre)",
+    )
+    p.add_argument(
+        "--min-share",
+        type=_fraction,
+        default=DEFAULT_MIN_SHARE,
+        metavar="S",
+        help=f"with --top-k: only genres whose share of the genre vector is at least S "
+        f"(default {DEFAULT_MIN_SHARE:g}; the top genre is always written)",
+    )
 
 
 @dataclass
@@ -102,10 +140,11 @@ class Decision:
     path: str
     action: str  # write, kept, already, skip, fail (written once done)
     text: str  # what the line says after "path: "
-    value: str | None = None
+    value: str | None = None  # the values as shown and recorded in the ledger, "; "-separated
     fmt: str | None = None
     snapshot_sha256: str | None = None
     keys: tuple[str, ...] = ()  # the fields written, as printed (an MP3's may be its APEv2 Genre)
+    values: tuple[str, ...] = ()  # the genres written, best first (several with --top-k)
 
 
 class TagError(UsageError):
@@ -172,8 +211,14 @@ def _read_table(run_path: str, name: str):
     return ds.dataset(folder, format="parquet").to_table().to_pandas()
 
 
-def _wanted_genre(row, min_confidence: float | None) -> tuple[str | None, str]:
-    """(the value to write, "") or (None, why not)."""
+def _wanted_genre(
+    row, min_confidence: float | None, top_k: int = 1, min_share: float = DEFAULT_MIN_SHARE
+) -> tuple[list[str] | None, str]:
+    """(the values to write, best first, "") or (None, why not). ``row``: a track's or an album's.
+
+    The first value is the row's ``top_genre``; with ``top_k`` above 1 the next best
+    genres follow while their share of the vector is at least ``min_share``.
+    """
     genre = row["top_genre"]
     if genre is None or (isinstance(genre, float) and math.isnan(genre)):
         return None, "silent: no genre"
@@ -185,7 +230,9 @@ def _wanted_genre(row, min_confidence: float | None) -> tuple[str | None, str]:
             return None, "no confidence, below --min-confidence"
         if confidence < min_confidence:
             return None, f"confidence {confidence:.3f} below --min-confidence {min_confidence:g}"
-    return TAG_VALUES[genre], ""
+    ranked = sorted(GENRES, key=lambda g: -(_number(row.get(g)) or 0.0))
+    more = [g for g in ranked if g != genre and (_number(row.get(g)) or 0.0) >= min_share]
+    return [TAG_VALUES[g] for g in [genre, *more][:top_k]], ""
 
 
 def _number(value) -> float | None:
@@ -209,7 +256,7 @@ class Tagger:
     def reach(self, path: str, snapshot_sha256: str | None) -> set[str]:
         return tag_ledger.reachable(self.ledger.get(path, ()), snapshot_sha256)
 
-    def decide(self, row, value: str) -> Decision:
+    def decide(self, row, values: list[str]) -> Decision:
         path = row["path"]
         if is_remote(path):
             return Decision(path, "skip", "skipped (not a local file)")
@@ -251,18 +298,20 @@ class Tagger:
                     f"skipped (changed since run {self.run_id}; the next run classifies it again)",
                 )
         try:
-            found = tag_formats.open_tags(os_path, fmt).found(self.field)
+            tags = tag_formats.open_tags(os_path, fmt)
+            found = tags.found(self.field)
         except Unsupported as e:
             return Decision(path, "skip", f"skipped ({e})")
         except Exception as e:  # mutagen's errors for a damaged tag block
             return Decision(path, "fail", f"cannot read its tags: {error_text(e)}")
-        existing = [v for values in found.values() for v in values]
-        old = _shown(found)
-        if len(existing) == 1 and existing[0].casefold() == value.casefold():
+        existing = [v for there in found.values() for v in there]
+        old, value = _shown(found), "; ".join(values)
+        stored = [v for there in tags.stored(self.field, values).values() for v in there]
+        if existing and [v.casefold() for v in existing] == [v.casefold() for v in stored]:
             return Decision(path, "already", f"{old} (already)")
         if existing and not self.args.overwrite:
             return Decision(path, "kept", f"{old} (kept; --overwrite replaces it with {value})")
-        return Decision(path, "write", f"{old} -> {value}", value, fmt, sha)
+        return Decision(path, "write", f"{old} -> {value}", value, fmt, sha, values=tuple(values))
 
     def write(self, d: Decision, ledger_file: str) -> Decision:
         """Writes one file (see :mod:`recogenre.apps.file_rewrite`); the file is untouched on failure."""
@@ -276,9 +325,10 @@ class Tagger:
                     return Decision(d.path, "skip", f"skipped (changed since run {self.run_id})")
                 audio = audio_digest(staged.tmp)
                 tags = tag_formats.open_tags(staged.tmp, d.fmt)
-                keys = tags.set(self.field, d.value)
+                keys = tags.set(self.field, list(d.values))
+                expected = {k: v for k, v in tags.stored(self.field, list(d.values)).items() if k in keys}
                 tags.save()
-                if tag_formats.open_tags(staged.tmp, d.fmt).found(self.field) != {k: [d.value] for k in keys}:
+                if tag_formats.open_tags(staged.tmp, d.fmt).found(self.field) != expected:
                     raise RewriteRefused("the tag did not read back as written")
                 if audio_digest(staged.tmp) != audio:
                     raise RewriteRefused("the tag library changed the audio packets")
@@ -300,7 +350,7 @@ class Tagger:
             why = e.strerror if isinstance(e, OSError) and e.strerror else error_text(e)
             return Decision(d.path, "fail", f"not written, the file is as it was: {why}")
         self.ledger.setdefault(d.path, []).append(entry)
-        return Decision(d.path, "written", d.text, d.value, d.fmt, keys=tuple(keys))
+        return Decision(d.path, "written", d.text, d.value, d.fmt, keys=tuple(keys), values=d.values)
 
 
 def _shown(found: dict[str, list[str]]) -> str:
@@ -310,8 +360,6 @@ def _shown(found: dict[str, list[str]]) -> str:
     if tag_formats.APE_GENRE not in found:
         return "; ".join(v for values in found.values() for v in values)
     return ", ".join(f"{'; '.join(values)} in {key}" for key, values in found.items())
-
-
 
 
 def _summary(counts: dict[str, int], skipped: dict[str, int], write: bool) -> str:
@@ -444,6 +492,30 @@ def _stop(signum, frame) -> None:
     raise Stopped()
 
 
+def _album_of_each_track(run_path: str, tracks) -> dict[str, dict]:
+    """{track path: its album's row}, from the run's ``albums`` table.
+
+    A run written before that table existed gets the same rows computed here from its
+    tracks (``analysis/albums.py``), labelled with the run's own --min-confidence.
+    """
+    from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
+    from recogenre.analysis.albums import album_key, album_rows
+    from recogenre.pipeline import layout
+
+    table = _read_table(run_path, "albums")
+    track_rows = tracks.to_dict("records")
+    if table is None:
+        options = (layout.read_manifest(run_path) or {}).get("options", {})
+        threshold = options.get("min_confidence")
+        rows = album_rows(
+            track_rows, Path(run_path).name, DEFAULT_MIN_CONFIDENCE if threshold is None else threshold
+        )
+    else:
+        rows = table.to_dict("records")
+    by_id = {r["album_id"]: r for r in rows}
+    return {r["path"]: by_id[album_key(r).album_id] for r in track_rows if album_key(r).album_id in by_id}
+
+
 def _tag(args, run_path: str, tracks, errors, field: Field, on_file: Callable[[Decision], None]) -> TagResult:
     ledger_file = tag_ledger.ledger_path(args.output)
     ledger = tag_ledger.read_ledger(ledger_file)
@@ -451,17 +523,22 @@ def _tag(args, run_path: str, tracks, errors, field: Field, on_file: Callable[[D
     if args.write and len(relevant) != len(ledger):
         tag_ledger.rewrite(ledger_file, relevant)
     tagger = Tagger(args, run_path, field, relevant)
-    has_confidence = "confidence" in tracks.columns
+    per_album = args.per == "album"
+    albums = _album_of_each_track(run_path, tracks) if per_album else {}
     result = TagResult(write=bool(args.write), ledger=ledger_file, export=args.export)
     exported: list[tuple[str, str, float | None]] = []
     lines: list[Decision] = []
     for row in tracks.sort_values("path").to_dict("records"):
-        value, why = _wanted_genre(row, args.min_confidence)
-        if value is None:
-            lines.append(Decision(row["path"], "skip", f"skipped ({why})"))
+        source = albums.get(row["path"]) if per_album else row  # whose genre the file gets
+        if source is None:
+            lines.append(Decision(row["path"], "skip", "skipped (no genre: its album is not in the run)"))
+            continue
+        values, why = _wanted_genre(source, args.min_confidence, args.top_k, args.min_share)
+        if values is None:
+            lines.append(Decision(row["path"], "skip", f"skipped ({'album: ' if per_album else ''}{why})"))
         else:
-            exported.append((row["path"], value, _number(row["confidence"]) if has_confidence else None))
-            lines.append(tagger.decide(row, value))
+            exported.append((row["path"], "; ".join(values), _number(source.get("confidence"))))
+            lines.append(tagger.decide(row, values))
     if errors is not None:
         for row in errors.sort_values("path").to_dict("records"):
             lines.append(

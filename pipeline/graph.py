@@ -2,6 +2,7 @@
 
 catalogue -> audio to frames -> CRNN on non-silent frames -> track vectors
           -> one row per file (track or error) -> Parquet
+          -> the final tracks rows (decoded and carried) per album -> Parquet
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
 from recogenre.analysis.catalogue_files import CatalogueEntry
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
+from recogenre.transforms.albums import AlbumRows
 from recogenre.transforms.audio_frames import ERRORS_TAG, TRACKS_TAG, AudioToFrames, silent_score
 from recogenre.transforms.catalogue import ReadCatalogue
 from recogenre.transforms.incremental import CarryFrames, PlanChanges, new_file_changes
@@ -35,6 +37,7 @@ class OutputDirs(NamedTuple):
     frames: str
     errors: str
     changes: str
+    albums: str
 
 
 def _is_silent(keyed, n: int) -> int:
@@ -121,7 +124,9 @@ def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry
         | "Label tracks" >> beam.Map(apply_min_confidence, s.min_confidence)
     )
     frames = (rows.frames, *carried_frames) | "All frames" >> beam.Flatten()
+    albums = tracks | "Albums" >> AlbumRows(run.run_id, s.min_confidence)
     tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)
+    albums | "Write albums" >> WriteTable(out.albums, schemas.ALBUMS)
     frames | "Write frames" >> WriteTable(out.frames, schemas.FRAMES)
     rows.errors | "Write errors" >> WriteTable(out.errors, schemas.ERRORS)
     changes | "Write changes" >> WriteTable(out.changes, schemas.CHANGES)

@@ -1,6 +1,6 @@
 """The output folder: one complete snapshot per run, and ``latest`` pointing at one.
 
-    OUT/runs/<run-id>/{tracks,frames,errors}/part-*.parquet
+    OUT/runs/<run-id>/{tracks,frames,errors,changes,albums}/part-*.parquet
     OUT/runs/<run-id>/manifest.json
     OUT/latest -> runs/<run-id>        (a symlink; on object stores a pointer file)
 
@@ -214,6 +214,7 @@ def read_tables(run_path: str) -> dict[str, Any]:
         ("frames", schemas.FRAMES),
         ("errors", schemas.ERRORS),
         ("changes", schemas.CHANGES),
+        ("albums", schemas.ALBUMS),
     ):
         folder = f"{run_path}/{name}"
         if not _filesystems().exists(folder):

@@ -35,6 +35,7 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         "failed": len(errors),
         # folders that could not be listed (their files are unknown; previous tracks carried unverified)
         "unlisted_folders": int(((errors["stage"] == "read") & (errors["error_type"] == "unreadable")).sum()),
+        "albums": len(tables["albums"]) if "albums" in tables else 0,  # absent: a caller's own tables
         "audio_seconds": float(tracks["duration_s"].sum()) if len(tracks) else 0.0,
         "decoded_audio_seconds": float(decoded["duration_s"].sum()) if len(decoded) else 0.0,
     }

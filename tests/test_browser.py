@@ -158,3 +158,33 @@ def test_report_page_draws_unknown_unlike_any_genre(browser, report_page):
 def rgb(colour: str) -> str:
     r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
     return f"rgba({r}, {g}, {b}, 1)"
+
+
+def test_report_page_has_an_album_view(browser, report_page):
+    """The album view (``#view=albums``): the run's albums table, one row per album, sortable;
+    an album opens its tracks."""
+    run = (report_page.parents[2] / "latest").resolve()
+    albums = pd.read_parquet(run / "albums")
+    assert len(albums) == 1 and albums["n_tracks"].iloc[0] == 2  # both clips lie in one folder: one album
+    console_errors(browser)
+    browser.get(report_page.as_uri() + "#view=albums")
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.execute_script("return document.body.dataset.ready"))
+    assert console_errors(browser) == []
+    assert not browser.find_element(By.ID, "trackview").is_displayed()
+    (row,) = browser.find_elements(By.CSS_SELECTOR, "#albums tbody tr[data-a]")
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    heads = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#albums th")]
+    shown = dict(zip(heads, cells, strict=True))
+    album = albums.iloc[0]
+    assert shown["top genre"] == album["top_genre"] and shown["tracks"] == "2"
+    assert shown["confidence %"] == f"{album['confidence'] * 100:.1f}"
+    assert shown["agreement %"] == f"{album['agreement'] * 100:.1f}"
+    head = browser.find_element(By.CSS_SELECTOR, '#albums th[data-key="agreement"]')
+    head.click()  # sortable: a number column sorts high to low first
+    assert head.get_attribute("aria-sort") == "descending" and "asort=agreement" in browser.current_url
+    (row,) = browser.find_elements(By.CSS_SELECTOR, "#albums tbody tr[data-a]")  # drawn again
+    row.click()  # its tracks: the track view, searched for the album's folder
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "trackview").is_displayed())
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#tracks tbody tr[data-i]")) == 2
+    assert not browser.find_element(By.ID, "albumview").is_displayed()
+    assert console_errors(browser) == []

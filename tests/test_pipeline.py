@@ -50,6 +50,7 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
             ("tracks", ["path"]),
             ("frames", ["track_id", "frame_index"]),
             ("errors", ["path"]),
+            ("albums", ["album_id"]),
         )
     }
 
@@ -108,7 +109,7 @@ def test_results_equal_the_single_file_classifier(runs, model):
 @pytest.mark.parametrize("runner", ["multi-process", "portable"])
 def test_runners_agree(runs, runner):
     a, b = tables(runs["in-process"]), tables(runs[runner])
-    for name in ("tracks", "frames"):
+    for name in ("tracks", "frames", "albums"):
         assert_tables_agree(a[name], b[name], ignore=("run_id",))
     assert b["errors"].empty
 
@@ -120,6 +121,7 @@ def test_layout_manifest_and_latest(runs):
     assert os.path.islink(out / "latest") and (out / "latest").resolve() == run_dir.resolve()
     assert sorted(p.name for p in run_dir.iterdir()) == [
         ".recogenre-run",
+        "albums",
         "changes",
         "errors",
         "frames",

@@ -348,6 +348,20 @@ def test_library_filters_from_the_url(library, browser):
     assert [scores[r] for r in rows] == sorted((scores[r] for r in rows), reverse=True)
 
 
+def test_library_album_view_filters_and_sorts_from_the_url(library, browser):
+    """An untagged library's albums are its folders; ``#view=albums&agenre=…&asort=…`` filters and sorts."""
+    albums = page_data(library["page"].read_text())["albums"]
+    folders = {os.path.dirname(os.path.relpath(p, library["library"])) for p in library["paths"]}
+    assert sorted(albums["folder"]) == sorted(folders) and sum(albums["n"]) == LIBRARY_TRACKS
+    dom = chromium(browser, library["page"].as_uri() + "#view=albums&agenre=metal&asort=tracks&adir=desc")
+    body = re.search(r'<table id="albums"[^>]*>.*?<tbody>(.*?)</tbody>', drawn(dom), re.S)
+    rows = [int(r) for r in re.findall(r'<tr data-a="(\d+)"', body.group(1))]
+    metal = GENRES.index("metal")
+    assert sorted(rows) == [i for i, top in enumerate(albums["top"]) if top == metal] and len(rows) > 3
+    assert [albums["n"][r] for r in rows] == sorted((albums["n"][r] for r in rows), reverse=True)
+    assert re.search(r'<section id="trackview" hidden', dom)  # the album view replaces the track view
+
+
 def test_library_screenshot_shows_a_one_frame_track(library, browser, tmp_path):
     import matplotlib.image
 

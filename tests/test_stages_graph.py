@@ -129,3 +129,13 @@ def test_a_nightly_run_carries_unchanged_tracks_and_decodes_the_rest(runs):
     )
     assert frames_after == frames_before
     check_scores(root, nightly, ["late.wav"])
+
+
+def test_the_albums_table_counts_decoded_and_carried_tracks(runs):
+    """One untagged folder: one album, holding every track of the run, carried over or not."""
+    root, full, nightly = runs
+    for tables, run_id in ((full, "one"), (nightly, "two")):
+        (album,) = tables["albums"]
+        assert (album["folder"], album["run_id"]) == (root, run_id)
+        assert album["n_tracks"] == len(tables["tracks"])
+        assert album["duration_s"] == pytest.approx(sum(t["duration_s"] for t in tables["tracks"]), abs=1e-9)

@@ -77,7 +77,9 @@ COLS.push(
      return m ? '<td class="' + m[0] + '">' + m[1] + "</td>" : "<td></td>";
    }}
 );
-var state = {q: "", genre: "", match: "", sort: "track", dir: "asc", t: ""};
+var state = {q: "", genre: "", match: "", album: "", sort: "track", dir: "asc", t: "", view: "", aq: "",
+  agenre: "", asort: "album", adir: "asc"};
+var DEFAULTS = {sort: "track", dir: "asc", asort: "album", adir: "asc"};
 function readUrl() {
   var params = [new URLSearchParams(location.search), new URLSearchParams(location.hash.slice(1))];
   params.forEach(function (p) {
@@ -86,8 +88,7 @@ function readUrl() {
 }
 function writeUrl() {
   var p = new URLSearchParams();
-  Object.keys(state).forEach(function (k) { if (state[k] && !(k === "sort" && state[k] === "track") &&
-    !(k === "dir" && state[k] === "asc")) p.set(k, state[k]); });
+  Object.keys(state).forEach(function (k) { if (state[k] && state[k] !== DEFAULTS[k]) p.set(k, state[k]); });
   var hash = p.toString();
   try { history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search); }
   catch (err) { /* some file:// set-ups refuse; the view still works */ }
@@ -97,6 +98,7 @@ function selected() {
   var words = state.q.toLowerCase().split(/\s+/).filter(Boolean), rows = [];
   for (var i = 0; i < n; i++) {
     if (state.genre && genreOf(i) !== state.genre) continue;
+    if (state.album !== "" && T.album && String(T.album[i]) !== state.album) continue;
     var m = T.match[i];
     if (state.match === "right" && m !== 1) continue;
     if (state.match === "wrong" && m !== 0) continue;
@@ -131,7 +133,9 @@ function render() {
       cells + "</tr>";
   }
   tbody.innerHTML = rows.length ? out.join("") : '<tr class="none"><td>No track matches.</td></tr>';
-  shown.textContent = rows.length === n ? n + " tracks" : rows.length + " of " + n + " tracks";
+  shown.textContent = (rows.length === n ? n + " tracks" : rows.length + " of " + n + " tracks") +
+    (state.album !== "" && D.albums && D.albums.folder[+state.album] !== undefined
+      ? " of the album " + (D.albums.title[+state.album] || D.albums.folder[+state.album]) : "");
   document.querySelectorAll("#tracks th").forEach(function (th) {
     th.removeAttribute("aria-sort");
     if (th.dataset.key === state.sort) {
@@ -283,7 +287,7 @@ q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeou
 genre.addEventListener("change", fromControls);
 match.addEventListener("change", fromControls);
 document.getElementById("reset").addEventListener("click", function () {
-  state.q = state.genre = state.match = state.t = ""; toControls(); fromControls();
+  state.q = state.genre = state.match = state.album = state.t = ""; toControls(); fromControls();
 });
 function openRow(ev) {
   var tr = ev.target.closest("tr[data-i]");
@@ -302,7 +306,128 @@ document.querySelectorAll("#distribution .dbar").forEach(function (bar) {
   bar.addEventListener("click", pick);
   bar.addEventListener("keydown", function (ev) { if (ev.key === "Enter") pick(); });
 });
-window.addEventListener("hashchange", function () { readUrl(); toControls(); render(); showDetail(); });
+window.addEventListener("hashchange", function () {
+  readUrl(); toControls(); albumsToControls(); showView(); render(); renderAlbums();
+  if (!state.view) showDetail();
+});
+// ---- the album view: one row per album of the run's albums table ----
+var A = D.albums || {title: [], folder: [], top: [], score: [], conf: [], agree: [], n: [], dur: []};
+var na = A.folder.length;
+function albumGenre(i) { return A.top[i] === -2 ? "unknown" : A.top[i] < 0 ? "silent" : G[A.top[i]]; }
+function albumName(i) { return A.title[i] || A.folder[i]; }
+var AHAY = A.folder.map(function (f, i) {
+  return (A.title[i] + "\n" + f + "\n" + albumGenre(i)).toLowerCase();
+});
+function pct(v) { return '<td class="num">' + (v === null ? "–" : v.toFixed(1)) + "</td>"; }
+var ACOLS = [
+  {key: "album", num: false, val: function (i) { return albumName(i).toLowerCase(); },
+   cell: function (i) {
+     return '<td class="name" title="' + esc(A.folder[i]) + '">' + esc(albumName(i)) + "</td>";
+   }},
+  {key: "folder", num: false, val: function (i) { return A.folder[i].toLowerCase(); },
+   cell: function (i) { return "<td>" + esc(A.folder[i]) + "</td>"; }},
+  {key: "genre", num: false, val: albumGenre,
+   cell: function (i) {
+     if (A.top[i] === -2) return '<td><i class="sw unknown"></i>unknown</td>';
+     var c = A.top[i] < 0 ? D.silent_colour : COL[A.top[i]];
+     return '<td><i class="sw" style="background:' + c + '"></i>' + albumGenre(i) + "</td>";
+   }},
+  {key: "score", num: true, val: function (i) { return A.score[i]; },
+   cell: function (i) { return pct(A.score[i]); }},
+  {key: "confidence", num: true, val: function (i) { return A.conf[i]; },
+   cell: function (i) { return pct(A.conf[i]); }},
+  {key: "agreement", num: true, val: function (i) { return A.agree[i]; },
+   cell: function (i) { return pct(A.agree[i]); }},
+  {key: "tracks", num: true, val: function (i) { return A.n[i]; },
+   cell: function (i) { return '<td class="num">' + A.n[i] + "</td>"; }},
+  {key: "duration", num: true, val: function (i) { return A.dur[i]; },
+   cell: function (i) { return '<td class="num">' + mmss(A.dur[i]) + "</td>"; }}
+];
+var abody = document.querySelector("#albums tbody"), ashown = document.getElementById("ashown");
+function selectedAlbums() {
+  var words = state.aq.toLowerCase().split(/\s+/).filter(Boolean), rows = [];
+  for (var i = 0; i < na; i++) {
+    if (state.agenre && albumGenre(i) !== state.agenre) continue;
+    var ok = true;
+    for (var w = 0; w < words.length && ok; w++) ok = AHAY[i].indexOf(words[w]) >= 0;
+    if (ok) rows.push(i);
+  }
+  var col = ACOLS.filter(function (c) { return c.key === state.asort; })[0] || ACOLS[0];
+  var sign = state.adir === "desc" ? -1 : 1;
+  rows.sort(function (a, b) {
+    var x = col.val(a), y = col.val(b);
+    if (col.num) { x = x === null ? -Infinity : x; y = y === null ? -Infinity : y; }
+    var r = x < y ? -1 : x > y ? 1 : 0;
+    return r ? sign * r : a - b;
+  });
+  return rows;
+}
+function renderAlbums() {
+  var rows = selectedAlbums(), out = new Array(rows.length);
+  for (var r = 0; r < rows.length; r++) {
+    var i = rows[r], cells = "";
+    for (var c = 0; c < ACOLS.length; c++) cells += ACOLS[c].cell(i);
+    out[r] = '<tr data-a="' + i + '" tabindex="0">' + cells + "</tr>";
+  }
+  abody.innerHTML = rows.length ? out.join("") : '<tr class="none"><td>No album matches.</td></tr>';
+  ashown.textContent = rows.length === na ? na + " albums" : rows.length + " of " + na + " albums";
+  document.querySelectorAll("#albums th").forEach(function (th) {
+    th.removeAttribute("aria-sort");
+    if (th.dataset.key === state.asort) {
+      th.setAttribute("aria-sort", state.adir === "desc" ? "descending" : "ascending");
+    }
+  });
+}
+var trackview = document.getElementById("trackview"), albumview = document.getElementById("albumview");
+function showView() {
+  var albums = state.view === "albums";
+  albumview.hidden = !albums; trackview.hidden = albums;
+  if (albums) { detail.hidden = true; }
+  document.getElementById("view-albums").classList.toggle("current", albums);
+  document.getElementById("view-tracks").classList.toggle("current", !albums);
+}
+var aq = document.getElementById("aq"), agenre = document.getElementById("agenre");
+function albumsFromControls() {
+  state.aq = aq.value; state.agenre = agenre.value; writeUrl(); renderAlbums();
+}
+function albumsToControls() { aq.value = state.aq; agenre.value = state.agenre; }
+var atimer = null;
+aq.addEventListener("input", function () {
+  clearTimeout(atimer); atimer = setTimeout(albumsFromControls, 150);
+});
+agenre.addEventListener("change", albumsFromControls);
+function openAlbum(ev) {  // the album's tracks: the track view showing only them ("clear" shows all)
+  var tr = ev.target.closest("tr[data-a]");
+  if (!tr) return;
+  state.view = ""; state.album = tr.dataset.a; state.q = state.genre = state.match = state.t = "";
+  toControls(); writeUrl(); showView(); render(); showDetail();
+}
+abody.addEventListener("click", openAlbum);
+abody.addEventListener("keydown", function (ev) { if (ev.key === "Enter") openAlbum(ev); });
+document.querySelectorAll("nav.views a").forEach(function (a) {
+  a.addEventListener("click", function (ev) {
+    ev.preventDefault(); state.view = a.dataset.view; writeUrl(); showView(); if (!state.view) showDetail();
+  });
+});
+var AWIDTHS = {album: "minmax(14em, 2fr)", folder: "minmax(8em, 1.4fr)", genre: "7.5em", score: "6.5em",
+  confidence: "9em", agreement: "8.5em", tracks: "5em", duration: "6.2em"};
+document.getElementById("albums").style.setProperty("--cols", ACOLS.map(function (c) {
+  return AWIDTHS[c.key];
+}).join(" "));
+document.querySelector("#albums thead tr").innerHTML = ACOLS.map(function (c) {
+  var label = {album: "album", folder: "folder", genre: "top genre", score: "score %",
+    confidence: "confidence %", agreement: "agreement %", tracks: "tracks", duration: "duration"}[c.key];
+  return '<th scope="col" tabindex="0" data-key="' + c.key + '"' + (c.num ? ' data-num="1"' : "") + ">" +
+    label + "</th>";
+}).join("");
+document.querySelectorAll("#albums th").forEach(function (th) {
+  th.addEventListener("click", function () {
+    if (state.asort === th.dataset.key) state.adir = state.adir === "asc" ? "desc" : "asc";
+    else { state.asort = th.dataset.key; state.adir = th.dataset.num ? "desc" : "asc"; }
+    writeUrl(); renderAlbums();
+  });
+  th.addEventListener("keydown", function (ev) { if (ev.key === "Enter") th.click(); });
+});
 // header cells: only the columns this run has, in a grid of fixed widths
 var WIDTHS = {track: "minmax(14em, 2.2fr)", folder: "minmax(6em, 1fr)", genre: "7.5em", score: "6.5em",
   confidence: "9em", duration: "6.2em", label: "minmax(5em, 0.8fr)", match: "6em"};
@@ -325,7 +450,8 @@ document.querySelectorAll("#tracks th").forEach(function (th) {
   });
   th.addEventListener("keydown", function (ev) { if (ev.key === "Enter") th.click(); });
 });
-readUrl(); toControls(); render(); showDetail();
+readUrl(); toControls(); albumsToControls(); showView(); render(); renderAlbums();
+if (!state.view) showDetail();
 document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
 document.body.dataset.ready = "1";
 // since navigation began: the file read and parsed, the table built, then laid out and painted
