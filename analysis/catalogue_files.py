@@ -82,6 +82,9 @@ class CatalogueEntry(NamedTuple):
     # A folder that could not be listed (its problem says why): one error row, and the
     # tracks a previous snapshot had under it are carried over as ``unverified``.
     folder: bool = False
+    # The run that first gave this file, as it is now (same size and mtime), its error:
+    # set by a nightly run that tries it again, so a new error row keeps that run.
+    failed_since: str | None = None
 
 
 def track_id_for(path: str) -> str:
