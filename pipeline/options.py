@@ -141,8 +141,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="GLOB",
-        help="leave out files and folders matching GLOB below the catalogue folder (repeatable; "
-        "a GLOB without / matches any name in the path, one with / the path itself)",
+        help="leave out files and folders matching GLOB below the catalogue folder, besides the default "
+        "ones (repeatable; a GLOB without / matches any name in the path, one with / the path itself)",
     )
     p.add_argument(
         "--no-default-excludes",
