@@ -314,3 +314,41 @@ def test_plan_changes_carries_an_unchanged_files_content_error(
             label="Decoded again",
         )
         assert_that(plan["carried"], equal_to([]), label="No tracks")
+
+
+def test_read_catalogue_leaves_out_what_its_exclusions_rule_out(tmp_path):
+    """The stage alone, listing a folder itself (no launcher list): junk is not read."""
+    from recogenre.transforms.catalogue import ReadCatalogue
+
+    make_library(tmp_path)
+    music = ["Artist A/Album X/03 Dubstep.mp3", "Artist B/broken.mp3", "Artist B/garbage tag.mp3", "die.au"]
+    music.append("Artist B/tone.flac")
+    junk = ["Artist A/Album X/._03 Dubstep.mp3", ".Trash-1000/x.mp3", "@eaDir/x.mp3"]
+    with BeamTestPipeline() as p:
+        default = p | "Default" >> ReadCatalogue(str(tmp_path))
+        assert_that(
+            default | "Paths" >> beam.Map(lambda e: e.path),
+            equal_to([stored(tmp_path / name) for name in music]),
+            label="Without junk",
+        )
+        everything = p | "All" >> ReadCatalogue(
+            str(tmp_path), exclusions=Exclusions(["*.au"], defaults=False)
+        )
+        assert_that(
+            everything | "All paths" >> beam.Map(lambda e: e.path),
+            equal_to([stored(tmp_path / name) for name in [*music, *junk] if not name.endswith(".au")]),
+            label="With junk, without .au",
+        )
+
+
+def test_remote_paths_are_excluded_below_the_folder_or_the_globs_fixed_part():
+    """A remote match lists every file: the exclusions are applied to each path below the root."""
+    from recogenre.analysis.catalogue_files import kept_remote, remote_root
+
+    assert remote_root("gs://b/music/") == "gs://b/music"
+    assert remote_root("gs://b/music/**/*.mp3") == "gs://b/music"
+    root, rules = "gs://b/music", Exclusions(["Live/**"])
+    assert kept_remote("gs://b/music/A/x.mp3", root, rules)
+    for junk in ("A/._x.mp3", "@eaDir/A/x.mp3", "A/.hidden/x.mp3", "Live/2001/x.mp3"):
+        assert not kept_remote(f"{root}/{junk}", root, rules), junk
+    assert kept_remote("gs://b/.music/x.mp3", "gs://b/.music", Exclusions())  # only below the root
