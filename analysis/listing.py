@@ -5,7 +5,8 @@ Local catalogues are listed here rather than by Beam's ``LocalFileSystem``
 folders, silently drops dangling links (their ``getsize`` fails) and
 interprets any ``[`` in a folder's name as a glob. Conservation -- every
 audio-named entry that is not a folder ends up exactly once in ``tracks`` or
-``errors``, and every folder that cannot be listed is an error row -- needs
+``errors`` or is counted as excluded (analysis/exclusions.py), and every
+folder that cannot be listed is an error row -- needs
 the opposite: every entry listed, bad ones included, so that decoding can
 give each its error row. Remote filesystems still go through MatchFiles.
 

@@ -311,6 +311,8 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
             f"run {run_id} not published: {rejection}",
             f"{layout.LATEST} is unchanged; this run's results are kept in {run_path}",
         )
+    # Conservation: every listed input is a track or an error row (excluded entries are not
+    # inputs; the manifest counts them).
     if counts["tracks"] - counts["unverified"] + counts["errors"] != inputs.count:
         say(f"warning: {inputs.count} inputs but {counts['tracks']} tracks + {counts['errors']} errors")
     try:
