@@ -352,3 +352,18 @@ def test_remote_paths_are_excluded_below_the_folder_or_the_globs_fixed_part():
     for junk in ("A/._x.mp3", "@eaDir/A/x.mp3", "A/.hidden/x.mp3", "Live/2001/x.mp3"):
         assert not kept_remote(f"{root}/{junk}", root, rules), junk
     assert kept_remote("gs://b/.music/x.mp3", "gs://b/.music", Exclusions())  # only below the root
+
+
+def test_too_long_errors_are_tried_again_when_max_duration_changes(tmp_path):
+    """``too_long`` is measured against ``--max-duration``, an option: another limit, another verdict."""
+    import argparse
+
+    from recogenre.pipeline.layout import MANIFEST
+    from recogenre.pipeline.manifest import retried_error_types
+
+    previous = tmp_path / "runs" / PREVIOUS_RUN
+    previous.mkdir(parents=True)
+    (previous / MANIFEST).write_text(json.dumps({"options": {"max_duration_h": 12.0}}))
+    assert retried_error_types(argparse.Namespace(max_duration=12.0), str(previous)) == frozenset()
+    assert retried_error_types(argparse.Namespace(max_duration=20.0), str(previous)) == {"too_long"}
+    assert retried_error_types(argparse.Namespace(max_duration=20.0), None) == frozenset()  # a full run
