@@ -21,6 +21,7 @@ from typing import NamedTuple
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from recogenre.analysis.exclusions import DEFAULT, Exclusions
 from recogenre.analysis.listing import Listed, UnlistableRoot, has_glob, list_folder, list_glob
 from recogenre.analysis.logs import error_text
 from recogenre.analysis.paths import (
@@ -81,6 +82,9 @@ class CatalogueEntry(NamedTuple):
     # A folder that could not be listed (its problem says why): one error row, and the
     # tracks a previous snapshot had under it are carried over as ``unverified``.
     folder: bool = False
+    # The run that first gave this file, as it is now (same size and mtime), its error:
+    # set by a nightly run that tries it again, so a new error row keeps that run.
+    failed_since: str | None = None
 
 
 def track_id_for(path: str) -> str:
@@ -211,11 +215,24 @@ def first_listing(entries) -> CatalogueEntry:
     return min(entries, key=lambda e: (e.track_id, e.label or ""))
 
 
-def list_entries(source: str) -> list[CatalogueEntry] | None:
+class Excluded(NamedTuple):
+    """What a listing left out (analysis/exclusions.py): audio-named files, and folders
+    not entered (what they hold is not known, so it is not counted)."""
+
+    files: int = 0
+    folders: int = 0
+
+
+def list_entries(source: str, exclusions: Exclusions = DEFAULT) -> list[CatalogueEntry] | None:
     """The entries of a catalogue file or a local source, listed now; None for a remote folder or glob."""
+    listing = _listing(source, exclusions)
+    return None if listing is None else listing[0]
+
+
+def _listing(source: str, exclusions: Exclusions) -> tuple[list[CatalogueEntry], Excluded] | None:
     kind = kind_of(source)
-    if kind == "catalogue":
-        return read_catalogue_file(source)
+    if kind == "catalogue":  # an explicit list: exclusions do not apply (analysis/exclusions.py)
+        return read_catalogue_file(source), Excluded()
     if is_remote(source):
         return None
     if kind == "file":
@@ -225,16 +242,36 @@ def list_entries(source: str) -> list[CatalogueEntry] | None:
             regular = stat.S_ISREG(st.st_mode)
         except OSError:
             regular = False
-        return [_entry(path, st.st_size, st.st_mtime) if regular else _entry(path)]
+        return [_entry(path, st.st_size, st.st_mtime) if regular else _entry(path)], Excluded()
     try:
         if kind == "directory":
-            listed = list_folder(canonical_root(source))
-            listed = [item for item in listed if item.error or is_audio_path(item.path)]
+            listed = list_folder(canonical_root(source), exclusions)
+            listed = [item for item in listed if item.error or item.is_folder or is_audio_path(item.path)]
         else:
-            listed = list_glob(source)
+            listed = list_glob(source, exclusions)
     except UnlistableRoot as e:
         raise CatalogueError(f"catalogue {e}; refusing to run on a catalogue that cannot be read") from None
-    return [_from_listing(item) for item in listed]
+    out = [item for item in listed if item.excluded]
+    excluded = Excluded(
+        sum(not item.is_folder and is_audio_path(item.path) for item in out),
+        sum(item.is_folder for item in out),
+    )
+    return [_from_listing(item) for item in listed if not item.excluded], excluded
+
+
+def remote_root(source: str) -> str:
+    """The folder a remote folder or glob's paths are relative to, for exclusions:
+    the folder itself, or the glob's folders before the first one with a glob character."""
+    if kind_of(source) == "directory":
+        return source.rstrip("/")
+    parts = source.split("/")
+    fixed = next(i for i, part in enumerate(parts) if has_glob(part) or i == len(parts) - 1)
+    return "/".join(parts[:fixed])
+
+
+def kept_remote(path: str, root: str, exclusions: Exclusions) -> bool:
+    """Whether a matched remote file is kept: not excluded below ``root``."""
+    return not exclusions.excludes(path[len(root) :].lstrip("/"))
 
 
 def file_stats(entry: CatalogueEntry) -> CatalogueEntry:
@@ -272,22 +309,28 @@ def content_sha256(path: str) -> str:
 
 class Inputs(NamedTuple):
     """What a run will read: the entries listed now (None for a remote folder or glob, which
-    the pipeline matches itself) and how many distinct files there are."""
+    the pipeline matches itself), how many distinct files there are, and what was excluded."""
 
     entries: list[CatalogueEntry] | None
     count: int
+    excluded: Excluded = Excluded()
 
 
-def list_inputs(source: str) -> Inputs:
+def list_inputs(source: str, exclusions: Exclusions = DEFAULT) -> Inputs:
     """``source``'s files, listed once in the launcher: for progress, a fail-fast check and
     the pipeline's ``ReadCatalogue`` (which gets this very list)."""
-    listed = list_entries(source)
-    if listed is not None:
-        return Inputs(listed, len({e.path for e in listed}))
+    listing = _listing(source, exclusions)
+    if listing is not None:
+        listed, excluded = listing
+        return Inputs(listed, len({e.path for e in listed}), excluded)
     kind = kind_of(source)
     pattern = directory_pattern(source) if kind == "directory" else source
     (result,) = FileSystems.match([pattern])
     paths = {m.path for m in result.metadata_list}
     if kind == "directory":
         paths = {p for p in paths if is_audio_path(p)}
-    return Inputs(None, len(paths))
+    # A remote match lists everything below the root: excluded folders' files are counted as
+    # files (there is no folder to count), and matching them cost nothing but the listing.
+    root = remote_root(source)
+    kept = {p for p in paths if kept_remote(p, root, exclusions)}
+    return Inputs(None, len(kept), Excluded(sum(is_audio_path(p) for p in paths - kept)))

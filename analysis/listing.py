@@ -5,7 +5,8 @@ Local catalogues are listed here rather than by Beam's ``LocalFileSystem``
 folders, silently drops dangling links (their ``getsize`` fails) and
 interprets any ``[`` in a folder's name as a glob. Conservation -- every
 audio-named entry that is not a folder ends up exactly once in ``tracks`` or
-``errors``, and every folder that cannot be listed is an error row -- needs
+``errors`` or is counted as excluded (analysis/exclusions.py), and every
+folder that cannot be listed is an error row -- needs
 the opposite: every entry listed, bad ones included, so that decoding can
 give each its error row. Remote filesystems still go through MatchFiles.
 
@@ -23,6 +24,10 @@ listed (no permission, an I/O error) is listed as an entry with ``error`` set,
 so the run gives it an ``unreadable`` row and keeps the tracks it saw under it
 before instead of dropping them. A root that cannot be listed raises
 :class:`UnlistableRoot`: a catalogue that cannot be read at all is refused.
+
+Entries the run's :class:`~recogenre.analysis.exclusions.Exclusions` rule out (junk,
+``--exclude``) are listed with ``excluded`` set, so that they can be counted, and an
+excluded folder is never entered (it is one entry, ``is_folder`` set).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import stat
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from recogenre.analysis.exclusions import NONE, Exclusions
 from recogenre.analysis.paths import from_os_path, to_os_path
 
 GLOB_CHARS = "*?["
@@ -45,6 +51,8 @@ class Listed(NamedTuple):
     size_bytes: int | None  # regular files only
     mtime: float | None
     error: str | None = None  # set for a folder that cannot be listed: why, with the errno
+    excluded: bool = False  # ruled out by the run's exclusions: counted, never read
+    is_folder: bool = False  # an excluded folder (not entered) or one that cannot be listed
 
 
 class UnlistableRoot(OSError):
@@ -76,9 +84,11 @@ def _listed(os_path: str, root: str, st: os.stat_result | None) -> Listed:
     )
 
 
-def walk(root: str) -> Iterator[Listed]:
+def walk(root: str, exclusions: Exclusions = NONE) -> Iterator[Listed]:
     """Every non-folder entry below ``root`` (an OS path), in sorted order per folder,
-    plus an entry with ``error`` set for each folder below it that cannot be listed."""
+    plus an entry with ``error`` set for each folder below it that cannot be listed,
+    and one with ``excluded`` set for each entry (file or folder, not entered) that
+    ``exclusions`` rules out."""
     root = os.path.realpath(root)
     try:
         root_stat = os.stat(root)
@@ -101,11 +111,16 @@ def walk(root: str) -> Iterator[Listed]:
             except OSError as e:
                 if current == root:
                     raise _root_error(root, e) from None
-                yield _listed(current, root, None)._replace(error=why_unlistable(e))
+                yield _listed(current, root, None)._replace(error=why_unlistable(e), is_folder=True)
                 continue
             subfolders = []
             for item in items:
                 try:
+                    if exclusions:
+                        listed = _listed(item.path, root, None)
+                        if exclusions.excludes(listed.relative):
+                            yield listed._replace(excluded=True, is_folder=item.is_dir())
+                            continue
                     if item.is_symlink():
                         try:
                             target = os.stat(item.path)
@@ -132,9 +147,9 @@ def walk(root: str) -> Iterator[Listed]:
             yield from folder(path, st)
 
 
-def list_folder(folder: str) -> list[Listed]:
+def list_folder(folder: str, exclusions: Exclusions = NONE) -> list[Listed]:
     """Every entry below a folder (a stored-form path), sorted by path."""
-    return sorted(walk(to_os_path(folder)), key=lambda item: item.path)
+    return sorted(walk(to_os_path(folder), exclusions), key=lambda item: item.path)
 
 
 def split_glob(pattern: str) -> tuple[str, str]:
@@ -155,7 +170,7 @@ def split_glob(pattern: str) -> tuple[str, str]:
     return prefix or ".", "/".join(parts[fixed:])
 
 
-def list_glob(pattern: str) -> list[Listed]:
+def list_glob(pattern: str, exclusions: Exclusions = NONE) -> list[Listed]:
     """Entries whose path below the glob's fixed folder matches the rest, with Beam's glob syntax.
 
     The syntax is Beam's (``FileSystem.translate_pattern``: ``*`` within a
@@ -166,4 +181,5 @@ def list_glob(pattern: str) -> list[Listed]:
     prefix, rest = split_glob(pattern)
     regex = re.compile(FileSystem.translate_pattern(rest))
     # A folder that cannot be listed is kept whatever its name: what it holds is unknown.
-    return [item for item in list_folder(prefix) if item.error or regex.match(item.relative)]
+    listed = list_folder(prefix, exclusions)
+    return [item for item in listed if item.error or item.is_folder or regex.match(item.relative)]

@@ -41,6 +41,14 @@ TRACKS = pa.schema(
         ("confidence", pa.float64()),  # 0-1, see analysis/aggregate.py; null for a silent track
         ("analysed_s", pa.float64()),  # seconds of the track inside some frame (the rest was not heard)
         ("white_noise", pa.bool_()),  # decoded audio is white noise (random data): top_genre unknown
+        # The file's own tags (analysis/file_tags.py), null when absent or unreadable:
+        ("artist", pa.string()),
+        ("album", pa.string()),
+        ("albumartist", pa.string()),
+        ("title", pa.string()),
+        ("tracknumber", pa.int32()),  # "3/12" -> 3
+        ("year", pa.int32()),  # the date tag's first four digits
+        ("file_genre", pa.list_(pa.string())),  # the genre tag's values as stored; null when none
     ]
 )
 
@@ -64,12 +72,19 @@ ERRORS = pa.schema(
         ("error_type", pa.string()),
         ("message", pa.string()),
         ("run_id", pa.string()),
+        # The file as it was when it failed: an error about its content (analysis/error_carry.py)
+        # is carried over, not decoded again, while size and mtime stay the same. Null for
+        # errors that are not about a file's content.
+        ("size_bytes", pa.int64()),
+        ("mtime", pa.timestamp("us", tz="UTC")),
+        ("first_run_id", pa.string()),  # the run that first gave this error
     ]
 )
 
 # What a run did with each input, relative to the snapshot it started from. ``unverified``:
 # a previous track under a folder that could not be listed, carried over as it was.
-CHANGE_KINDS = ("new", "changed", "unchanged", "retried", "removed", "moved", "unverified")
+# ``unchanged_error``: a file that failed before, unchanged since, its error row carried over.
+CHANGE_KINDS = ("new", "changed", "unchanged", "retried", "removed", "moved", "unverified", "unchanged_error")
 CHANGES = pa.schema(
     [
         ("path", pa.string()),

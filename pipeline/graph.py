@@ -16,6 +16,7 @@ from apache_beam.io.parquetio import WriteToParquet
 from recogenre.analysis import schemas
 from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE
 from recogenre.analysis.catalogue_files import CatalogueEntry
+from recogenre.analysis.exclusions import DEFAULT, Exclusions
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.segments import DEFAULT_FRAMES_PER_SEGMENT, plan_segments
 from recogenre.transforms.albums import AlbumRows
@@ -78,6 +79,9 @@ class GraphSettings:
     tag_ledger: str | None = None
     cover_tail: bool = False
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    exclusions: Exclusions = DEFAULT  # what a listing here leaves out (without the launcher's list)
+    retry_errors: bool = False  # try files that failed again even when unchanged
+    retry_types: frozenset[str] = frozenset()  # error types to try again (analysis/error_carry.py)
 
 
 def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry] | None = None) -> None:
@@ -86,16 +90,19 @@ def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry
     s = settings
     source, run, out, handler, progress = s.source, s.run, s.out, s.handler, s.progress
     trim_seconds, previous_run, limits, cover_tail = s.trim_seconds, s.previous_run, s.limits, s.cover_tail
-    entries = p | "Read catalogue" >> ReadCatalogue(source, listed)
+    entries = p | "Read catalogue" >> ReadCatalogue(source, listed, s.exclusions)
     if previous_run:
-        plan = entries | "Plan changes" >> PlanChanges(previous_run, run.run_id, s.tag_ledger, progress)
+        plan = entries | "Plan changes" >> PlanChanges(
+            previous_run, run.run_id, s.tag_ledger, progress, s.retry_errors, s.retry_types
+        )
         to_decode, changes = plan["decode"], plan["changes"]
+        carried_errors = [plan["carried_errors"]]
         carried_tracks = [plan["carried"] | "Carried tracks" >> beam.Values()]
         carried_frames = [plan["carried"] | "Carry frames" >> CarryFrames(previous_run)]
     else:
         to_decode = entries
         changes = entries | "All new" >> beam.Map(new_file_changes, run.run_id, s.full_reason)
-        carried_tracks = carried_frames = []
+        carried_tracks = carried_frames = carried_errors = []
     segments = (
         to_decode
         | "Plan segments" >> beam.FlatMap(
@@ -128,5 +135,6 @@ def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry
     tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)
     albums | "Write albums" >> WriteTable(out.albums, schemas.ALBUMS)
     frames | "Write frames" >> WriteTable(out.frames, schemas.FRAMES)
-    rows.errors | "Write errors" >> WriteTable(out.errors, schemas.ERRORS)
+    all_errors = (rows.errors, *carried_errors) | "All error rows" >> beam.Flatten()
+    all_errors | "Write errors" >> WriteTable(out.errors, schemas.ERRORS)
     changes | "Write changes" >> WriteTable(out.changes, schemas.CHANGES)

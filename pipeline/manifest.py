@@ -59,6 +59,15 @@ def previous_snapshot(args: argparse.Namespace, current: dict[str, Any]) -> tupl
     return previous, "incremental"
 
 
+def retried_error_types(args: argparse.Namespace, previous: str | None) -> frozenset[str]:
+    """Error types a nightly run tries again although the file did not change
+    (analysis/error_carry.py): ``too_long`` when ``--max-duration`` differs from the previous run's."""
+    if previous is None:
+        return frozenset()
+    options = (layout.read_manifest(previous) or {}).get("options", {})
+    return frozenset() if options.get("max_duration_h") == args.max_duration else frozenset({"too_long"})
+
+
 def assemble_manifest(
     args: argparse.Namespace,
     *,
@@ -98,6 +107,9 @@ def assemble_manifest(
             "batch_size": args.batch_size,
             # Not a setting: results of files under the limit do not depend on it.
             "max_duration_h": args.max_duration,
+            "exclude": list(args.exclude),  # analysis/exclusions.py
+            "default_excludes": not args.no_default_excludes,
+            "retry_errors": args.retry_errors,
             "backend": args.backend,
             "precision": args.precision,
             **confidence_settings(args),

@@ -128,6 +128,27 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         "--output", required=True, metavar="OUT", help="output folder (local or any Beam filesystem)"
     )
     p.add_argument("--full", action="store_true", help="classify everything, ignoring the previous snapshot")
+    p.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="try again files that failed before and have not changed since (by default their "
+        "error rows are carried over: changes says unchanged_error)",
+    )
+    from recogenre.analysis.exclusions import DEFAULT_EXCLUDES
+
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files and folders matching GLOB below the catalogue folder, besides the default "
+        "ones (repeatable; a GLOB without / matches any name in the path, one with / the path itself)",
+    )
+    p.add_argument(
+        "--no-default-excludes",
+        action="store_true",
+        help=f"do not leave out what is left out by default: {' '.join(DEFAULT_EXCLUDES)}",
+    )
     p.add_argument("--keep", type=int, default=7, metavar="N", help="complete runs to keep (default 7)")
     from recogenre.analysis.backends import DEFAULT_BATCH
 

@@ -29,7 +29,12 @@ from recogenre.analysis.paths import is_remote
 from recogenre.analysis.wording import count
 from recogenre.pipeline import layout
 from recogenre.pipeline.layout import read_tables
-from recogenre.pipeline.manifest import assemble_manifest, previous_snapshot, settings
+from recogenre.pipeline.manifest import (
+    assemble_manifest,
+    previous_snapshot,
+    retried_error_types,
+    settings,
+)
 from recogenre.pipeline.runners import (
     dask_runner,
     default_runner,
@@ -48,6 +53,14 @@ def decode_limits(args: argparse.Namespace):
     from recogenre.analysis.limits import DecodeLimits
 
     return DecodeLimits.from_hours(args.max_duration)
+
+
+def exclusions(args: argparse.Namespace):
+    """What the listing leaves out: ``--exclude`` globs, plus the defaults unless
+    ``--no-default-excludes`` (``analysis/exclusions.py``)."""
+    from recogenre.analysis.exclusions import Exclusions
+
+    return Exclusions(args.exclude, not args.no_default_excludes)
 
 
 def progress_line(line: str) -> None:
@@ -100,11 +113,13 @@ def launch(args: argparse.Namespace, *, warm_pool=None, shown_catalogue: str | N
         raise RunRefused(unknown)
     try:
         local_weights, digest = validated_weights(args.weights)
-        inputs = list_inputs(args.catalogue)
+        inputs = list_inputs(args.catalogue, exclusions(args))
     except (WeightsError, CatalogueError) as e:
         raise RunRefused(str(e)) from None
     if inputs.count == 0:
-        raise RunRefused(f"no audio files in {args.catalogue}")
+        left_out = inputs.excluded.files + inputs.excluded.folders
+        excluded = f" ({count(left_out, 'entry', 'entries')} excluded)" if left_out else ""
+        raise RunRefused(f"no audio files in {args.catalogue}{excluded}")
     prepare_backend(args, local_weights, digest)
     # Workers read the weights from where the user pointed (any Beam filesystem);
     # locally that is the resolved file itself.
@@ -242,6 +257,9 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
             frames_per_segment=args.segment_frames,
             limits=decode_limits(args),
             tag_ledger=ledger,  # recogenre tag's writes are not changes
+            exclusions=exclusions(args),
+            retry_errors=args.retry_errors,
+            retry_types=retried_error_types(args, previous),
             **confidence_settings(args),
         )
         build(p, graph, inputs.entries)
@@ -266,7 +284,9 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
     shutil.rmtree(folder, ignore_errors=True)
 
     wall = time.monotonic() - started
-    counts = summarise(tables)
+    # What the listing left out (analysis/exclusions.py): in no table, counted here.
+    excluded = {"excluded": inputs.excluded.files, "excluded_folders": inputs.excluded.folders}
+    counts = {**summarise(tables), **excluded}
     manifest = assemble_manifest(
         args,
         run_id=run_id,
@@ -291,6 +311,8 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
             f"run {run_id} not published: {rejection}",
             f"{layout.LATEST} is unchanged; this run's results are kept in {run_path}",
         )
+    # Conservation: every listed input is a track or an error row (excluded entries are not
+    # inputs; the manifest counts them).
     if counts["tracks"] - counts["unverified"] + counts["errors"] != inputs.count:
         say(f"warning: {inputs.count} inputs but {counts['tracks']} tracks + {counts['errors']} errors")
     try:

@@ -32,7 +32,8 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         "genres": dict(collections.Counter(tracks["top_genre"].dropna())),
         **{k: by_change.get(k, 0) for k in CHANGE_KINDS},
         "decoded": len(decoded),
-        "failed": len(errors),
+        # files this run tried and failed on; an unchanged file's carried error row is not one
+        "failed": len(errors) - by_change.get("unchanged_error", 0),
         # folders that could not be listed (their files are unknown; previous tracks carried unverified)
         "unlisted_folders": int(((errors["stage"] == "read") & (errors["error_type"] == "unreadable")).sum()),
         "albums": len(tables["albums"]) if "albums" in tables else 0,  # absent: a caller's own tables
@@ -46,12 +47,19 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
     from recogenre.analysis.schemas import CHANGE_KINDS
 
     audio_h = counts["audio_seconds"] / 3600
+    shown = [k for k in CHANGE_KINDS if k not in ("unverified", "unchanged_error") or counts[k]]
+    files = [
+        count(counts[k], "unchanged error") if k == "unchanged_error" else f"{counts[k]} {k}" for k in shown
+    ]
+    left_out = [count(counts.get("excluded", 0), "file")] if counts.get("excluded") else []
+    left_out += [count(counts["excluded_folders"], "folder")] if counts.get("excluded_folders") else []
     lines = [
         f"run {run_id}: {count(counts['tracks'], 'track')} ({counts['silent_tracks']} silent), "
         f"{count(counts['frames'], 'frame')}, {count(counts['errors'], 'error')}",
         "files: "
-        + ", ".join(f"{counts[k]} {k}" for k in CHANGE_KINDS if k != "unverified" or counts[k])
-        + f"; {counts['decoded']} decoded",
+        + ", ".join(files)
+        + f"; {counts['decoded']} decoded"
+        + (f"; excluded {' and '.join(left_out)}" if left_out else ""),
     ]
     if counts.get("unlisted_folders"):
         lines.append(

@@ -102,9 +102,10 @@ def test_second_run_decodes_nothing_and_changes_are_followed(library, tmp_path):
     errors = pd.read_parquet(out / "latest" / "errors")
     assert list(errors["path"]) == [str(library / "corrupt.mp3")]
 
-    run(library, out)  # the corrupt file is tried again, the rest carried over
+    run(library, out)  # the unchanged corrupt file's error is carried over, not tried again
     m = manifest(out)
-    assert m["counts"]["retried"] == 1 and m["counts"]["decoded"] == 0 and m["counts"]["unchanged"] == 4
+    assert m["counts"]["unchanged_error"] == 1 and m["counts"]["retried"] == m["counts"]["failed"] == 0
+    assert m["counts"]["decoded"] == 0 and m["counts"]["unchanged"] == 4
 
     assert len([p for p in (out / "runs").iterdir()]) == 6
     run(library, out, "--keep", "2")

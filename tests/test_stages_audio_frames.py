@@ -115,7 +115,12 @@ def test_files_become_frames_metadata_and_error_rows(tmp_path):
         assert all(isinstance(row, ErrorRow) and row.path == path for path, row in actual)
         assert (rows[text.path].stage, rows[text.path].error_type) == ("decode", "not_audio")
         assert (rows[missing.path].stage, rows[missing.path].error_type) == ("decode", "missing")
-        assert rows[ruled_out.path][1:] == ("read", *ruled_out.problem)  # never opened
+        assert rows[ruled_out.path][1:4] == ("read", *ruled_out.problem)  # never opened
+        assert rows[ruled_out.path].size_bytes is None and rows[missing.path].size_bytes is None
+        # a decode error records the file as it was, so that a nightly run can tell it unchanged
+        st = os.stat(text.path)
+        assert rows[text.path].size_bytes == st.st_size
+        assert rows[text.path].mtime == dt.datetime.fromtimestamp(st.st_mtime, tz=dt.UTC)
         assert all(row.message and "\n" not in row.message for row in rows.values())
 
     p = BeamTestPipeline()

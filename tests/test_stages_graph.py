@@ -112,13 +112,16 @@ def test_a_full_run_classifies_every_file_once(runs):
 def test_a_nightly_run_carries_unchanged_tracks_and_decodes_the_rest(runs):
     root, full, nightly = runs
     kinds = {"tone.wav": "unchanged", "short.wav": "unchanged", "quiet.wav": "unchanged"}
-    kinds |= {"fake.wav": "retried", "late.wav": "new"}
+    kinds |= {"fake.wav": "unchanged_error", "late.wav": "new"}  # not audio, and unchanged since
     assert {(c["path"], c["change"]) for c in nightly["changes"]} == {
         (f"{root}/{n}", k) for n, k in kinds.items()
     }
     before, after = by(full["tracks"], "path"), by(nightly["tracks"], "path")
     assert set(after) == {f"{root}/{n}" for n, k in kinds.items() if n != "fake.wav"}
     assert set(by(nightly["errors"], "path")) == {f"{root}/fake.wav"}
+    before_error, error = full["errors"][0], nightly["errors"][0]
+    assert (error["run_id"], error["first_run_id"], before_error["first_run_id"]) == ("two", "one", "one")
+    assert error == before_error | {"run_id": "two"}  # carried as it was: message, size, mtime
     for path, row in before.items():
         assert after[path] == row | {"run_id": "two"}
     carried = {row["track_id"] for row in full["tracks"]}

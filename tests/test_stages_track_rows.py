@@ -90,7 +90,7 @@ METAS = [
 ]
 ERRORS = [
     ("failed.wav", ErrorRow("failed.wav", "classify", "ValueError", "the model failed")),
-    ("broken.wav", ErrorRow("broken.wav", "decode", "not_audio", "not an audio file")),
+    ("broken.wav", ErrorRow("broken.wav", "decode", "not_audio", "not an audio file", 99, MTIME, "run-0")),
 ]
 EXPECTED = {path: expected_vector(frames) for path, frames in FRAMES.items()}
 
@@ -144,8 +144,11 @@ def check_errors(rows):
     pa.Table.from_pylist(rows, schemas.ERRORS)
     by_path = {r["path"]: r for r in rows}
     assert len(rows) == len(by_path) == 3, rows
-    assert by_path["failed.wav"] == {**ERRORS[0][1]._asdict(), "run_id": RUN.run_id}
+    # A new error's first run is this one; one tried again keeps the run it first failed in.
+    this_run = {"run_id": RUN.run_id, "first_run_id": RUN.run_id}
+    assert by_path["failed.wav"] == {**ERRORS[0][1]._asdict(), **this_run}
     assert by_path["broken.wav"] == {**ERRORS[1][1]._asdict(), "run_id": RUN.run_id}
+    assert (by_path["broken.wav"]["first_run_id"], by_path["broken.wav"]["size_bytes"]) == ("run-0", 99)
     incomplete = by_path["incomplete.wav"]
     assert (incomplete["stage"], incomplete["error_type"]) == ("classify", "IncompleteTrack")
 

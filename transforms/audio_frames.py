@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 from recogenre.analysis.catalogue_files import CatalogueEntry, content_sha256, file_stats
 from recogenre.analysis.decode import AudioError
 from recogenre.analysis.features import FrameFeatures, TrackReader
+from recogenre.analysis.file_tags import NO_TAGS, FileTags, read_tags
 from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.logs import error_text
@@ -43,6 +44,7 @@ class TrackMeta(NamedTuple):
     segments: int = 1
     decode_warnings: str | None = None
     white_noise: bool = False  # this segment's audio is white noise (analysis/noise_check.py)
+    tags: FileTags = NO_TAGS  # the file's own tags, read by segment 0 only
 
 
 class ErrorRow(NamedTuple):
@@ -50,6 +52,11 @@ class ErrorRow(NamedTuple):
     stage: str
     error_type: str
     message: str
+    # The file as it was when it failed (a decode error): what lets a nightly run carry the
+    # error over while the file stays the same (analysis/error_carry.py).
+    size_bytes: int | None = None
+    mtime: dt.datetime | None = None
+    first_run_id: str | None = None  # the entry's failed_since; None: this run's
 
 
 def to_datetime(seconds: float | None) -> dt.datetime | None:
@@ -115,11 +122,13 @@ class AudioToFrames(beam.DoFn):
                 self.logmel_cpu_ms.inc(round(reader.logmel_cpu_s * 1000))
             fingerprint = content_sha256(entry.path) if segment.index == 0 else ""
         except AudioError as e:
-            yield self._error(segment, ErrorRow(entry.path, "decode", e.kind, str(e)))
+            yield self._error(segment, self._decode_error(entry, e.kind, str(e)))
             return
         except Exception as e:  # an unexpected decoder failure is still one file's error
-            yield self._error(segment, ErrorRow(entry.path, "decode", type(e).__name__, error_text(e)))
+            yield self._error(segment, self._decode_error(entry, type(e).__name__, error_text(e)))
             return
+        # Once per file, the file just decoded (so a regular file, never a FIFO); never fails.
+        tags = read_tags(entry.path) if segment.index == 0 else NO_TAGS
         if segment.index == segment.count - 1:
             self.decoded.inc()
         self.frames.inc(n)
@@ -136,9 +145,15 @@ class AudioToFrames(beam.DoFn):
             segment.count,
             warnings,
             white_noise,
+            tags,
         )
         yield beam.pvalue.TaggedOutput(TRACKS_TAG, (entry.path, meta))
         self._report(tracks=1 / segment.count, frames=n, audio_seconds=duration / segment.count)
+
+    @staticmethod
+    def _decode_error(entry: CatalogueEntry, error_type: str, message: str) -> ErrorRow:
+        size, mtime = entry.size_bytes, to_datetime(entry.mtime)
+        return ErrorRow(entry.path, "decode", error_type, message, size, mtime, entry.failed_since)
 
     def _error(self, segment: Segment, row: ErrorRow):
         self.failed.inc()

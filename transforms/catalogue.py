@@ -17,24 +17,30 @@ from recogenre.analysis.catalogue_files import (
     entry_from_metadata,
     first_listing,
     is_audio_path,
+    kept_remote,
     kind_of,
     list_entries,
+    remote_root,
 )
+from recogenre.analysis.exclusions import DEFAULT, Exclusions
 
 
 class ReadCatalogue(beam.PTransform):
     """source -> PCollection[CatalogueEntry], one per distinct file."""
 
-    def __init__(self, source: str, listed: list[CatalogueEntry] | None = None):
+    def __init__(
+        self, source: str, listed: list[CatalogueEntry] | None = None, exclusions: Exclusions = DEFAULT
+    ):
         """``listed``: the entries the launcher listed (``list_inputs``), so that what it counted and
-        what the pipeline reads are one list; without it, the source is listed here."""
+        what the pipeline reads are one list; without it, the source is listed here, leaving out
+        what ``exclusions`` rules out (analysis/exclusions.py)."""
         super().__init__()
-        self.source, self.listed = source, listed
+        self.source, self.listed, self.exclusions = source, listed, exclusions
 
     def expand(self, pbegin):
         listed = self.listed
         if listed is None:
-            listed = list_entries(self.source)
+            listed = list_entries(self.source, self.exclusions)
         if listed is not None:
             entries = pbegin | "Catalogue rows" >> beam.Create(listed)
         else:
@@ -43,6 +49,8 @@ class ReadCatalogue(beam.PTransform):
             matched = pbegin | "Match files" >> fileio.MatchFiles(pattern)
             if kind == "directory":
                 matched = matched | "Audio only" >> beam.Filter(lambda m: is_audio_path(m.path))
+            root, exclusions = remote_root(self.source), self.exclusions
+            matched = matched | "Not excluded" >> beam.Filter(lambda m: kept_remote(m.path, root, exclusions))
             entries = matched | "To entries" >> beam.Map(entry_from_metadata)
         return (
             entries

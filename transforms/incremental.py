@@ -15,6 +15,13 @@ A file whose content differs only by recogenre's own tag writes (``recogenre
 tag --write``, see :mod:`recogenre.analysis.tag_ledger`) is carried over
 too, with its new size, mtime and sha256.
 
+A file that failed last time because of its content (analysis/error_carry.py says
+which errors those are) and whose size and mtime are those of its error row is
+not decoded again: the error row is carried over with its message and the run
+that first gave it (change ``unchanged_error``). ``retry_errors`` (``run
+--retry-errors``) tries every failed file again; ``retry_types`` those of some
+error types (``too_long`` after ``--max-duration`` changed).
+
 A folder that cannot be listed this time (no permission, an unmounted disk
 below the root) is an ``unreadable`` error row of its own, and the tracks the
 previous snapshot had under it are carried over as they were, change
@@ -33,11 +40,15 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from recogenre.analysis.catalogue_files import CatalogueEntry, content_sha256, file_stats
+from recogenre.analysis.error_carry import stays_an_error
+from recogenre.analysis.file_tags import COLUMNS as TAG_COLUMNS
+from recogenre.analysis.file_tags import read_tags
 from recogenre.analysis.schemas import CHANGE_KINDS
 from recogenre.analysis.tag_ledger import parse_line, reachable
 from recogenre.transforms.audio_frames import to_datetime
 
 CARRIED_TAG = "carried"
+CARRIED_ERRORS_TAG = "carried_errors"  # error rows of unchanged files that failed before
 CHANGES_TAG = "changes"
 UNMATCHED_TAG = "unmatched"  # no previous track at this path: maybe moved here
 GONE_TAG = "gone"  # a previous track whose path is no longer listed: maybe moved away
@@ -56,6 +67,13 @@ def _same_mtime(previous: dt.datetime | None, seconds: float | None) -> bool:
     if previous is None or seconds is None:
         return False
     return abs(previous.timestamp() - seconds) < 1e-5  # Parquet keeps microseconds
+
+
+def _unchanged(entry: CatalogueEntry, previous_error: dict) -> bool:
+    """The file has the size and mtime its previous error row recorded (null: not known)."""
+    size = previous_error.get("size_bytes")
+    same_size = size is not None and size == entry.size_bytes
+    return same_size and _same_mtime(previous_error.get("mtime"), entry.mtime)
 
 
 class _Planner(beam.DoFn):
@@ -77,6 +95,7 @@ class _Planner(beam.DoFn):
             "embedding": None,  # idem (results version 1; the launcher makes such runs full)
             "confidence": None,
             "analysed_s": None,
+            **dict.fromkeys(TAG_COLUMNS),  # a snapshot before the tag columns (results version 4)
             **previous,
             **updated,
             "track_id": entry.track_id,
@@ -106,9 +125,29 @@ class _Planner(beam.DoFn):
 
 class PlanFile(_Planner):
     """(path, {entry, track, error, ledger}) -> entries to decode; carried rows on ``carried``;
-    one Change per path on ``changes``; files new at their path on ``unmatched`` and
-    vanished tracks on ``gone`` (both for move detection). ``unlisted``: the folders
-    that could not be listed, whose previous tracks are carried over unverified."""
+    carried error rows on ``carried_errors``; one Change per path on ``changes``; files new
+    at their path on ``unmatched`` and vanished tracks on ``gone`` (both for move
+    detection). ``unlisted``: the folders that could not be listed, whose previous tracks
+    are carried over unverified."""
+
+    def __init__(self, run_id: str, progress=None, retry_errors: bool = False, retry_types=frozenset()):
+        super().__init__(run_id, progress)
+        self.retry_errors, self.retry_types = retry_errors, frozenset(retry_types)
+
+    def _still_failing(self, entry: CatalogueEntry, previous: dict) -> bool:
+        """The file failed because of its content and has not changed since."""
+        if self.retry_errors or not stays_an_error(previous, self.retry_types):
+            return False
+        return _unchanged(entry, previous)
+
+    def _carry_error(self, entry: CatalogueEntry, previous: dict):
+        first = previous.get("first_run_id") or previous["run_id"]
+        row = {**previous, "path": entry.path, "run_id": self.run_id, "first_run_id": first}
+        if self.progress is not None:
+            self.progress.add(carried=1)
+        yield beam.pvalue.TaggedOutput(CARRIED_ERRORS_TAG, row)
+        reason = f"failed in run {first} ({previous['error_type']}); same size and mtime since"
+        yield self._change(Change(entry.path, entry.track_id, "unchanged_error", reason))
 
     def process(self, joined, unlisted=()):
         path, parts = joined
@@ -128,6 +167,11 @@ class PlanFile(_Planner):
             yield entry
             return
         if not tracks:
+            if errors and self._still_failing(entry, errors[0]):
+                yield from self._carry_error(entry, errors[0])
+                return
+            if errors and _unchanged(entry, errors[0]):  # tried again as it was: an error keeps its first run
+                entry = entry._replace(failed_since=errors[0].get("first_run_id") or errors[0]["run_id"])
             yield beam.pvalue.TaggedOutput(UNMATCHED_TAG, (entry, kind))
             return
         previous = tracks[0]
@@ -153,6 +197,7 @@ class PlanFile(_Planner):
                 Change(path, entry.track_id, "unchanged", "only its tags changed, written by recogenre tag"),
                 size_bytes=entry.size_bytes,
                 content_sha256=fingerprint,
+                **read_tags(path).columns(),  # the genre recogenre tag wrote is now the file's
             )
             return
         yield self._change(Change(path, entry.track_id, "changed", "content changed"))
@@ -204,12 +249,21 @@ def _move_key(row: dict):
 
 
 class PlanChanges(beam.PTransform):
-    """Entries + the previous snapshot (+ the tag-write ledger) -> {decode, carried, changes}."""
+    """Entries + the previous snapshot (+ the tag-write ledger) -> {decode, carried,
+    carried_errors, changes}."""
 
-    def __init__(self, previous_run: str, run_id: str, tag_ledger: str | None = None, progress=None):
+    def __init__(
+        self,
+        previous_run: str,
+        run_id: str,
+        tag_ledger: str | None = None,
+        progress=None,
+        retry_errors: bool = False,
+        retry_types: frozenset[str] = frozenset(),
+    ):
         super().__init__()
         self.previous_run, self.run_id, self.tag_ledger = previous_run, run_id, tag_ledger
-        self.progress = progress
+        self.progress, self.retry_errors, self.retry_types = progress, retry_errors, retry_types
 
     def expand(self, entries):
         p = entries.pipeline
@@ -240,9 +294,10 @@ class PlanChanges(beam.PTransform):
             | "Join with previous" >> beam.CoGroupByKey()
             | "Plan each file"
             >> beam.ParDo(
-                PlanFile(self.run_id, self.progress), unlisted=beam.pvalue.AsList(unlisted)
+                PlanFile(self.run_id, self.progress, self.retry_errors, self.retry_types),
+                unlisted=beam.pvalue.AsList(unlisted),
             ).with_outputs(
-                CARRIED_TAG, CHANGES_TAG, UNMATCHED_TAG, GONE_TAG, main="decode"
+                CARRIED_TAG, CARRIED_ERRORS_TAG, CHANGES_TAG, UNMATCHED_TAG, GONE_TAG, main="decode"
             )
         )
         gone_sizes = (
@@ -268,6 +323,7 @@ class PlanChanges(beam.PTransform):
         return {
             "decode": (planned.decode, hashed.decode, paired.decode) | "To decode" >> beam.Flatten(),
             "carried": (planned.carried, paired.carried) | "All carried" >> beam.Flatten(),
+            "carried_errors": planned.carried_errors,
             "changes": (planned.changes, hashed.changes, paired.changes) | "All changes" >> beam.Flatten(),
         }
 

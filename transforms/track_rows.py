@@ -106,7 +106,9 @@ class AssembleRows(beam.DoFn):
             ]
         if errors:
             first = errors[0]
-            yield beam.pvalue.TaggedOutput(ERRORS_TAG, {**first._asdict(), "run_id": self.run.run_id})
+            row = {**first._asdict(), "run_id": self.run.run_id}
+            row["first_run_id"] = first.first_run_id or self.run.run_id
+            yield beam.pvalue.TaggedOutput(ERRORS_TAG, row)
             return
         meta = min(metas, key=lambda m: m.segment)  # segment 0 holds the fingerprint
         vector = vectors[0]
@@ -138,6 +140,7 @@ class AssembleRows(beam.DoFn):
             "analysed_s": vector.analysed_s,
             # every segment judged its own audio: the track is noise when all of it is
             "white_noise": all(m.white_noise for m in metas),
+            **meta.tags.columns(),
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)
