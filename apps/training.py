@@ -370,14 +370,14 @@ def prepare(tracks: pd.DataFrame, label_set: LabelSet, opts: Options) -> Prepare
         if minimum.left_out:
             raise TrainError(
                 f"train: every class has fewer than {opts.min_tracks} tracks (--min-tracks): "
-                + ", ".join(f"{c} {n}" for c, n in minimum.left_out.items())
+                + _some(f"{c} {n}" for c, n in minimum.left_out.items())
             )
         raise TrainError(f"train: no labels left after the mapping and ignore rules ({dropped} dropped)")
     if len(taxonomy) < 2:
         raise TrainError(
             f"train: only one class ({taxonomy[0]}, {len(y_names)} tracks) after cleaning: "
             "a head needs two or more"
-            + (f"; left out under --min-tracks: {', '.join(minimum.left_out)}" if minimum.left_out else "")
+            + (f"; left out under --min-tracks: {_some(minimum.left_out)}" if minimum.left_out else "")
         )
     feature_set = opts.features or default_feature_set(tracks.columns)
     try:
@@ -396,6 +396,12 @@ def prepare(tracks: pd.DataFrame, label_set: LabelSet, opts: Options) -> Prepare
             f"train: every labelled track is in one album ({grouped_by}): grouped cross-validation needs two"
         )
     return Prepared(X, y, groups, paths, taxonomy, feature_set, widths, grouped_by, labels_report, stats)
+
+
+def _some(items, shown: int = 8) -> str:
+    items = list(items)
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def _stats(names: list[str], groups: np.ndarray, left_out: dict, backed_off: dict) -> list[dict]:

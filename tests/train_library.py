@@ -30,7 +30,7 @@ def _drone(rng: np.random.Generator, album: dict, t: np.ndarray) -> np.ndarray:
     y = np.zeros_like(t)
     for ratio in (1.0, 1.25, 1.5):
         for h in range(1, 6):
-            y += np.sin(2 * np.pi * root * ratio * h * t + rng.uniform(0, 6.28)) / h**album["tilt"]
+            y += np.sin(2 * np.pi * root * ratio * h * t + rng.uniform(0, 6.28)) / h ** album["tilt"]
     return y * (1 + 0.2 * np.sin(2 * np.pi * rng.uniform(0.2, 1.0) * t))
 
 
@@ -52,7 +52,8 @@ def _pluck(rng: np.random.Generator, album: dict, t: np.ndarray) -> np.ndarray:
         f = album["root"] * 2 * 2 ** (rng.integers(0, 12) / 12)
         idx = t >= start
         tau = t[idx] - start
-        y[idx] += np.sin(2 * np.pi * f * tau) * np.exp(-tau * album["decay"]) * (1 + 0.5 * np.sin(4 * np.pi * f * tau))
+        envelope = np.exp(-tau * album["decay"])
+        y[idx] += np.sin(2 * np.pi * f * tau) * envelope * (1 + 0.5 * np.sin(4 * np.pi * f * tau))
     return y
 
 
