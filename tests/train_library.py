@@ -1,8 +1,8 @@
 """Generated test libraries for ``recogenre train``: audio whose class is set by timbre or by tempo.
 
 Files are laid out ``ROOT/CLASS/ALBUM/NN.flac`` (so ``folder:2`` is the class and
-``folder:1`` the album) and carry their class as a FLAC ``GENRE`` tag, unless the class is
-written in ``untagged``. Each album has its own key, level and brightness, and each track
+``folder:1`` the album) carry album, artist and title tags, and their class as a FLAC ``GENRE`` tag unless the
+class is in ``untagged``. Each album has its own key, level and brightness, and each track
 varies around them, so that a class is a family of sounds, not one sound repeated: a head
 that learns must generalise across albums (CV is grouped by album), and one that guesses
 cannot do better than chance.
@@ -107,11 +107,14 @@ def make_library(
             for n in range(tracks_per_album):
                 path = folder / f"{n + 1:02d}.flac"
                 sf.write(path, render(kind, rng, album, seconds), SR, format="FLAC")
-                if kind not in untagged:
-                    from mutagen.flac import FLAC
+                from mutagen.flac import FLAC
 
-                    audio = FLAC(path)
+                audio = FLAC(path)  # album tags on every file (beets tells albums apart by them)
+                audio["ALBUM"] = [f"{kind.capitalize()} Album {a + 1}"]
+                audio["ARTIST"] = [f"The {kind.capitalize()} Band {a + 1}"]
+                audio["TITLE"] = [f"Track {n + 1}"]
+                if kind not in untagged:
                     audio["GENRE"] = [kind.capitalize()]
-                    audio.save()
+                audio.save()
                 made[path] = kind
     return made
