@@ -39,9 +39,25 @@ def library(tmp_path_factory) -> dict:
     return {"base": base, "lib": lib, "out": out, "classes": classes}
 
 
-def train(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def train_process(*args: str) -> subprocess.CompletedProcess:
+    """``recogenre train`` as a user starts it, in a fresh interpreter."""
     cmd = [sys.executable, "-m", "recogenre", "train", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=cwd)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+@pytest.fixture
+def train(capsys):
+    """``recogenre train`` through the command's own entry point, in this process (no interpreter
+    and scikit-learn start-up per call), its output captured."""
+    from recogenre.cli import main
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        status = main(["train", *args])
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(["recogenre", "train", *args], status, captured.out, captured.err)
+
+    return run
 
 
 def tracks_of(out: Path) -> pd.DataFrame:
@@ -144,7 +160,7 @@ def test_cv_folds_never_split_an_album(library):
 
 def test_folder_labels_train_a_head_that_learns(library, tmp_path):
     head = tmp_path / "folders.head"
-    done = train(
+    done = train_process(
         "--snapshot", str(library["out"]), "--labels", "folder:2", "--head", str(head), "--min-tracks", "4"
     )
     assert done.returncode == 0, done.stderr
@@ -187,7 +203,7 @@ def test_shuffled_labels_give_a_head_that_guesses(library, tmp_path):
     assert scores["real"] - scores["shuffled"] > 0.3
 
 
-def test_csv_labels_relative_paths_and_paths_not_in_the_snapshot(library, tmp_path):
+def test_csv_labels_relative_paths_and_paths_not_in_the_snapshot(library, tmp_path, train):
     lib = library["lib"]
     rows = [
         {"path": str(Path(p).relative_to(stored(lib))), "label": kind.upper() + "!"}
@@ -217,7 +233,7 @@ def test_csv_labels_relative_paths_and_paths_not_in_the_snapshot(library, tmp_pa
     catalogue.unlink()
 
 
-def test_tags_labels_read_with_mutagen(library, tmp_path):
+def test_tags_labels_read_with_mutagen(library, tmp_path, train):
     head = tmp_path / "tags.head"
     done = train(
         "--snapshot", str(library["out"]), "--labels", "tags", "--head", str(head), "--min-tracks", "4"
@@ -233,7 +249,7 @@ def test_tags_labels_read_with_mutagen(library, tmp_path):
     assert "genre tags read from" in done.stdout
 
 
-def test_beets_library_labels(library, tmp_path):
+def test_beets_library_labels(library, tmp_path, train):
     """A real beets library (beet import -A of the tagged files): relative BLOB paths resolved
     through its config's directory, multi-valued genres read from items.genres."""
     beets = make_beets_library(tmp_path / "beets", library["lib"])
@@ -255,7 +271,7 @@ def test_beets_library_labels(library, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_hierarchical_labels_and_mapping(library, tmp_path):
+def test_hierarchical_labels_and_mapping(library, tmp_path, train):
     parents = {
         "drone": "Tonal/Drone",
         "pluck": "Tonal---Pluck",
@@ -315,7 +331,7 @@ def test_rhythm_features_when_the_snapshot_has_them(library, tmp_path):
 # ---- refusals: exit 2, one line, no head ---------------------------------------------------------------
 
 
-def _refused(library, tmp_path, *args: str) -> str:
+def _refused(train, library, tmp_path, *args: str) -> str:
     head = tmp_path / "refused.head"
     done = train("--snapshot", str(library["out"]), "--head", str(head), *args)
     assert done.returncode == 2, (done.stdout, done.stderr)
@@ -326,32 +342,36 @@ def _refused(library, tmp_path, *args: str) -> str:
     return lines[0]
 
 
-def test_refusals(library, tmp_path):
+def test_refusals(library, tmp_path, train):
     empty = tmp_path / "empty.csv"
     pd.DataFrame({"path": sorted(library["classes"])[:3], "label": ["", "", ""]}).to_csv(empty, index=False)
-    assert "no labels found" in _refused(library, tmp_path, "--labels", str(empty))
+    assert "no labels found" in _refused(train, library, tmp_path, "--labels", str(empty))
     elsewhere = tmp_path / "elsewhere.csv"
     pd.DataFrame({"path": ["/nowhere/a.flac", "/nowhere/b.flac"], "label": ["x", "y"]}).to_csv(
         elsewhere, index=False
     )
-    line = _refused(library, tmp_path, "--labels", str(elsewhere))
+    line = _refused(train, library, tmp_path, "--labels", str(elsewhere))
     assert "none of the 2 labelled paths" in line and "/nowhere/a.flac" in line
     one = tmp_path / "one.txt"
     one.write_text("* -> music\n")
     assert "only one class (music" in _refused(
-        library, tmp_path, "--labels", "folder:2", "--mapping", str(one)
+        train, library, tmp_path, "--labels", "folder:2", "--mapping", str(one)
     )
-    line = _refused(library, tmp_path, "--labels", "folder:2", "--min-tracks", "100")
+    line = _refused(train, library, tmp_path, "--labels", "folder:2", "--min-tracks", "100")
     assert "every class has fewer than 100 tracks" in line
     bad = tmp_path / "bad.txt"
     bad.write_text("rock\n")
-    assert "bad.txt line 1" in _refused(library, tmp_path, "--labels", "folder:2", "--mapping", str(bad))
-    assert "folder:N" in _refused(library, tmp_path, "--labels", "folder:0")
-    assert "not a label source" in _refused(library, tmp_path, "--labels", "spreadsheet.xlsx")
-    assert "does not exist" in _refused(library, tmp_path, "--labels", f"beets:{tmp_path / 'no.db'}")
-    assert "unknown feature set" in _refused(library, tmp_path, "--labels", "folder:2", "--features", "mfcc")
+    assert "bad.txt line 1" in _refused(
+        train, library, tmp_path, "--labels", "folder:2", "--mapping", str(bad)
+    )
+    assert "folder:N" in _refused(train, library, tmp_path, "--labels", "folder:0")
+    assert "not a label source" in _refused(train, library, tmp_path, "--labels", "spreadsheet.xlsx")
+    assert "does not exist" in _refused(train, library, tmp_path, "--labels", f"beets:{tmp_path / 'no.db'}")
+    assert "unknown feature set" in _refused(
+        train, library, tmp_path, "--labels", "folder:2", "--features", "mfcc"
+    )
     assert "no column rhythm" in _refused(
-        library, tmp_path, "--labels", "folder:2", "--features", "embedding+rhythm"
+        train, library, tmp_path, "--labels", "folder:2", "--features", "embedding+rhythm"
     ) or ("rhythm" in tracks_of(library["out"]).columns)
     no_snapshot = train(
         "--snapshot", str(tmp_path / "nothing"), "--labels", "tags", "--head", str(tmp_path / "x.head")
