@@ -333,6 +333,7 @@ def prepare(tracks: pd.DataFrame, label_set: LabelSet, opts: Options) -> Prepare
         "notes": list(label_set.notes),
         "labelled_paths": len({i.path for i in label_set.items}),
         "in_snapshot": len(matched.paths),
+        "origins": dict(Counter(matched.origins)),  # where the matched labels were read: tag field, column
         "not_in_snapshot": len(unmatched),
         "not_in_snapshot_paths": unmatched[:UNMATCHED_LISTED],
         "mapping": [r.text for r in rules],

@@ -9,7 +9,7 @@ cannot do better than chance.
 
 Timbre classes: ``drone`` (sustained harmonic chords), ``noise`` (band-limited noise
 bursts), ``pluck`` (decaying plucked notes). Tempo classes share one drum timbre and differ
-only in tempo: ``slow`` (80 bpm) and ``fast`` (140 bpm).
+only in tempo: ``slow`` (80 bpm), ``mid`` (110 bpm) and ``fast`` (140 bpm).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import soundfile as sf
 SR = 22050
 SECONDS = 8.0
 TIMBRE = ("drone", "noise", "pluck")
-TEMPO = {"slow": 80.0, "fast": 140.0}
+TEMPO = {"slow": 80.0, "mid": 110.0, "fast": 140.0}
 
 
 def _drone(rng: np.random.Generator, album: dict, t: np.ndarray) -> np.ndarray:
