@@ -19,7 +19,8 @@ The abstain threshold (:func:`choose_threshold`): the lowest confidence (steps o
 at which the cross-validated accuracy of the tracks the head answers reaches the target
 accuracy (default 0.8), as long as it still answers at least 10 % of them; when no
 threshold does, 0 (every track gets a class) and the report says so. ``threshold=``
-sets it by hand.
+sets it by hand. With hierarchical labels "answers" include the parent levels a track
+backs off to below the threshold (right when the parent is an ancestor of its label).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recogenre.analysis.head import Head, answers, save_head
+from recogenre.analysis.head import SEPARATOR, UNKNOWN, Head, answers, save_head
 from recogenre.analysis.head_features import (
     FEATURE_VERSION,
     FeatureError,
@@ -169,17 +170,22 @@ def expected_calibration_error(P: np.ndarray, y: np.ndarray, bins: int = 10) -> 
     return float(ece), table
 
 
-def coverage_table(P: np.ndarray, y: np.ndarray) -> list[dict]:
-    confidence = P.max(axis=1)
-    correct = P.argmax(axis=1) == y
+def coverage_table(P: np.ndarray, y: np.ndarray, taxonomy: list[str]) -> list[dict]:
+    """For each threshold, what the head would answer in CV (``analysis/head.answers``: the class, a
+    parent level, or unknown): the share of tracks answered, how many as a parent, and the accuracy
+    of the answers (a parent is right when it is an ancestor of the label)."""
+    truth = [taxonomy[c] for c in y]
     rows = []
     for t in np.round(np.arange(0, 1, THRESHOLD_STEP), 2):
-        covered = confidence >= t
+        genres, _ = answers(P, taxonomy, float(t))
+        answered = [(g, label) for g, label in zip(genres, truth) if g != UNKNOWN]
+        right = sum(g == label or label.startswith(g + SEPARATOR) for g, label in answered)
         rows.append({
             "threshold": float(t),
-            "coverage": float(covered.mean()),
-            "tracks": int(covered.sum()),
-            "accuracy": float(correct[covered].mean()) if covered.any() else None,
+            "coverage": len(answered) / len(truth),
+            "tracks": len(answered),
+            "as_parent": sum(g not in taxonomy for g, _ in answered),
+            "accuracy": right / len(answered) if answered else None,
         })  # fmt: skip
     return rows
 
@@ -250,7 +256,7 @@ def cv_report(P: np.ndarray, y: np.ndarray, taxonomy: list[str], paths: Sequence
         "most_confused": pairs[:10],
         "ece": ece,
         "reliability": reliability,
-        "coverage": coverage_table(P, y),
+        "coverage": coverage_table(P, y, taxonomy),
         "classes_in_one_album": one_group,
         "check_labels": [
             {
@@ -563,12 +569,16 @@ def report_text(result: TrainResult) -> str:
             "  most confused: "
             + ", ".join(f"{p['label']} as {p['predicted']} ({p['tracks']})" for p in cv["most_confused"][:5])
         )
-    lines.append("  coverage vs accuracy (CV):  threshold  coverage  accuracy")
+    parents = any(row["as_parent"] for row in cv["coverage"])
+    lines.append(
+        "  coverage vs accuracy (CV):  threshold  coverage  accuracy" + ("  as parent" if parents else "")
+    )
     for row in cv["coverage"]:
         if round(row["threshold"] * 10, 6) % 1 == 0 or row["threshold"] == t["value"]:
             acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.3f}"
             mark = "  <- chosen" if abs(row["threshold"] - t["value"]) < 1e-9 else ""
-            lines.append(f"  {'':27}{row['threshold']:9.2f}  {row['coverage']:8.2f}  {acc:>8}{mark}")
+            parent = f"  {row['as_parent']:9d}" if parents else ""
+            lines.append(f"  {'':27}{row['threshold']:9.2f}  {row['coverage']:8.2f}  {acc:>8}{parent}{mark}")
     lines.append(f"threshold {t['value']:.2f}: {t['rule']}")
     lines.append(
         f"  at it (CV): {t['answered_class']} tracks get a class, {t['answered_parent']} a parent "

@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ignore",
         action="append",
-        default=[],
+        default=None,
         metavar="PATTERN",
         help="drop labels matching PATTERN (repeatable; * ? wildcards)",
     )
