@@ -46,6 +46,7 @@ from recogenre.analysis.head_features import (
 from recogenre.analysis.head_models import fit_quietly, grouped_splits, make_model
 from recogenre.analysis.label_rules import MappingError, Rule, apply_minimum, clean_values, parse_mapping
 from recogenre.analysis.outcomes import UsageError
+from recogenre.analysis.paths import printable
 from recogenre.analysis.train_defaults import (
     CALIBRATIONS,
     DEFAULT_CALIBRATION,
@@ -431,7 +432,7 @@ def stats_text(prepared: Prepared) -> str:
         f"{r['not_in_snapshot']} labelled paths not in it"
     )
     for p in r["not_in_snapshot_paths"]:
-        lines.append(f"    not in the snapshot: {p}")
+        lines.append(f"    not in the snapshot: {printable(p)}")
     if r["not_in_snapshot"] > len(r["not_in_snapshot_paths"]):
         lines.append(f"    ... and {r['not_in_snapshot'] - len(r['not_in_snapshot_paths'])} more")
     if r["mapping"]:
@@ -559,11 +560,11 @@ def report_text(result: TrainResult) -> str:
             f"  {row['class']:<{width}}  {row['precision']:9.2f}  {row['recall']:6.2f}  {row['f1']:5.2f}  "
             f"{row['tracks']:6d}"
         )
-    lines.append("  confusion matrix (rows: label, columns: predicted):")
-    short = [c[:6] for c in taxonomy]
-    lines.append(f"  {'':<{width}}  " + " ".join(f"{s:>6}" for s in short))
-    for name, row in zip(taxonomy, cv["confusion"]["matrix"]):
-        lines.append(f"  {name:<{width}}  " + " ".join(f"{v:6d}" for v in row))
+    lines.append("  confusion matrix (rows: label, columns: predicted, numbered as the rows):")
+    cell = max(4, len(str(cv["tracks"])) + 1)
+    lines.append(f"  {'':<{width + 4}}" + "".join(f"{n:>{cell}}" for n in range(1, len(taxonomy) + 1)))
+    for n, (name, row) in enumerate(zip(taxonomy, cv["confusion"]["matrix"]), start=1):
+        lines.append(f"  {n:>2} {name:<{width}} " + "".join(f"{v:>{cell}}" for v in row))
     if cv["most_confused"]:
         lines.append(
             "  most confused: "
@@ -588,8 +589,8 @@ def report_text(result: TrainResult) -> str:
         lines.append("check these labels (the head disagrees most, held out):")
         for c in cv["check_labels"]:
             lines.append(
-                f"  {c['path']}: labelled {c['label']} (p {c['p_label']:.2f}), head says {c['predicted']} "
-                f"(p {c['p_predicted']:.2f})"
+                f"  {printable(c['path'])}: labelled {c['label']} (p {c['p_label']:.2f}), "
+                f"head says {c['predicted']} (p {c['p_predicted']:.2f})"
             )
     lines.append(f"head written to {result.head_path}; report {result.report_path}")
     return "\n".join(lines)
