@@ -188,30 +188,27 @@ class Head:
 
 def answers(P: np.ndarray, taxonomy: list[str], threshold: float) -> tuple[list[str], np.ndarray]:
     """Each row's class when its probability reaches ``threshold``; else the parent level (a class's
-    ancestor, whose probability is the sum of its descendants') that reaches it -- the deepest,
-    then the most probable -- else ``unknown``. With the answer's probability (the best
-    class's for ``unknown``)."""
+    ancestor, whose probability is the sum of its classes') that reaches it -- the deepest, then
+    the most probable -- else ``unknown``. With the answer's probability (the best class's for
+    ``unknown``). Vectorised: ``run --head`` relabels whole libraries with it."""
+    P = np.asarray(P, np.float64).reshape(len(P), len(taxonomy))
     best = P.argmax(axis=1) if len(taxonomy) else np.zeros(len(P), int)
-    confidence = P[np.arange(len(P)), best].astype(np.float64)
-    nodes = sorted({a for c in taxonomy for a in ancestors(c)}, key=lambda a: (-a.count(SEPARATOR), a))
-    # a parent that is also a class counts its own tracks too
-    members = {a: np.array([c == a or c.startswith(a + SEPARATOR) for c in taxonomy], bool) for a in nodes}
-    genres = []
-    for i, b in enumerate(best):
-        if confidence[i] >= threshold:
-            genres.append(taxonomy[b])
-            continue
-        reaching = [(a, float(P[i, members[a]].sum())) for a in nodes]
-        reaching = [(a, m) for a, m in reaching if m >= threshold]
-        if not reaching:
-            genres.append(UNKNOWN)
-            continue
-        depth = max(a.count(SEPARATOR) for a, _ in reaching)
-        answer, confidence[i] = max(
-            (am for am in reaching if am[0].count(SEPARATOR) == depth), key=lambda am: am[1]
-        )
-        genres.append(answer)
-    return genres, confidence
+    confidence = P[np.arange(len(P)), best]
+    names = np.array([*taxonomy, UNKNOWN], dtype=object)
+    choice = np.where(confidence >= threshold, best, len(taxonomy))
+    nodes = sorted({a for c in taxonomy for a in ancestors(c)})
+    if nodes:
+        # a parent level's probability: the sum over its classes (a parent that is a class itself included)
+        member = np.array([[c == a or c.startswith(a + SEPARATOR) for a in nodes] for c in taxonomy], float)
+        mass = P @ member  # (n, nodes)
+        depth = np.array([a.count(SEPARATOR) for a in nodes], float)
+        rank = np.where(mass >= threshold, depth * 10 + mass, -np.inf)  # deepest first (mass <= 1), then mass
+        pick = rank.argmax(axis=1)
+        backs_off = (confidence < threshold) & np.isfinite(rank[np.arange(len(P)), pick])
+        names = np.array([*taxonomy, UNKNOWN, *nodes], dtype=object)
+        choice = np.where(backs_off, len(taxonomy) + 1 + pick, choice)
+        confidence = np.where(backs_off, mass[np.arange(len(P)), pick], confidence)
+    return list(names[choice]), confidence.astype(np.float64)
 
 
 def save_head(head: Head, path: str) -> None:
