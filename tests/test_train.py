@@ -459,3 +459,65 @@ def test_predict_labels_every_track_with_features(library, head_file):
     silent["embedding"] = None
     none = head.predict(silent)
     assert none["user_genre"].isna().all() and none["user_scores"].isna().all()
+
+
+# ---- label sources on their own ----------------------------------------------------------------------
+
+
+def test_tags_come_from_the_file_genre_column_when_the_snapshot_has_one(tmp_path):
+    """A snapshot with tag columns: no file is opened (these paths do not exist), and the album
+    tags group the folds."""
+    from recogenre.apps.label_sources import read_labels
+    from recogenre.apps.training import album_groups
+
+    tracks = pd.DataFrame({
+        "path": ["/m/a/1.flac", "/m/a/2.flac", "/m/b/3.flac"],
+        "file_genre": [["Rock", "Punk"], None, np.array(["Jazz"])],
+        "album": ["One", "Two", None],
+        "albumartist": ["X", "X", None],
+    })  # fmt: skip
+    labels = read_labels("tags", tracks)
+    assert [(i.path, i.values, i.origin) for i in labels.items] == [
+        ("/m/a/1.flac", ("Rock", "Punk"), "file_genre column"),
+        ("/m/b/3.flac", ("Jazz",), "file_genre column"),
+    ]
+    groups, grouped_by = album_groups(tracks)
+    assert grouped_by.startswith("album tag")
+    assert groups[0] != groups[1] and groups[2] == "/m/b"  # same folder, two albums; untagged: its folder
+
+
+def test_old_beets_libraries_with_a_genre_column_and_absolute_paths(tmp_path):
+    import sqlite3
+
+    from recogenre.apps.label_sources import read_labels
+
+    db = tmp_path / "old.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, path BLOB, genre TEXT)")
+    rows = [
+        (str(tmp_path / "a.mp3").encode(), "Rock"),
+        (str(tmp_path / "b.mp3").encode(), ""),
+        (b"rel.mp3", "Jazz"),
+    ]
+    con.executemany("INSERT INTO items (path, genre) VALUES (?, ?)", rows)
+    con.commit()
+    con.close()
+    labels = read_labels(f"beets:{db}@{tmp_path / 'music'}", pd.DataFrame({"path": []}))
+    assert [(i.path, i.values, i.origin) for i in labels.items] == [
+        (stored(tmp_path / "a.mp3"), ("Rock",), "beets items.genre"),
+        (stored(tmp_path / "music" / "rel.mp3"), ("Jazz",), "beets items.genre"),
+    ]
+
+
+def test_json_report_and_the_mlp_model(library, tmp_path, train):
+    head = tmp_path / "mlp.head"
+    done = train("--snapshot", str(library["out"]), "--labels", "folder:2", "--head", str(head),
+                 "--min-tracks", "4", "--model", "mlp", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report == json.loads(Path(str(head) + ".report.json").read_text())
+    assert report["model"]["kind"] == "mlp" and report["cv"]["balanced_accuracy"] > 0.6
+    assert "class  tracks  albums" in done.stderr  # the statistics still come first, on stderr
+    reliability = report["cv"]["reliability"]
+    assert sum(r["tracks"] for r in reliability) == report["cv"]["tracks"]
+    assert 0 <= report["cv"]["ece"] <= 1
