@@ -460,6 +460,7 @@ def train(
     opts: Options,
     weights_sha256: str,
     on_stats: Callable[[str], None] | None = None,
+    results_version: str | None = None,
 ) -> TrainResult:
     """Fits, evaluates and writes the head and its report; nothing is written on a TrainError."""
     check_options(opts)
@@ -626,4 +627,5 @@ def main(args, on_stats: Callable[[str], None] | None = None) -> TrainResult:
         raise TrainError(
             f"train: the snapshot {os.path.basename(run_path)} has no manifest with its weights' sha256"
         )
-    return train(run_path, args.head, opts, weights_sha256, on_stats)
+    results_version = (manifest.get("settings") or {}).get("results_version")
+    return train(run_path, args.head, opts, weights_sha256, on_stats, results_version)
