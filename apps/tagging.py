@@ -95,6 +95,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="let --export replace an existing file")
 
 
+
+
 @dataclass
 class Decision:
     path: str
@@ -308,6 +310,8 @@ def _shown(found: dict[str, list[str]]) -> str:
     if tag_formats.APE_GENRE not in found:
         return "; ".join(v for values in found.values() for v in values)
     return ", ".join(f"{'; '.join(values)} in {key}" for key, values in found.items())
+
+
 
 
 def _summary(counts: dict[str, int], skipped: dict[str, int], write: bool) -> str:
