@@ -5,8 +5,10 @@ Decoding (``decode``, ``segments``, ``noise_check``), log-mel frames (``frames``
 ``backends``, ``classifier``, ``weights``), aggregation into rows (``aggregate``,
 ``schemas``, ``genres``), listing a catalogue (``listing``, ``catalogue_files``,
 ``paths``, ``exclusions``: the junk and ``--exclude`` rules), a file's own tags
-(``file_tags``, mutagen), which errors a nightly run keeps (``error_carry``), and
-the cross-cutting helpers (``logs``: user messages and log lines;
+(``file_tags``, mutagen), which errors a nightly run keeps (``error_carry``), the
+user-trained classifier head (``head``: its file and predictions; ``head_features``:
+the stored columns it reads), and the cross-cutting helpers (``logs``: user messages
+and log lines;
 ``wording``; ``paths.printable``). Plain Python and NumPy/OpenVINO (Keras optional),
 so the same code serves the Beam stages, ``recogenre classify`` and the HTTP service.
 
