@@ -18,6 +18,9 @@ RAW_PREFIX = "raw_"
 # fixed-size list to Parquet that it cannot read back (apache/arrow#35692).
 EMBEDDING = pa.list_(pa.float32())
 
+# A track's rhythm descriptors (analysis/rhythm.py: RHYTHM_COMPONENTS, in that order), float32.
+RHYTHM = pa.list_(pa.float32())
+
 TRACKS = pa.schema(
     [
         ("track_id", pa.string()),
@@ -41,6 +44,9 @@ TRACKS = pa.schema(
         ("confidence", pa.float64()),  # 0-1, see analysis/aggregate.py; null for a silent track
         ("analysed_s", pa.float64()),  # seconds of the track inside some frame (the rest was not heard)
         ("white_noise", pa.bool_()),  # decoded audio is white noise (random data): top_genre unknown
+        # analysis/rhythm.py's RHYTHM_COMPONENTS (tempo, pulse, onsets, tempogram profile), the
+        # audio-share-weighted mean over voting frames; null for a silent track
+        ("rhythm", RHYTHM),
     ]
 )
 

@@ -77,6 +77,7 @@ class _Planner(beam.DoFn):
             "embedding": None,  # idem (results version 1; the launcher makes such runs full)
             "confidence": None,
             "analysed_s": None,
+            "rhythm": None,  # idem (results version 4; the launcher makes such runs full)
             **previous,
             **updated,
             "track_id": entry.track_id,
@@ -92,7 +93,8 @@ class _Planner(beam.DoFn):
 
     def _carry_unverified(self, previous: dict, folder: str):
         """A previous track under a folder that cannot be listed now: kept as it was."""
-        row = {"decode_warnings": None, "embedding": None, "confidence": None, "analysed_s": None, **previous}
+        row = {"decode_warnings": None, "embedding": None, "confidence": None, "analysed_s": None, "rhythm": None}
+        row.update(previous)
         yield beam.pvalue.TaggedOutput(CARRIED_TAG, (previous["track_id"], {**row, "run_id": self.run_id}))
         reason = f"not verified: its folder {folder} cannot be listed"
         yield self._change(Change(previous["path"], previous["track_id"], "unverified", reason))
