@@ -35,6 +35,7 @@ vectors, weighted by their audio share (``analysis/aggregate.py``).
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -58,7 +59,7 @@ RHYTHM_COMPONENTS: tuple[str, ...] = (
     "onset_mean",
     "onset_std",
     "onset_rate",
-    *(f"tempogram_{lo:.0f}_{hi:.0f}" for lo, hi in zip(PROFILE_EDGES[:-1], PROFILE_EDGES[1:])),
+    *(f"tempogram_{lo:.0f}_{hi:.0f}" for lo, hi in itertools.pairwise(PROFILE_EDGES)),
 )
 RHYTHM_SIZE = len(RHYTHM_COMPONENTS)
 
@@ -87,7 +88,7 @@ def _grid() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
         logprior = -0.5 * ((np.log2(bpms) - np.log2(START_BPM)) / STD_BPM) ** 2
     logprior[: int(np.argmax(bpms < MAX_TEMPO))] = -np.inf
     in_range = (bpms >= MIN_BPM) & (bpms <= MAX_BPM)
-    bins = [np.flatnonzero((bpms >= lo) & (bpms < hi)) for lo, hi in zip(PROFILE_EDGES[:-1], PROFILE_EDGES[1:])]
+    bins = [np.flatnonzero((bpms >= lo) & (bpms < hi)) for lo, hi in itertools.pairwise(PROFILE_EDGES)]
     assert all(len(b) for b in bins), "every profile bin holds at least one lag"
     return bpms, logprior, in_range, bins
 
@@ -122,7 +123,8 @@ def global_tempogram(envelope: np.ndarray, n_lags: int = N_STEPS) -> np.ndarray:
 
 
 def onset_count(envelope: np.ndarray) -> int:
-    """How many onsets ``librosa.onset.onset_detect(onset_envelope=envelope, sr=12000, hop_length=256)`` finds."""
+    """How many onsets ``librosa.onset.onset_detect(onset_envelope=envelope, sr=12000, hop_length=256)``
+    finds."""
     x = envelope.astype(np.float64) - envelope.min()
     x /= x.max() + np.finfo(np.float64).tiny
     if not x.any():

@@ -25,7 +25,8 @@ ERRORS_TAG = "errors"
 
 
 class TrackVectorFn(beam.CombineFn):
-    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding, start_s, end_s, rhythm), 62 floats a frame."""
+    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding, start_s, end_s, rhythm): 62 floats a
+    frame."""
 
     def create_accumulator(self) -> list:
         return []
