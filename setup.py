@@ -28,6 +28,7 @@ INSTALL_REQUIRES = [
     "waitress==3.0.2",  # recogenre serve: production WSGI server, pure Python
     "multipart==2.0.1",  # recogenre serve: streaming multipart/form-data parser
     "mutagen==1.48.1",  # recogenre tag: genres written into the files' own tags
+    "scikit-learn==1.9.1",  # recogenre train: the user's classifier head (already pulled in by librosa)
     # --runner dask (pipeline/dask_runner.py is written for exactly these versions).
     "apache-beam[dask]==2.77.0",
     "dask==2026.8.0",

@@ -4,7 +4,9 @@ Decoding (``decode``, ``segments``, ``noise_check``), log-mel frames (``frames``
 ``melspec``, ``features``), the CRNN and its runtimes (``crnn*``, ``openvino*``,
 ``backends``, ``classifier``, ``weights``), aggregation into rows (``aggregate``,
 ``schemas``, ``genres``), listing a catalogue (``listing``, ``catalogue_files``,
-``paths``), and the cross-cutting helpers (``logs``: user messages and log lines;
+``paths``), the user-trained classifier head (``head``: its file and predictions;
+``head_features``: the stored columns it reads), and the cross-cutting helpers
+(``logs``: user messages and log lines;
 ``wording``; ``paths.printable``). Plain Python and NumPy/OpenVINO (Keras optional),
 so the same code serves the Beam stages, ``recogenre classify`` and the HTTP service.
 
