@@ -1,8 +1,9 @@
 """The Beam-free core: audio, features, model and rows, plus the helpers every layer uses.
 
 Decoding (``decode``, ``segments``, ``noise_check``), log-mel frames (``frames``,
-``melspec``, ``features``), the CRNN and its runtimes (``crnn*``, ``openvino*``,
-``backends``, ``classifier``, ``weights``), aggregation into rows (``aggregate``,
+``melspec``, ``features``; ``rhythm``: tempo and onset descriptors), the CRNN and its
+runtimes (``crnn*``, ``openvino*``, ``backends``, ``classifier``, ``weights``), aggregation
+into rows (``aggregate``,
 ``schemas``, ``genres``), listing a catalogue (``listing``, ``catalogue_files``,
 ``paths``), the user-trained classifier head (``head``: its file and predictions;
 ``head_features``: the stored columns it reads), and the cross-cutting helpers

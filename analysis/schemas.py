@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from recogenre.analysis.genres import GENRES
+from recogenre.analysis.head import PREDICTION_SCHEMA
 
 RAW_PREFIX = "raw_"
 
@@ -47,6 +48,10 @@ TRACKS = pa.schema(
         # analysis/rhythm.py's RHYTHM_COMPONENTS (tempo, pulse, onsets, tempogram profile), the
         # audio-share-weighted mean over voting frames; null for a silent track
         ("rhythm", RHYTHM),
+        # `run --head`: the user's own genres from a head made by `recogenre train` (analysis/head.py:
+        # user_genre, or "unknown" below the head's threshold; user_confidence; user_scores in the
+        # head's taxonomy order, which the manifest records; user_parent); null without --head
+        *((f.name, f.type) for f in PREDICTION_SCHEMA),
     ]
 )
 

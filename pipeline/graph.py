@@ -28,6 +28,7 @@ from recogenre.transforms.track_rows import (
     TrackVectorFn,
     apply_min_confidence,
 )
+from recogenre.transforms.user_genres import UserGenres
 
 
 class OutputDirs(NamedTuple):
@@ -75,6 +76,7 @@ class GraphSettings:
     tag_ledger: str | None = None
     cover_tail: bool = False
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    head: Any = None  # a loaded analysis.head.Head (run --head): user genres on every row
 
 
 def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry] | None = None) -> None:
@@ -119,6 +121,7 @@ def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry
         (rows.tracks, *carried_tracks)
         | "All tracks" >> beam.Flatten()
         | "Label tracks" >> beam.Map(apply_min_confidence, s.min_confidence)
+        | "User genres" >> UserGenres(s.head)
     )
     frames = (rows.frames, *carried_frames) | "All frames" >> beam.Flatten()
     tracks | "Write tracks" >> WriteTable(out.tracks, schemas.TRACKS)

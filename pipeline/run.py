@@ -29,7 +29,7 @@ from recogenre.analysis.paths import is_remote
 from recogenre.analysis.wording import count
 from recogenre.pipeline import layout
 from recogenre.pipeline.layout import read_tables
-from recogenre.pipeline.manifest import assemble_manifest, previous_snapshot, settings
+from recogenre.pipeline.manifest import absolute_source, assemble_manifest, previous_snapshot, settings
 from recogenre.pipeline.runners import (
     dask_runner,
     default_runner,
@@ -105,6 +105,7 @@ def launch(args: argparse.Namespace, *, warm_pool=None, shown_catalogue: str | N
         raise RunRefused(str(e)) from None
     if inputs.count == 0:
         raise RunRefused(f"no audio files in {args.catalogue}")
+    head, head_record = checked_head(args, digest)
     prepare_backend(args, local_weights, digest)
     # Workers read the weights from where the user pointed (any Beam filesystem);
     # locally that is the resolved file itself.
@@ -119,12 +120,40 @@ def launch(args: argparse.Namespace, *, warm_pool=None, shown_catalogue: str | N
     try:
         shown = shown_catalogue or args.catalogue
         context = _RunContext(
-            started, started_at, inputs, worker_weights, digest, runner_object, warm_pool, shown
+            started, started_at, inputs, worker_weights, digest, runner_object, warm_pool, shown,
+            head, head_record,
         )
         return _locked_run(args, context)
     finally:
         if lock:
             lock.release()
+
+
+def checked_head(args: argparse.Namespace, digest: str) -> tuple[Any, dict[str, Any] | None]:
+    """``--head``'s head, loaded once here and checked against this run's weights and tracks
+    columns before anything runs; with what the manifest records of it. A missing, damaged or
+    foreign head raises :class:`RunRefused` (one line, exit 2)."""
+    if not getattr(args, "head", None):
+        return None, None
+    from recogenre.analysis import schemas
+    from recogenre.analysis.head import HeadError, load_head
+    from recogenre.analysis.weights import sha256_of
+
+    try:
+        head = load_head(args.head)
+        head.check_compatible(digest, schemas.TRACKS.names)
+    except HeadError as e:
+        raise RunRefused(str(e)) from None
+    record = {
+        "path": absolute_source(args.head),
+        "sha256": sha256_of(args.head),
+        "taxonomy": list(head.taxonomy),  # the order of user_scores
+        "parents": head.parents,
+        "threshold": head.threshold,
+        "feature_set": head.feature_set,
+        "feature_version": head.feature_version,
+    }
+    return head, record
 
 
 def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> None:
@@ -158,6 +187,8 @@ class _RunContext:
     dask_runner: object | None  # the fixed Dask runner, when the run asked for Dask
     warm_pool: object | None  # worker processes started early (pipeline/warm_workers.py)
     shown_catalogue: str
+    head: Any = None  # run --head: the loaded analysis.head.Head
+    head_record: dict[str, Any] | None = None  # what the manifest records of it
 
 
 def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
@@ -242,6 +273,7 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
             frames_per_segment=args.segment_frames,
             limits=decode_limits(args),
             tag_ledger=ledger,  # recogenre tag's writes are not changes
+            head=context.head,
             **confidence_settings(args),
         )
         build(p, graph, inputs.entries)
@@ -283,6 +315,7 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
         counts=counts,
         stage_cpu=stage_cpu,
         wall=wall,
+        head=context.head_record,
     )
     rejection = classify_failure(tables, args.max_error_rate)
     if rejection:

@@ -2,7 +2,8 @@
 
 ``catalogue`` (ReadCatalogue), ``audio_frames`` (AudioToFrames), ``inference``
 (ClassifyFrames, the RunInference model handler), ``track_rows`` (TrackVectorFn,
-AssembleRows) and ``incremental`` (PlanChanges, CarryFrames). The work inside each
+AssembleRows), ``incremental`` (PlanChanges, CarryFrames) and ``user_genres``
+(UserGenres: ``run --head``'s genres on every row). The work inside each
 stage is Beam-free code in ``analysis/``.
 
 May import ``analysis`` (and Beam); never ``pipeline``, ``apps`` or ``recogenre``'s entry points.
