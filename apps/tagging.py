@@ -7,6 +7,9 @@ Plex or a car stereo see it.
 
 It is a dry run unless ``--write`` is given: users see every change before a
 byte of their library moves. Existing genres are kept unless ``--overwrite``.
+With ``--source user`` the genre written is the user's own (``user_genre``, from
+``recogenre run --head``), as the head names it, instead of GTZAN's; the same rules apply,
+and ``--min-confidence`` then reads ``user_confidence``.
 Only genres the run is sure of are written: silent tracks, ``unknown``,
 files that failed, and (with ``--min-confidence``) uncertain tracks are left
 alone, and so is a file whose content changed since the run (its genre may
@@ -37,6 +40,7 @@ from dataclasses import field as data_field
 from pathlib import Path
 
 from recogenre.analysis import tag_ledger
+from recogenre.analysis.aggregate import UNKNOWN
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.logs import error_text
 from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunRefused, UsageError
@@ -46,6 +50,10 @@ from recogenre.apps import tag_formats
 from recogenre.apps.tag_formats import TAG_VALUES, Field, Unsupported
 
 NONE = "(none)"
+GTZAN, USER = "gtzan", "user"  # --source: GTZAN's top_genre, or run --head's user_genre
+SOURCES = (GTZAN, USER)
+# --source: the tracks columns holding the genre and its confidence
+SOURCE_COLUMNS = {GTZAN: ("top_genre", "confidence"), USER: ("user_genre", "user_confidence")}
 UNREADABLE = "skipped (unreadable: its permissions do not let this user read it)"
 
 
@@ -93,6 +101,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(a new file outside the catalogue and OUT; also in a dry run)",
     )
     p.add_argument("--force", action="store_true", help="let --export replace an existing file")
+    p.add_argument(
+        "--source",
+        choices=SOURCES,
+        default=GTZAN,
+        help="which genre to write: gtzan (top_genre, the default) or user (user_genre, your own "
+        "genres from `recogenre run --head`; --min-confidence then reads user_confidence)",
+    )
 
 
 
@@ -172,20 +187,24 @@ def _read_table(run_path: str, name: str):
     return ds.dataset(folder, format="parquet").to_table().to_pandas()
 
 
-def _wanted_genre(row, min_confidence: float | None) -> tuple[str | None, str]:
+def _wanted_genre(row, min_confidence: float | None, source: str = GTZAN) -> tuple[str | None, str]:
     """(the value to write, "") or (None, why not)."""
-    genre = row["top_genre"]
+    genre_column, confidence_column = SOURCE_COLUMNS[source]
+    genre = row[genre_column]
     if genre is None or (isinstance(genre, float) and math.isnan(genre)):
         return None, "silent: no genre"
-    if genre not in GENRES:
+    if source == USER:
+        if genre == UNKNOWN:
+            return None, f"no genre ({genre})"
+    elif genre not in GENRES:
         return None, f"no genre ({genre})"
     if min_confidence is not None:
-        confidence = _number(row["confidence"])
+        confidence = _number(row[confidence_column])
         if confidence is None:
             return None, "no confidence, below --min-confidence"
         if confidence < min_confidence:
             return None, f"confidence {confidence:.3f} below --min-confidence {min_confidence:g}"
-    return TAG_VALUES[genre], ""
+    return (str(genre) if source == USER else TAG_VALUES[genre]), ""
 
 
 def _number(value) -> float | None:
@@ -369,6 +388,12 @@ def tag(args: argparse.Namespace, on_file: Callable[[Decision], None] | None = N
     tracks, errors = _read_table(run_path, "tracks"), _read_table(run_path, "errors")
     if tracks is None:
         raise TagError(f"tag: {run_path} has no tracks table")
+    source = getattr(args, "source", GTZAN)
+    if source == USER and not _has_user_genres(tracks):
+        raise TagError(
+            f"tag: --source user needs user genres, which run {Path(run_path).name} does not have "
+            "(`recogenre run --head HEAD` adds them)"
+        )
     if args.min_confidence is not None and "confidence" not in tracks.columns:
         raise TagError(
             f"tag: --min-confidence needs a confidence column, which run {Path(run_path).name} "
@@ -411,6 +436,10 @@ def tag(args: argparse.Namespace, on_file: Callable[[Decision], None] | None = N
             lock.release()
 
 
+def _has_user_genres(tracks) -> bool:
+    return "user_genre" in tracks.columns and bool(tracks["user_genre"].notna().any())
+
+
 def _field_refused(field: Field, paths) -> str | None:
     """Why the field cannot be written in some of the snapshot's files, or None.
 
@@ -451,16 +480,19 @@ def _tag(args, run_path: str, tracks, errors, field: Field, on_file: Callable[[D
     if args.write and len(relevant) != len(ledger):
         tag_ledger.rewrite(ledger_file, relevant)
     tagger = Tagger(args, run_path, field, relevant)
-    has_confidence = "confidence" in tracks.columns
+    source = getattr(args, "source", GTZAN)
+    confidence_column = SOURCE_COLUMNS[source][1]
+    has_confidence = confidence_column in tracks.columns
     result = TagResult(write=bool(args.write), ledger=ledger_file, export=args.export)
     exported: list[tuple[str, str, float | None]] = []
     lines: list[Decision] = []
     for row in tracks.sort_values("path").to_dict("records"):
-        value, why = _wanted_genre(row, args.min_confidence)
+        value, why = _wanted_genre(row, args.min_confidence, source)
         if value is None:
             lines.append(Decision(row["path"], "skip", f"skipped ({why})"))
         else:
-            exported.append((row["path"], value, _number(row["confidence"]) if has_confidence else None))
+            confidence = _number(row[confidence_column]) if has_confidence else None
+            exported.append((row["path"], value, confidence))
             lines.append(tagger.decide(row, value))
     if errors is not None:
         for row in errors.sort_values("path").to_dict("records"):

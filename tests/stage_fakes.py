@@ -104,6 +104,7 @@ def clicks(bpm: float, seconds: float, sample_rate: int = 12_000, seed: int = 0)
 
 
 def write_clicks(path: Path, bpm: float, seconds: float, sample_rate: int = 22_050, seed: int = 0) -> Path:
-    """:func:`clicks` as a mono float WAV."""
-    sf.write(path, clicks(bpm, seconds, sample_rate, seed), sample_rate, subtype="FLOAT")
+    """:func:`clicks` as a mono file: float WAV, or 16-bit FLAC (a format ``recogenre tag`` writes)."""
+    subtype = "PCM_16" if Path(path).suffix.lower() == ".flac" else "FLOAT"
+    sf.write(path, clicks(bpm, seconds, sample_rate, seed), sample_rate, subtype=subtype)
     return path

@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "tag",
         help="write each track's genre into its file's tags (a dry run unless --write)",
-        description="Write the top genre of each track of OUT/latest into the file's genre tag "
+        description="Write the top genre of each track of OUT/latest (with --source user, your own "
+        "genre from `recogenre run --head`) into the file's genre tag "
         "(ID3 TCON, Vorbis comment GENRE, MP4 ©gen). Prints what it would change unless --write.",
     )
     add_arguments(p)
