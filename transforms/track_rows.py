@@ -19,6 +19,7 @@ from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, ag
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.schemas import RAW_PREFIX
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
+from recogenre.transforms.user_genres import USER_COLUMNS
 
 FRAMES_TAG = "frames"
 ERRORS_TAG = "errors"
@@ -141,6 +142,7 @@ class AssembleRows(beam.DoFn):
             # every segment judged its own audio: the track is noise when all of it is
             "white_noise": all(m.white_noise for m in metas),
             "rhythm": embedding_column(vector.rhythm),
+            **dict.fromkeys(USER_COLUMNS),  # run --head's, set where rows are labelled (user_genres.py)
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)
