@@ -240,3 +240,17 @@ def test_tag_source_user_needs_user_genres(snap, tmp_path):
     assert proc.stderr.strip().splitlines()[-1].endswith(
         "(`recogenre run --head HEAD` adds them)"
     ), proc.stderr
+
+
+def test_classify_gives_the_rhythm_the_pipeline_stored(snap):
+    """The single-file path shares the aggregation: ``classify --json`` has the tracks row's rhythm."""
+    from tests.conftest import classify_json
+
+    path = snap["library"] / "fast1.flac"
+    proc = classify_json(path)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    answer = answer[0] if isinstance(answer, list) else answer
+    stored_row = tracks_of(snap["out"]).set_index("path").loc[stored(path)]
+    np.testing.assert_allclose(answer["rhythm"], stored_row["rhythm"], rtol=1e-6)
+    assert answer["rhythm"][0] == pytest.approx(FAST[1], rel=0.03)  # tempo_bpm
