@@ -50,10 +50,13 @@ setup(
     # The repository keeps pipeline/, transforms/, apps/ and analysis/ at its top (the project's
     # layout); installed, they live under the recogenre namespace so that no generic
     # top-level name (pipeline, transforms) can clash with another package.
-    packages=["recogenre", "recogenre.commands",
-              *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES)), *WEIGHTS_PACKAGE],
-    package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}}
-    | WEIGHTS_PACKAGE,
+    packages=[
+        "recogenre",
+        "recogenre.commands",
+        *(f"recogenre.{p}" for p in find_packages(include=SUBPACKAGES)),
+        *WEIGHTS_PACKAGE,
+    ],
+    package_dir={"recogenre": "recogenre", **{f"recogenre.{p}": p for p in LAYOUT_FOLDERS}} | WEIGHTS_PACKAGE,
     # The weights with their licence, and the pages' HTML, CSS and JavaScript (apps/static/,
     # read with importlib.resources).
     package_data=WEIGHTS_DATA | {"recogenre.apps": ["static/*"]},

@@ -17,9 +17,9 @@ The file (``HEAD_FORMAT`` 1) is a zip holding
 
 Predictions (:meth:`Head.predict`), one row per track:
 
-- ``user_genre``: the most probable class; below ``threshold`` its parent when the parent's
-  summed probability (the class's siblings and itself) reaches it, else ``unknown``; null for
-  a track without features (silent);
+- ``user_genre``: the most probable class; below ``threshold`` the deepest parent level whose
+  summed probability (its classes') reaches it, else ``unknown``; null for a track without
+  features (silent);
 - ``user_confidence``: the probability of the answer (of the best class when ``unknown``);
 - ``user_scores``: every class's probability, a list in ``taxonomy`` order (the taxonomy
   is in the head and in the run's manifest), so the column's type is the same
@@ -187,23 +187,29 @@ class Head:
 
 
 def answers(P: np.ndarray, taxonomy: list[str], threshold: float) -> tuple[list[str], np.ndarray]:
-    """Each row's class, or (below ``threshold``) the nearest ancestor whose summed probability
-    reaches it, or ``unknown``; with the answer's probability (the best class's for ``unknown``)."""
+    """Each row's class when its probability reaches ``threshold``; else the parent level (a class's
+    ancestor, whose probability is the sum of its descendants') that reaches it -- the deepest,
+    then the most probable -- else ``unknown``. With the answer's probability (the best
+    class's for ``unknown``)."""
     best = P.argmax(axis=1) if len(taxonomy) else np.zeros(len(P), int)
     confidence = P[np.arange(len(P)), best].astype(np.float64)
+    nodes = sorted({a for c in taxonomy for a in ancestors(c)}, key=lambda a: (-a.count(SEPARATOR), a))
+    # a parent that is also a class counts its own tracks too
+    members = {a: np.array([c == a or c.startswith(a + SEPARATOR) for c in taxonomy], bool) for a in nodes}
     genres = []
     for i, b in enumerate(best):
-        name = taxonomy[b]
         if confidence[i] >= threshold:
-            genres.append(name)
+            genres.append(taxonomy[b])
             continue
-        answer = UNKNOWN
-        for parent in ancestors(name):
-            prefix = parent + SEPARATOR
-            mass = float(sum(P[i, j] for j, c in enumerate(taxonomy) if c == parent or c.startswith(prefix)))
-            if mass >= threshold:
-                answer, confidence[i] = parent, mass
-                break
+        reaching = [(a, float(P[i, members[a]].sum())) for a in nodes]
+        reaching = [(a, m) for a, m in reaching if m >= threshold]
+        if not reaching:
+            genres.append(UNKNOWN)
+            continue
+        depth = max(a.count(SEPARATOR) for a, _ in reaching)
+        answer, confidence[i] = max(
+            (am for am in reaching if am[0].count(SEPARATOR) == depth), key=lambda am: am[1]
+        )
         genres.append(answer)
     return genres, confidence
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from recogenre.analysis.genres import GENRES
+from recogenre.analysis.train_defaults import DEFAULT_FEATURE_SET
 
 FEATURE_VERSION = 1
 SHARE_FLOOR = 1e-3  # log(share + floor): a share of 0 is 1000x below a full vote, not -inf
@@ -80,8 +81,6 @@ BLOCKS: dict[str, Block] = {
         Block("embedding_std", ("embedding_std",), _list_column("embedding_std"), "frame embeddings' spread"),
     )
 }
-# Chosen by measurement (benchmarks/head_features.py): see the module docstring.
-DEFAULT_FEATURE_SET = "embedding+scores"
 # Blocks added to the default automatically when the snapshot has their column.
 OPTIONAL_DEFAULT_BLOCKS = ("rhythm",)
 

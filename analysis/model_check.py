@@ -183,8 +183,6 @@ def load_keras_model(path: str, shown: str) -> Any:
     try:
         model = load_crnn(path)
     except Exception as e:
-        raise ModelCheckError(
-            f"{shown}: Keras cannot load this model: {typed_error_text(e, 300)}"
-        ) from None
+        raise ModelCheckError(f"{shown}: Keras cannot load this model: {typed_error_text(e, 300)}") from None
     check_loaded_model(model, shown)
     return model

@@ -55,8 +55,6 @@ class EvaluationError(UsageError):
     """A catalogue that cannot be evaluated; ``str()`` says why."""
 
 
-
-
 def genre_of(label: Any) -> str | None:
     """The GENRES name a label means ("Hip-Hop", " Jazz " ...), or None."""
     if label is None or (isinstance(label, float) and label != label):
@@ -292,7 +290,8 @@ def _confidence_summary(scored, folder: Path) -> dict[str, Any]:
         ),
         "accuracy_at_min_confidence_0": _json_number(sum(everything) / n if n else float("nan")),
         "confidence_median": _json_number(
-            float(np.median([c for c in confs if c is not None])) if any(c is not None for c in confs)
+            float(np.median([c for c in confs if c is not None]))
+            if any(c is not None for c in confs)
             else float("nan")
         ),
     }

@@ -61,8 +61,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-
-
 def report_dir(out: str, run_id: str) -> str:
     """``OUT/reports/<run-id>``: outside ``OUT/runs``, so pruning old runs keeps their reports."""
     return os.path.join(out, REPORTS_DIR, run_id)

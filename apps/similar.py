@@ -228,8 +228,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", metavar="RUN_ID", help="search OUT/runs/RUN_ID instead of OUT/latest")
 
 
-
-
 def classifier(args: argparse.Namespace, load_model: Callable[[], object]) -> Callable[[str], object]:
     """``classify(name) -> TrackResult`` with ``classify``'s options; the model loads on first use."""
 

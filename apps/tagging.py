@@ -110,8 +110,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-
-
 @dataclass
 class Decision:
     path: str
@@ -329,8 +327,6 @@ def _shown(found: dict[str, list[str]]) -> str:
     if tag_formats.APE_GENRE not in found:
         return "; ".join(v for values in found.values() for v in values)
     return ", ".join(f"{'; '.join(values)} in {key}" for key, values in found.items())
-
-
 
 
 def _summary(counts: dict[str, int], skipped: dict[str, int], write: bool) -> str:

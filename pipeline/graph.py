@@ -97,9 +97,8 @@ def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry
         carried_tracks = carried_frames = []
     segments = (
         to_decode
-        | "Plan segments" >> beam.FlatMap(
-            plan_segments, trim_seconds, s.frames_per_segment, limits, cover_tail
-        )
+        | "Plan segments"
+        >> beam.FlatMap(plan_segments, trim_seconds, s.frames_per_segment, limits, cover_tail)
         | "Spread segments" >> beam.Reshuffle()
     )
     decoded = segments | "Audio to frames" >> beam.ParDo(

@@ -203,5 +203,3 @@ def check_options(args: argparse.Namespace, rest: list[str]) -> None:
     check_numbers(args)
     if rest:
         check_beam_args(rest)
-
-

@@ -203,12 +203,11 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
         say(f"removed {len(leftovers)} unfinished run(s): {', '.join(leftovers)}")
     foreign = layout.foreign_entries(args.output)
     if foreign:
-        say(f"warning: left alone {len(foreign)} folder(s) in {Path(args.output) / 'runs'} "
+        say(
+            f"warning: left alone {len(foreign)} folder(s) in {Path(args.output) / 'runs'} "
             f"that recogenre did not create: {', '.join(foreign)}"
         )
-    current = settings(
-        digest, args.trim_seconds, args.backend, args.precision, args.cover_tail
-    )
+    current = settings(digest, args.trim_seconds, args.backend, args.precision, args.cover_tail)
     previous, mode = previous_snapshot(args, current)
 
     run_id = layout.new_run_id(started_at)

@@ -7,6 +7,7 @@ In Python (a notebook, a script)::
     result = recogenre.classify_array(y, sr)             # a waveform in memory, at any sample rate
     snap = recogenre.run("/music", "output", full=True)  # `recogenre run`; options as keywords
     snap = recogenre.load_snapshot("output")             # the published run: snap.tracks, .frames, ...
+    result = recogenre.train("output", "folder:2", "my.head")  # `recogenre train`: a head for your genres
 
 ``import recogenre`` itself is cheap: these names are imported on first use,
 and Beam, TensorFlow or OpenVINO only when a call needs them (see ``api.py``).
@@ -32,6 +33,11 @@ _EXPORTS = {
     "classify_array": "recogenre.api",
     "load_snapshot": "recogenre.api",
     "run": "recogenre.api",
+    "train": "recogenre.api",
+    "TrainResult": "recogenre.apps.training",
+    "TrainError": "recogenre.apps.training",
+    "load_head": "recogenre.analysis.head",
+    "HeadError": "recogenre.analysis.head",
     "Snapshot": "recogenre.api",
     "RunError": "recogenre.api",
     "RunRefused": "recogenre.api",
@@ -45,17 +51,22 @@ _EXPORTS = {
 __all__ = [
     "GENRES",
     "AudioError",
+    "HeadError",
     "RunError",
     "RunRefused",
     "SampleScaleError",
     "Snapshot",
     "TrackResult",
+    "TrainError",
+    "TrainResult",
     "WeightsError",
     "__version__",
     "classify",
     "classify_array",
+    "load_head",
     "load_snapshot",
     "run",
+    "train",
 ]
 
 if TYPE_CHECKING:  # for editors and type checkers; at run time __getattr__ imports on demand
@@ -63,8 +74,19 @@ if TYPE_CHECKING:  # for editors and type checkers; at run time __getattr__ impo
     from recogenre.analysis.classifier import TrackResult
     from recogenre.analysis.decode import AudioError
     from recogenre.analysis.genres import GENRES
+    from recogenre.analysis.head import HeadError, load_head
     from recogenre.analysis.weights import WeightsError
-    from recogenre.api import RunError, RunRefused, Snapshot, classify, classify_array, load_snapshot, run
+    from recogenre.api import (
+        RunError,
+        RunRefused,
+        Snapshot,
+        classify,
+        classify_array,
+        load_snapshot,
+        run,
+        train,
+    )
+    from recogenre.apps.training import TrainError, TrainResult
     from recogenre.pipeline import __version__
 
 

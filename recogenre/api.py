@@ -18,13 +18,23 @@ from typing import TYPE_CHECKING, Any
 
 from recogenre.analysis.outcomes import RunError, RunRefused
 
-__all__ = ["RunError", "RunRefused", "Snapshot", "classify", "classify_array", "load_snapshot", "run"]
+__all__ = [
+    "RunError",
+    "RunRefused",
+    "Snapshot",
+    "classify",
+    "classify_array",
+    "load_snapshot",
+    "run",
+    "train",
+]
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
     from recogenre.analysis.classifier import Model, TrackResult
+    from recogenre.apps.training import TrainResult
 
 PathLike = str | bytes | os.PathLike
 
@@ -226,6 +236,56 @@ def run(catalogue: PathLike, output: PathLike, **options: Any) -> Snapshot:
     result = interruptible_in_process(lambda: run_command.launch(args))  # RunRefused, RunError
     print(result.summary(), flush=True)  # as the command prints it
     return load_snapshot(out, result.run_id)
+
+
+def train(
+    snapshot: PathLike,
+    labels: str | PathLike,
+    head: PathLike,
+    *,
+    run: str | None = None,
+    mapping: PathLike | None = None,
+    ignore: str | list[str] | tuple[str, ...] = (),
+    min_tracks: int | None = None,
+    model: str | None = None,
+    calibration: str | None = None,
+    features: str | None = None,
+    folds: int | None = None,
+    threshold: float | None = None,
+    target_accuracy: float | None = None,
+) -> TrainResult:
+    """Learns a head exactly as ``recogenre train --snapshot SNAPSHOT --labels LABELS --head HEAD``.
+
+    ``labels`` is a label file (.csv/.jsonl/.parquet with ``path,label``), ``"tags"``,
+    ``"folder:N"`` or ``"beets:LIBRARY.db[@MUSICDIR]"``; the keywords are the command's options
+    (``None``: its default). Prints nothing; returns a ``TrainResult`` (``.head``, ``.report``,
+    ``.head_path``, ``.report_path``, ``.balanced_accuracy``) once the head and its report
+    are written. Raises :class:`recogenre.TrainError` (a ValueError) with the command's one line
+    when it cannot train (no labels, one class, every class under ``min_tracks``, no labelled
+    path in the snapshot, a bad option); nothing is written then.
+
+    >>> result = recogenre.train("output", "folder:2", "my.head")
+    >>> result.report["cv"]["balanced_accuracy"], result.head.taxonomy
+    """
+    from recogenre.analysis import train_defaults as d
+    from recogenre.apps.training import main
+
+    args = argparse.Namespace(
+        snapshot=_text(snapshot),
+        run=run,
+        labels=labels if isinstance(labels, str) and not os.path.exists(labels) else _text(labels),
+        head=_text(head),
+        mapping=None if mapping is None else _text(mapping),
+        ignore=[ignore] if isinstance(ignore, str) else list(ignore),
+        min_tracks=d.DEFAULT_MIN_TRACKS if min_tracks is None else min_tracks,
+        model=model or d.DEFAULT_MODEL,
+        calibration=calibration or d.DEFAULT_CALIBRATION,
+        features=features,
+        folds=d.DEFAULT_FOLDS if folds is None else folds,
+        threshold=threshold,
+        target_accuracy=d.DEFAULT_TARGET_ACCURACY if target_accuracy is None else target_accuracy,
+    )
+    return main(args)
 
 
 # ---- helpers ---------------------------------------------------------------------------------

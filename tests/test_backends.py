@@ -97,7 +97,10 @@ def test_tensorflow_free_conversion_equals_the_keras_port_on_every_frame(referen
 
     done = subprocess.run(
         [sys.executable, "-c", CONVERT_WITHOUT_TENSORFLOW, str(WEIGHTS), str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.splitlines()[-1]) == []  # neither was imported

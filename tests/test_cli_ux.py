@@ -208,10 +208,7 @@ def test_a_signal_stops_the_run_with_one_line(yesterday, tmp_path, how):
 def test_the_command_line_starts_no_thread_before_shielding_workers_from_sigint():
     """Ctrl-C reaches the launcher only if no thread exists before the shield (pipeline/interrupt.py):
     a thread with SIGINT unblocked (OpenBLAS's, when numpy is imported) would swallow it."""
-    probe = (
-        "import os, sys, recogenre.cli;"
-        "print(len(os.listdir('/proc/self/task')), 'numpy' in sys.modules)"
-    )
+    probe = "import os, sys, recogenre.cli;print(len(os.listdir('/proc/self/task')), 'numpy' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "False"]
@@ -223,8 +220,9 @@ def test_a_reader_that_goes_away_stops_classify_without_a_traceback():
     os.close(read_end)  # every write to stdout now fails with EPIPE, whatever the timing
     try:
         command = [*CLI, "classify", "--weights", str(WEIGHTS), clip("die.au"), clip("metal.00000.au")]
-        done = subprocess.run(command, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300,
-                              cwd=ROOT)
+        done = subprocess.run(
+            command, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300, cwd=ROOT
+        )
     finally:
         os.close(write_end)
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr[-2000:]

@@ -74,8 +74,22 @@ SESSION = "console"
 NEEDS = re.compile(r"#\s*needs:\s*(\S.*)$")
 EXIT = re.compile(r"#\s*exit\s+(\d+)\s*$")
 SHORT_CLIPS = ("die.au", "disco.00000.au", "metal.00000.au")
-LINKED = ("run_local.sh", ".venv", "setup.py", "requirements.lock", "pipeline", "transforms", "apps",
-          "analysis", "recogenre", "benchmarks", "tests", "weights", "pytest.ini", "ruff.toml")
+LINKED = (
+    "run_local.sh",
+    ".venv",
+    "setup.py",
+    "requirements.lock",
+    "pipeline",
+    "transforms",
+    "apps",
+    "analysis",
+    "recogenre",
+    "benchmarks",
+    "tests",
+    "weights",
+    "pytest.ini",
+    "ruff.toml",
+)
 RUN_ID = r"\d{8}T\d{6}Z-[0-9a-f]{4}"
 ELLIPSIS = "…"
 TOKENS = re.compile(rf"({ELLIPSIS}|{RUN_ID}|-?\d+\.\d+)")
@@ -178,6 +192,7 @@ IDS = [str(page.relative_to(ROOT)) for page in PAGES]
 
 # ---------------------------------------------------------------- the shown output
 
+
 def line_matches(shown: str, printed: str) -> bool:
     """One shown line against one printed line (see the module docstring)."""
     pattern, numbers = "", []
@@ -233,13 +248,17 @@ def test_the_output_comparison_allows_what_varies_and_nothing_else():
     ]
     assert output_matches(shown, printed)
     assert output_matches(shown[:1] + shown[2:], printed[:1] + printed[2:])  # … may stand for no line
-    for i, wrong in [(3, "genres: classical 2, unknown 1"), (4, "  disco       82.495%"),
-                     (5, "wall time … s; results: …/output/runs/20261126T065544Z-3c20")]:
-        assert not output_matches([*shown[:i], wrong, *shown[i + 1:]], printed), wrong
+    for i, wrong in [
+        (3, "genres: classical 2, unknown 1"),
+        (4, "  disco       82.495%"),
+        (5, "wall time … s; results: …/output/runs/20261126T065544Z-3c20"),
+    ]:
+        assert not output_matches([*shown[:i], wrong, *shown[i + 1 :]], printed), wrong
     assert not output_matches(shown[:-1], printed)  # an unshown last line is a difference
 
 
 # ---------------------------------------------------------------- checks of the text
+
 
 @pytest.mark.parametrize("page", PAGES, ids=IDS)
 def test_no_command_starts_with_a_bare_recogenre(page):
@@ -296,6 +315,7 @@ def test_the_readme_is_a_front_door():
 
 
 # ---------------------------------------------------------------- running them
+
 
 def checkout(base: Path, text: str) -> Path:
     """A scratch checkout beside a scratch shared/ with the short clips, the clips the page
@@ -380,8 +400,13 @@ def run_page(page: Path, work: Path) -> int:
                 ran += 1
                 continue
             proc = subprocess.run(
-                ["bash", "-c", command], cwd=work, env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, timeout=600,
+                ["bash", "-c", command],
+                cwd=work,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=600,
             )
             ran += 1
             printed = meaningful(STAMP.sub("", proc.stdout).splitlines())
@@ -392,7 +417,9 @@ def run_page(page: Path, work: Path) -> int:
                 shown = meaningful(step.expected)
                 assert output_matches(shown, printed), (
                     f"{where} printed something else than the page shows.\n--- shown:\n"
-                    + "\n".join(shown) + "\n--- printed:\n" + "\n".join(printed)
+                    + "\n".join(shown)
+                    + "\n--- printed:\n"
+                    + "\n".join(printed)
                 )
     finally:
         stop(servers)

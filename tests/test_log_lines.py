@@ -92,8 +92,9 @@ def test_a_run_that_fills_the_disk_logs_stamped_single_lines_from_its_workers(tm
         catalogue.mkdir()
         for k in range(6):
             shutil.copyfile(clip("die.au"), catalogue / f"die{k}.au")
-        proc = subprocess.run(run_command(catalogue, mount / "out"), capture_output=True, text=True,
-                              cwd=ROOT, timeout=600)
+        proc = subprocess.run(
+            run_command(catalogue, mount / "out"), capture_output=True, text=True, cwd=ROOT, timeout=600
+        )
     finally:
         subprocess.run(["umount", str(mount)], check=True)
     assert proc.returncode == 1, proc.stderr[-3000:]

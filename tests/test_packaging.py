@@ -14,8 +14,18 @@ from pathlib import Path
 from recogenre.analysis.openvino_model import CONVERTING
 from tests.conftest import ROOT, clip
 
-SOURCES = ("setup.py", "MANIFEST.in", "requirements.lock", "run_local.sh",
-           "recogenre", "pipeline", "transforms", "apps", "analysis", "weights")
+SOURCES = (
+    "setup.py",
+    "MANIFEST.in",
+    "requirements.lock",
+    "run_local.sh",
+    "recogenre",
+    "pipeline",
+    "transforms",
+    "apps",
+    "analysis",
+    "weights",
+)
 PACKAGED_WEIGHTS = ("crnn_gtzan_keras1.h5", "LICENSE.crnn_gtzan_keras1")
 
 
@@ -29,9 +39,22 @@ def build_wheel(tmp_path: Path) -> Path:
         else:
             shutil.copy2(ROOT / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path), str(source)],
-        check=True, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     (wheel,) = tmp_path.glob("recogenre-*.whl")
     return wheel
@@ -54,7 +77,10 @@ def test_wheel_installs_only_the_recogenre_namespace(tmp_path):
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-        check=True, capture_output=True, text=True, timeout=300,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     probe = (
         "import importlib.util, recogenre.cli as cli, recogenre.analysis.decode as d;"
@@ -62,8 +88,9 @@ def test_wheel_installs_only_the_recogenre_namespace(tmp_path):
         "print([n for n in ('pipeline', 'transforms', 'apps', 'analysis') if importlib.util.find_spec(n)])"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     cli_file, decode_file, clashing = done.stdout.splitlines()
     assert cli_file.startswith(str(target)) and decode_file.startswith(str(target))
@@ -75,7 +102,11 @@ def test_sdist_carries_the_weights_and_their_licence(tmp_path):
     source = wheel.parent / "source"
     subprocess.run(
         [sys.executable, "setup.py", "--quiet", "sdist", "--dist-dir", str(tmp_path / "sdist")],
-        cwd=source, check=True, capture_output=True, text=True, timeout=300,
+        cwd=source,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     (sdist,) = (tmp_path / "sdist").glob("recogenre-*.tar.gz")
     with tarfile.open(sdist) as archive:
@@ -98,22 +129,45 @@ def test_plain_install_classifies_from_an_empty_folder_without_tensorflow(tmp_pa
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
     python, recogenre = venv / "bin" / "python", venv / "bin" / "recogenre"
     installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-c", str(ROOT / "requirements.lock"), str(wheel)],
-        capture_output=True, text=True, timeout=1800,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-c",
+            str(ROOT / "requirements.lock"),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RECOGENRE_", "XDG_", "PYTHON"))}
     env |= {"HOME": str(home), "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"}
 
-    no_tf = subprocess.run([str(python), "-c", "import tensorflow"], cwd=empty, env=env,
-                           capture_output=True, text=True, timeout=120)
+    no_tf = subprocess.run(
+        [str(python), "-c", "import tensorflow"],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert no_tf.returncode != 0 and "No module named 'tensorflow'" in no_tf.stderr
 
     notices = []
     for name, label in (("metal.00000.au", "metal"), ("disco.00000.au", "disco")):
-        done = subprocess.run([str(recogenre), "classify", "--json", clip(name)], cwd=empty, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [str(recogenre), "classify", "--json", clip(name)],
+            cwd=empty,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         assert json.loads(done.stdout)["top_genre"] == label, done.stdout
         notices.append(done.stderr.splitlines())
@@ -130,8 +184,14 @@ def test_plain_install_classifies_from_an_empty_folder_without_tensorflow(tmp_pa
     # without Beam's GCP extra, neither its import warning nor the workers' INFO logs
     assert "apitools" not in run.stderr and "INFO:apache_beam" not in run.stderr, run.stderr[-3000:]
 
-    keras = subprocess.run([str(recogenre), "classify", "--backend", "keras", clip("die.au")], cwd=empty,
-                           env=env, capture_output=True, text=True, timeout=300)
+    keras = subprocess.run(
+        [str(recogenre), "classify", "--backend", "keras", clip("die.au")],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert keras.returncode == 2
     (line,) = keras.stderr.strip().splitlines()
     assert "pip install 'recogenre[keras]'" in line

@@ -119,11 +119,7 @@ def test_files_become_frames_metadata_and_error_rows(tmp_path):
         assert all(row.message and "\n" not in row.message for row in rows.values())
 
     p = BeamTestPipeline()
-    segments = (
-        p
-        | beam.Create(per_segment)
-        | beam.FlatMapTuple(lambda e, n: plan_segments(e, 0.0, n))
-    )
+    segments = p | beam.Create(per_segment) | beam.FlatMapTuple(lambda e, n: plan_segments(e, 0.0, n))
     decoded = segments | beam.ParDo(AudioToFrames()).with_outputs(TRACKS_TAG, ERRORS_TAG, main="frames")
     assert_that(decoded.frames, check_frames, label="Frames")
     assert_that(decoded.tracks, check_tracks, label="Track metadata")

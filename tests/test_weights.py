@@ -54,7 +54,10 @@ def test_lookup_order_flag_env_user_folder_package(fresh_user, monkeypatch, tmp_
     assert resolve_weights()[0] == str(env_copy)  # the environment beats the user folder
     assert resolve_weights(str(WEIGHTS))[0] == str(WEIGHTS)  # the flag beats everything
     assert [c.source for c in weights.candidate_list(str(WEIGHTS))] == [
-        "--weights", weights.ENV_VAR, *["user folder"] * len(weights.USER_DEFAULTS), "package"
+        "--weights",
+        weights.ENV_VAR,
+        *["user folder"] * len(weights.USER_DEFAULTS),
+        "package",
     ]
     monkeypatch.delenv(weights.ENV_VAR)
     user_copy.unlink()

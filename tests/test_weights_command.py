@@ -27,7 +27,11 @@ def user(tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "recogenre", "weights", *args],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     run.folder = home / ".local" / "share" / "recogenre" / "weights"

@@ -25,9 +25,18 @@ def test_size_picks_a_unit_that_shows_the_size():
 
 
 def test_a_run_summary_of_one_track_says_track():
-    counts = {"tracks": 1, "silent_tracks": 0, "frames": 1, "errors": 1, "errors_by_type": {"corrupt": 1},
-              "genres": {"disco": 1}, "decoded": 1, "audio_seconds": 30.0, "decoded_audio_seconds": 30.0,
-              **{k: 0 for k in CHANGE_KINDS}}
+    counts = {
+        "tracks": 1,
+        "silent_tracks": 0,
+        "frames": 1,
+        "errors": 1,
+        "errors_by_type": {"corrupt": 1},
+        "genres": {"disco": 1},
+        "decoded": 1,
+        "audio_seconds": 30.0,
+        "decoded_audio_seconds": 30.0,
+        **{k: 0 for k in CHANGE_KINDS},
+    }
     first = format_summary("R", "out/runs/R", "out", counts, 2.0).splitlines()[0]
     assert first == "run R: 1 track (0 silent), 1 frame, 1 error"
 

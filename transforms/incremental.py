@@ -243,9 +243,7 @@ class PlanChanges(beam.PTransform):
             | "Plan each file"
             >> beam.ParDo(
                 PlanFile(self.run_id, self.progress), unlisted=beam.pvalue.AsList(unlisted)
-            ).with_outputs(
-                CARRIED_TAG, CHANGES_TAG, UNMATCHED_TAG, GONE_TAG, main="decode"
-            )
+            ).with_outputs(CARRIED_TAG, CHANGES_TAG, UNMATCHED_TAG, GONE_TAG, main="decode")
         )
         gone_sizes = (
             planned.gone

@@ -7,4 +7,4 @@ argument errors answer at once. This is the top layer: it may import everything 
 """
 
 # In the order ``recogenre --help`` lists them.
-COMMANDS = ("classify", "run", "serve", "report", "evaluate", "tag", "similar", "weights")
+COMMANDS = ("classify", "run", "serve", "report", "evaluate", "tag", "similar", "train", "weights")
