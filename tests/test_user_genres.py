@@ -1,10 +1,9 @@
 """``run --head``: the user's own genres on every track without decoding, refused for a foreign or
 damaged head, shown by ``report``, written by ``tag --source user`` and read by the Python API.
 
-The library is generated: click tracks at slow (80-100 bpm) and fast (135-150 bpm) tempi,
-labelled by their tempo class, plus a silent file. The head is fitted on the rhythm column
-alone through the head file's own API (``analysis/head.py``), so it can only be right
-if the rhythm column really carries the tempo.
+The library is generated: click tracks at slow (80-100 bpm) and fast (135-150 bpm) tempi in
+``CLASS/ALBUM/`` folders, plus a silent file. The head is learnt by ``recogenre.train`` from the
+rhythm column alone, so it can only be right if the rhythm column really carries the tempo.
 """
 
 from __future__ import annotations
@@ -24,14 +23,19 @@ import pytest
 import soundfile as sf
 from stage_fakes import write_clicks
 
-from recogenre.analysis.head import HEADER, Head, save_head
-from recogenre.analysis.head_features import feature_matrix
+from recogenre.analysis.head import HEADER
 from tests.conftest import ROOT, run_command, run_in_process, stored
 
-SLOW = [80.0, 86.0, 92.0, 100.0]
-FAST = [135.0, 140.0, 145.0, 150.0]
+SLOW = [80.0, 84.0, 88.0, 92.0, 96.0, 100.0]
+FAST = [135.0, 138.0, 141.0, 144.0, 147.0, 150.0]
+AUDIBLE = len(SLOW) + len(FAST)  # three albums of two tracks per class
+FILES = AUDIBLE + 1  # and a silent file
 SECONDS = 8.0  # one zero-padded frame each: a short decode
 TAXONOMY = ["fast", "slow"]
+
+
+def file_of(library: Path, name: str) -> Path:
+    return next(library.rglob(f"{name}.flac"))
 
 
 def expected_class(path: str) -> str:
@@ -39,31 +43,27 @@ def expected_class(path: str) -> str:
 
 
 def make_library(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    for i, bpm in enumerate(SLOW):
-        write_clicks(folder / f"slow{i}.flac", bpm, SECONDS, seed=i)
-    for i, bpm in enumerate(FAST):
-        write_clicks(folder / f"fast{i}.flac", bpm, SECONDS, seed=10 + i)
+    """``CLASS/ALBUM/NAME.flac`` (``folder:2`` labels, CV grouped by album) and a silent file."""
+    for name, tempi in (("slow", SLOW), ("fast", FAST)):
+        for i, bpm in enumerate(tempi):
+            album = folder / name / f"album{i // 2 + 1}"
+            album.mkdir(parents=True, exist_ok=True)
+            write_clicks(album / f"{name}{i}.flac", bpm, SECONDS, seed=i + (10 if name == "fast" else 0))
     sf.write(folder / "silence.flac", np.zeros(round(SECONDS * 22_050), np.float32), 22_050)
-    tagged = mutagen.File(folder / "fast3.flac")  # a genre already there: kept without --overwrite
+    tagged = mutagen.File(file_of(folder, "fast3"))  # a genre already there: kept without --overwrite
     tagged["GENRE"] = "Techno"
     tagged.save()
     return folder
 
 
-def train_head(out: Path, target: Path, weights_sha256: str | None = None) -> Path:
-    """A head fitted on the rhythm column of the snapshot, labels from the file names."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def train_head(out: Path, target: Path) -> Path:
+    """A head learnt by ``recogenre.train`` from the rhythm column alone, labels from the class folders:
+    it can only be right if the rhythm column carries the tempo."""
+    import recogenre
 
-    tracks = pd.read_parquet(out / "latest" / "tracks")
-    X, valid, widths = feature_matrix(tracks, "rhythm")
-    y = np.array([TAXONOMY.index(expected_class(p)) for p in tracks["path"]])
-    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[valid], y[valid])
-    digest = weights_sha256 or tracks["weights_sha256"].dropna().iloc[0]
-    save_head(Head(TAXONOMY, 0.5, "rhythm", widths, digest, model, label_source="file names"), str(target))
-    return target
+    result = recogenre.train(out, "folder:2", target, features="rhythm", min_tracks=3, folds=3, threshold=0.5)
+    assert result.head.taxonomy == TAXONOMY
+    return Path(result.head_path)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -89,6 +89,7 @@ def snap(tmp_path_factory) -> dict:
     assert run_in_process(library, out) == 0
     first = manifest(out)["run_id"]
     head = train_head(out, base / "tempo.head")
+    assert head.is_file()
     assert run_in_process(library, out, "--head", str(head)) == 0
     return {"base": base, "library": library, "out": out, "head": head, "first": first}
 
@@ -96,12 +97,12 @@ def snap(tmp_path_factory) -> dict:
 def test_run_head_labels_every_track_and_decodes_nothing(snap):
     m = manifest(snap["out"])
     assert m["previous_run"] == snap["first"]
-    assert m["counts"]["decoded"] == 0 and m["counts"]["unchanged"] == 9
+    assert m["counts"]["decoded"] == 0 and m["counts"]["unchanged"] == FILES
     changes = pd.read_parquet(snap["out"] / "latest" / "changes")
     assert set(changes["change"]) == {"unchanged"}
     tracks = tracks_of(snap["out"])
     audible = tracks[tracks["top_genre"].notna()]
-    assert len(audible) == 8
+    assert len(audible) == AUDIBLE
     assert list(audible["user_genre"]) == [expected_class(p) for p in audible["path"]]
     for scores, confidence in zip(audible["user_scores"], audible["user_confidence"]):
         assert len(scores) == len(TAXONOMY) and sum(scores) == pytest.approx(1.0, abs=1e-9)
@@ -119,15 +120,15 @@ def test_new_files_get_user_genres_and_a_run_without_head_has_none(snap, tmp_pat
     shutil.copytree(snap["library"], library)
     out = tmp_path / "out"
     assert run_in_process(library, out, "--head", str(snap["head"])) == 0  # decoded rows
-    assert manifest(out)["counts"]["decoded"] == 9
+    assert manifest(out)["counts"]["decoded"] == FILES
     first = tracks_of(out)
     audible = first[first["top_genre"].notna()]
     assert list(audible["user_genre"]) == [expected_class(p) for p in audible["path"]]
-    write_clicks(library / "fast9.flac", 142.0, SECONDS, seed=99)
-    assert run_in_process(library, out, "--head", str(snap["head"])) == 0  # one decoded, eight carried
+    write_clicks(library / "fast" / "album1" / "fast9.flac", 142.0, SECONDS, seed=99)
+    assert run_in_process(library, out, "--head", str(snap["head"])) == 0  # one decoded, the rest carried
     m = manifest(out)
-    assert m["counts"]["decoded"] == 1 and m["counts"]["unchanged"] == 9
-    new = tracks_of(out).set_index("path").loc[stored(library / "fast9.flac")]
+    assert m["counts"]["decoded"] == 1 and m["counts"]["unchanged"] == FILES
+    new = tracks_of(out).set_index("path").loc[stored(file_of(library, "fast9"))]
     assert new["user_genre"] == "fast"
     assert run_in_process(library, out) == 0  # without --head: no user genres, nothing decoded
     assert manifest(out)["counts"]["decoded"] == 0 and manifest(out)["options"]["head"] is None
@@ -206,26 +207,26 @@ def test_api_snapshot_has_user_columns(snap):
 
     tracks = recogenre.load_snapshot(snap["out"]).tracks
     assert {"user_genre", "user_confidence", "user_scores", "user_parent", "rhythm"} <= set(tracks.columns)
-    assert tracks["user_genre"].notna().sum() == 8
+    assert tracks["user_genre"].notna().sum() == AUDIBLE
 
 
 def test_tag_source_user_dry_run_then_write(snap):
     library = snap["library"]
-    before = {p.name: p.read_bytes() for p in library.iterdir()}
+    before = {p: p.read_bytes() for p in library.rglob("*.flac")}
     proc = cli("tag", str(snap["out"]), "--source", "user")
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if line.startswith(str(library)))
-    assert lines[stored(library / "fast0.flac")] == "(none) -> fast"
-    assert lines[stored(library / "slow1.flac")] == "(none) -> slow"
-    assert lines[stored(library / "fast3.flac")].startswith("Techno (kept; --overwrite")
+    assert lines[stored(file_of(library, "fast0"))] == "(none) -> fast"
+    assert lines[stored(file_of(library, "slow1"))] == "(none) -> slow"
+    assert lines[stored(file_of(library, "fast3"))].startswith("Techno (kept; --overwrite")
     assert lines[stored(library / "silence.flac")] == "skipped (silent: no genre)"
-    assert {p.name: p.read_bytes() for p in library.iterdir()} == before  # a dry run writes nothing
+    assert {p: p.read_bytes() for p in library.rglob("*.flac")} == before  # a dry run writes nothing
 
     proc = cli("tag", str(snap["out"]), "--source", "user", "--write")
     assert proc.returncode == 0, proc.stderr
-    for name in ("fast0.flac", "fast1.flac", "slow0.flac", "slow3.flac"):
-        assert mutagen.File(library / name)["GENRE"] == [expected_class(name)]
-    assert mutagen.File(library / "fast3.flac")["GENRE"] == ["Techno"]
+    for name in ("fast0", "fast1", "slow0", "slow3"):
+        assert mutagen.File(file_of(library, name))["GENRE"] == [expected_class(name)]
+    assert mutagen.File(file_of(library, "fast3"))["GENRE"] == ["Techno"]
     assert "GENRE" not in (mutagen.File(library / "silence.flac").tags or {})
 
 
@@ -246,7 +247,7 @@ def test_classify_gives_the_rhythm_the_pipeline_stored(snap):
     """The single-file path shares the aggregation: ``classify --json`` has the tracks row's rhythm."""
     from tests.conftest import classify_json
 
-    path = snap["library"] / "fast1.flac"
+    path = file_of(snap["library"], "fast1")
     proc = classify_json(path)
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
