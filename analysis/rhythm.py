@@ -100,7 +100,9 @@ def _hann(n: int) -> np.ndarray:
 
 def onset_strength(log_mel: np.ndarray) -> np.ndarray:
     """``librosa.onset.onset_strength(S=log_mel, sr=12000, n_fft=512, hop_length=256)``, float32 (n,)."""
-    env = np.maximum(0.0, log_mel[:, 1:] - log_mel[:, :-1]).mean(axis=0)
+    rise = np.subtract(log_mel[:, 1:], log_mel[:, :-1])
+    np.maximum(rise, 0.0, out=rise)  # in place: half the time of a second array
+    env = rise.mean(axis=0)
     shift = 1 + N_FFT // (2 * HOP_LENGTH)  # the lag, and centring's n_fft / (2 hop)
     return np.concatenate([np.zeros(shift, env.dtype), env])[: log_mel.shape[1]]
 
@@ -116,8 +118,11 @@ def global_tempogram(envelope: np.ndarray, n_lags: int = N_STEPS) -> np.ndarray:
     n = len(envelope)
     windowed = np.zeros(n_lags, np.float64)
     windowed[: min(n, n_lags)] = (envelope.astype(np.float64) * _hann(n))[:n_lags]
-    spectrum = np.fft.rfft(windowed, n=2 * n_lags)
-    autocorr = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=2 * n_lags)[:n_lags]
+    # zero-padded to a power of two >= 2 n - 1 (librosa pads to scipy's next_fast_len; 2 * 1366 has the
+    # prime factor 683, which made numpy's FFT half of this function's cost)
+    size = 1 << (2 * n_lags - 1).bit_length()
+    spectrum = np.fft.rfft(windowed, n=size)
+    autocorr = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=size)[:n_lags]
     peak = np.max(np.abs(autocorr))
     return autocorr / peak if peak > np.finfo(np.float64).tiny else autocorr
 
