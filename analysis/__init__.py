@@ -1,8 +1,9 @@
 """The Beam-free core: audio, features, model and rows, plus the helpers every layer uses.
 
 Decoding (``decode``, ``segments``, ``noise_check``), log-mel frames (``frames``,
-``melspec``, ``features``), the CRNN and its runtimes (``crnn*``, ``openvino*``,
-``backends``, ``classifier``, ``weights``), aggregation into rows (``aggregate``,
+``melspec``, ``features``; ``rhythm``: tempo and onset descriptors), the CRNN and its
+runtimes (``crnn*``, ``openvino*``, ``backends``, ``classifier``, ``weights``), aggregation
+into rows (``aggregate``,
 ``schemas``, ``genres``), listing a catalogue (``listing``, ``catalogue_files``,
 ``paths``, ``exclusions``: the junk and ``--exclude`` rules), a file's own tags
 (``file_tags``, mutagen), which errors a nightly run keeps (``error_carry``), the

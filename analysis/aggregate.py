@@ -31,6 +31,9 @@ is labelled :data:`UNKNOWN`, its genre vector unchanged.
 The same frames give the track's *embedding*: the mean of the voting frames'
 embeddings (the last GRU layer's 32 outputs), float32 -- a similarity feature
 for ``recogenre similar``, not a genre. A silent frame or track has none.
+Likewise its *rhythm* (``analysis/rhythm.py``): the mean of the voting frames'
+rhythm descriptors, weighted by their audio share (a short track's one frame
+describes its real audio only, so the weight matters only when frames differ).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import numpy as np
 
 from recogenre.analysis.frames import FRAME_SECONDS
 from recogenre.analysis.genres import GENRES
+from recogenre.analysis.rhythm import mean_rhythm
 
 UNKNOWN = "unknown"  # top_genre of a track whose confidence is below the threshold, or of white noise
 # Between the highest out-of-genre clip (0.038, a sine) and the lowest GTZAN-genre clip
@@ -107,6 +111,7 @@ class TrackVector:
     embedding: np.ndarray | None = None  # (32,) float32 mean of the voting frames' embeddings
     confidence: float | None = None  # see the module docstring
     analysed_s: float | None = None  # seconds inside some frame, silent frames included
+    rhythm: np.ndarray | None = None  # (RHYTHM_SIZE,) float32, analysis/rhythm.py; None when silent
 
     @property
     def silent(self) -> bool:
@@ -139,8 +144,10 @@ def aggregate(
     raw_scores: Sequence[np.ndarray | None],
     embeddings: Sequence[np.ndarray | None] | None = None,
     spans: Sequence[tuple[float, float]] | None = None,
+    rhythms: Sequence[np.ndarray | None] | None = None,
 ) -> TrackVector:
-    """Aggregates per-frame raw sigmoid scores (and embeddings), in frame order; None marks a silent frame.
+    """Aggregates per-frame raw sigmoid scores (and embeddings, rhythms), in frame order; None marks a
+    silent frame.
 
     ``spans`` are the frames' (start_s, end_s); without them every frame counts
     as a whole frame of audio and ``analysed_s`` is None.
@@ -157,4 +164,9 @@ def aggregate(
     genres = normalise(raw).mean(axis=0)
     share = 1.0 if spans is None else np.array([(spans[i][1] - spans[i][0]) / FRAME_SECONDS for i in voting])
     confidence = float(frame_confidence(raw, int(np.argmax(genres)), share).mean())
-    return TrackVector(genres, len(raw_scores), n_silent, embedding, confidence, analysed)
+    rhythm = None
+    if rhythms is not None:
+        weights = np.broadcast_to(np.clip(share, 0.0, 1.0), (len(voting),))
+        described = [(rhythms[i], w) for i, w in zip(voting, weights) if rhythms[i] is not None]
+        rhythm = mean_rhythm([r for r, _ in described], [w for _, w in described])
+    return TrackVector(genres, len(raw_scores), n_silent, embedding, confidence, analysed, rhythm)

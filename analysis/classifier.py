@@ -62,6 +62,7 @@ class FrameResult:
     silent: bool
     raw: np.ndarray | None  # the ten sigmoid scores; None for a silent frame
     embedding: np.ndarray | None = None  # gru2's 32 outputs; None for a silent frame
+    rhythm: np.ndarray | None = None  # analysis/rhythm.py's descriptors; None for a silent frame
 
 
 @dataclass
@@ -83,6 +84,7 @@ class TrackResult:
             [f.raw for f in self.frames],
             [f.embedding for f in self.frames],
             spans=[(f.start_s, f.end_s) for f in self.frames],
+            rhythms=[f.rhythm for f in self.frames],
         )
 
     @property
@@ -114,6 +116,8 @@ class TrackResult:
             "confidence": vector.confidence,
             "analysed_s": vector.analysed_s,
             "white_noise": self.white_noise,  # random data decoded as audio: top_genre unknown
+            # tempo, pulse and onsets as analysis/rhythm.py's RHYTHM_COMPONENTS; null for a silent track
+            "rhythm": None if vector.rhythm is None else [float(v) for v in vector.rhythm],
         }
 
     # In a notebook the result shows as ``recogenre classify`` prints it; in a list, one line each.
@@ -192,7 +196,7 @@ def classify_reader(
             batch.clear()
 
         for f in reader.frames():
-            result.frames.append(FrameResult(f.index, f.start_s, f.end_s, f.silent, None))
+            result.frames.append(FrameResult(f.index, f.start_s, f.end_s, f.silent, None, rhythm=f.rhythm))
             if not f.silent:
                 batch.append(f)
                 if len(batch) == batch_size:

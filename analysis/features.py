@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from recogenre.analysis.decode import AudioInfo, AudioStream, StreamVerdicts
-from recogenre.analysis.frames import FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from recogenre.analysis.frames import FRAME_SAMPLES, HOP_LENGTH, N_STEPS, SAMPLE_RATE, FrameCutter
 from recogenre.analysis.limits import DecodeLimits
 from recogenre.analysis.melspec import is_silent, log_mel
+from recogenre.analysis.rhythm import rhythm_vector
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,16 @@ class FrameFeatures:
     end_s: float
     silent: bool
     melgram: np.ndarray | None  # (96, 1366) float32 dB; None for a silent frame
+    rhythm: np.ndarray | None = None  # analysis/rhythm.py's descriptors of its real audio; None when silent
 
 
 class TrackReader(StreamVerdicts):
     """Opens one file and yields its frames' features.
 
     ``info`` is set on entering the context; ``duration_s`` (the decoded
-    length at 12 kHz) once :meth:`frames` is exhausted. ``decode_cpu_s`` and
-    ``logmel_cpu_s`` hold this thread's CPU time in each stage, for the
-    benchmark's per-stage costs.
+    length at 12 kHz) once :meth:`frames` is exhausted. ``decode_cpu_s``,
+    ``logmel_cpu_s`` and ``rhythm_cpu_s`` hold this thread's CPU time in each
+    stage, for the benchmark's per-stage costs.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class TrackReader(StreamVerdicts):
         self.info: AudioInfo | None = None
         self.decode_cpu_s = 0.0
         self.logmel_cpu_s = 0.0
+        self.rhythm_cpu_s = 0.0
 
     def __enter__(self) -> TrackReader:
         self._stream.__enter__()
@@ -97,5 +100,10 @@ class TrackReader(StreamVerdicts):
                 return
             silent = is_silent(frame.samples[: frame.n_real])
             melgram = None if silent else log_mel(frame.samples)
-            self.logmel_cpu_s += clock() - t1
-            yield FrameFeatures(frame.index, frame.start_s, frame.end_s, silent, melgram)
+            t2 = clock()
+            self.logmel_cpu_s += t2 - t1
+            rhythm = None
+            if melgram is not None:  # described from its real columns only (a short track is padded)
+                rhythm = rhythm_vector(melgram[:, : min(N_STEPS, 1 + frame.n_real // HOP_LENGTH)])
+            self.rhythm_cpu_s += clock() - t2
+            yield FrameFeatures(frame.index, frame.start_s, frame.end_s, silent, melgram, rhythm)

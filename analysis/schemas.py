@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from recogenre.analysis.genres import GENRES
+from recogenre.analysis.head import PREDICTION_SCHEMA
 
 RAW_PREFIX = "raw_"
 
@@ -17,6 +18,9 @@ RAW_PREFIX = "raw_"
 # Always 32 values, but stored as a variable-size list: pyarrow 25 writes a null
 # fixed-size list to Parquet that it cannot read back (apache/arrow#35692).
 EMBEDDING = pa.list_(pa.float32())
+
+# A track's rhythm descriptors (analysis/rhythm.py: RHYTHM_COMPONENTS, in that order), float32.
+RHYTHM = pa.list_(pa.float32())
 
 TRACKS = pa.schema(
     [
@@ -49,6 +53,13 @@ TRACKS = pa.schema(
         ("tracknumber", pa.int32()),  # "3/12" -> 3
         ("year", pa.int32()),  # the date tag's first four digits
         ("file_genre", pa.list_(pa.string())),  # the genre tag's values as stored; null when none
+        # analysis/rhythm.py's RHYTHM_COMPONENTS (tempo, pulse, onsets, tempogram profile), the
+        # audio-share-weighted mean over voting frames; null for a silent track
+        ("rhythm", RHYTHM),
+        # `run --head`: the user's own genres from a head made by `recogenre train` (analysis/head.py:
+        # user_genre, or "unknown" below the head's threshold; user_confidence; user_scores in the
+        # head's taxonomy order, which the manifest records; user_parent); null without --head
+        *((f.name, f.type) for f in PREDICTION_SCHEMA),
     ]
 )
 

@@ -229,6 +229,12 @@ def header_facts(
         ("weights", weights),
         ("run folder", e(str(Path(run_path).resolve()))),
     ]
+    head = (manifest.get("options") or {}).get("head")
+    if head and data.get("user_genres"):  # run --head: whose genres the "your genre" column shows
+        taxonomy = ", ".join(head.get("taxonomy") or [])
+        facts.append(
+            ("your genres", f"{e(head.get('path') or '?')} <small>({e(taxonomy)})</small>")
+        )
     codes = data["tracks"]["match"]
     labelled = [c for c in codes if c is not None]
     if labelled:

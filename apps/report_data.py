@@ -212,6 +212,7 @@ def payload(tracks, frames, names: list[str], root: str | None) -> dict[str, Any
         data["tracks"]["conf"] = [_round(v * 100 if percent else v, 1 if percent else 3) for v in conf]
     if "analysed_s" in tracks.columns:
         data["tracks"]["analysed"] = [_round(v, 1) for v in tracks["analysed_s"]]
+    data.update(user_genres(tracks))
 
     position = {tid: i for i, tid in enumerate(tracks["track_id"])}
     own = frames.assign(_pos=frames["track_id"].map(position))
@@ -225,6 +226,24 @@ def payload(tracks, frames, names: list[str], root: str | None) -> dict[str, Any
         "scores": quantise(own[list(GENRES)].to_numpy(dtype=float, na_value=np.nan)),
     }
     return data
+
+
+def user_genres(tracks) -> dict[str, Any]:
+    """``run --head``'s genres for the page: the distinct names, and per track an index into them
+    (-1: none) and the confidence in %; nothing when no track has one (a run without a head)."""
+    if "user_genre" not in tracks.columns or not tracks["user_genre"].notna().any():
+        return {}
+    values = list(tracks["user_genre"])
+    names = sorted({str(v) for v in values if not _missing(v)})
+    index = {v: i for i, v in enumerate(names)}
+    confidence = tracks["user_confidence"] if "user_confidence" in tracks.columns else [None] * len(values)
+    return {
+        "user_genres": names,
+        "user": {
+            "genre": [-1 if _missing(v) else index[str(v)] for v in values],
+            "conf": [_round(v * 100, 1) if not _missing(v) else None for v in confidence],
+        },
+    }
 
 
 def _round(value: Any, digits: int) -> float | None:

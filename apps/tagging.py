@@ -9,6 +9,9 @@ Plex or a car stereo see it. ``--per album`` writes the album's genre (the run's
 
 It is a dry run unless ``--write`` is given: users see every change before a
 byte of their library moves. Existing genres are kept unless ``--overwrite``.
+With ``--source user`` the genre written is the user's own (``user_genre``, from
+``recogenre run --head``), as the head names it, instead of GTZAN's; the same rules apply,
+and ``--min-confidence`` then reads ``user_confidence``.
 Only genres the run is sure of are written: silent tracks, ``unknown``,
 files that failed, and (with ``--min-confidence``) uncertain tracks are left
 alone, and so is a file whose content changed since the run (its genre may
@@ -39,6 +42,7 @@ from dataclasses import field as data_field
 from pathlib import Path
 
 from recogenre.analysis import tag_ledger
+from recogenre.analysis.aggregate import UNKNOWN
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.logs import error_text
 from recogenre.analysis.outcomes import EXIT_FAILED, CommandError, RunRefused, UsageError
@@ -48,6 +52,10 @@ from recogenre.apps import tag_formats
 from recogenre.apps.tag_formats import TAG_VALUES, Field, Unsupported
 
 NONE = "(none)"
+GTZAN, USER = "gtzan", "user"  # --source: GTZAN's top_genre, or run --head's user_genre
+SOURCES = (GTZAN, USER)
+# --source: the tracks columns holding the genre and its confidence
+SOURCE_COLUMNS = {GTZAN: ("top_genre", "confidence"), USER: ("user_genre", "user_confidence")}
 UNREADABLE = "skipped (unreadable: its permissions do not let this user read it)"
 
 
@@ -133,6 +141,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"with --top-k: only genres whose share of the genre vector is at least S "
         f"(default {DEFAULT_MIN_SHARE:g}; the top genre is always written)",
     )
+    p.add_argument(
+        "--source",
+        choices=SOURCES,
+        default=GTZAN,
+        help="which genre to write: gtzan (top_genre, the default) or user (user_genre, your own "
+        "genres from `recogenre run --head`; --min-confidence then reads user_confidence)",
+    )
 
 
 @dataclass
@@ -212,24 +227,35 @@ def _read_table(run_path: str, name: str):
 
 
 def _wanted_genre(
-    row, min_confidence: float | None, top_k: int = 1, min_share: float = DEFAULT_MIN_SHARE
+    row,
+    min_confidence: float | None,
+    top_k: int = 1,
+    min_share: float = DEFAULT_MIN_SHARE,
+    source: str = GTZAN,
 ) -> tuple[list[str] | None, str]:
     """(the values to write, best first, "") or (None, why not). ``row``: a track's or an album's.
 
-    The first value is the row's ``top_genre``; with ``top_k`` above 1 the next best
-    genres follow while their share of the vector is at least ``min_share``.
+    The first value is the row's ``top_genre`` (``user_genre`` with ``--source user``); with
+    ``top_k`` above 1 the next best GTZAN genres follow while their share of the vector is at
+    least ``min_share`` (``--source user`` writes its one genre: the launcher refuses --top-k).
     """
-    genre = row["top_genre"]
+    genre_column, confidence_column = SOURCE_COLUMNS[source]
+    genre = row[genre_column]
     if genre is None or (isinstance(genre, float) and math.isnan(genre)):
         return None, "silent: no genre"
-    if genre not in GENRES:
+    if source == USER:
+        if genre == UNKNOWN:
+            return None, f"no genre ({genre})"
+    elif genre not in GENRES:
         return None, f"no genre ({genre})"
     if min_confidence is not None:
-        confidence = _number(row["confidence"])
+        confidence = _number(row[confidence_column])
         if confidence is None:
             return None, "no confidence, below --min-confidence"
         if confidence < min_confidence:
             return None, f"confidence {confidence:.3f} below --min-confidence {min_confidence:g}"
+    if source == USER:
+        return [str(genre)], ""
     ranked = sorted(GENRES, key=lambda g: -(_number(row.get(g)) or 0.0))
     more = [g for g in ranked if g != genre and (_number(row.get(g)) or 0.0) >= min_share]
     return [TAG_VALUES[g] for g in [genre, *more][:top_k]], ""
@@ -417,6 +443,16 @@ def tag(args: argparse.Namespace, on_file: Callable[[Decision], None] | None = N
     tracks, errors = _read_table(run_path, "tracks"), _read_table(run_path, "errors")
     if tracks is None:
         raise TagError(f"tag: {run_path} has no tracks table")
+    source = getattr(args, "source", GTZAN)
+    if source == USER and not _has_user_genres(tracks):
+        raise TagError(
+            f"tag: --source user needs user genres, which run {Path(run_path).name} does not have "
+            "(`recogenre run --head HEAD` adds them)"
+        )
+    if source == USER and (args.per == "album" or args.top_k > 1):
+        # the albums table and the genre shares are GTZAN's; a head answers one genre per track
+        raise TagError("tag: --source user writes each track's own user genre: --per album and --top-k "
+                       "apply to --source gtzan")
     if args.min_confidence is not None and "confidence" not in tracks.columns:
         raise TagError(
             f"tag: --min-confidence needs a confidence column, which run {Path(run_path).name} "
@@ -457,6 +493,10 @@ def tag(args: argparse.Namespace, on_file: Callable[[Decision], None] | None = N
         signal.signal(signal.SIGTERM, previous_handler)
         if lock:
             lock.release()
+
+
+def _has_user_genres(tracks) -> bool:
+    return "user_genre" in tracks.columns and bool(tracks["user_genre"].notna().any())
 
 
 def _field_refused(field: Field, paths) -> str | None:
@@ -525,19 +565,21 @@ def _tag(args, run_path: str, tracks, errors, field: Field, on_file: Callable[[D
     tagger = Tagger(args, run_path, field, relevant)
     per_album = args.per == "album"
     albums = _album_of_each_track(run_path, tracks) if per_album else {}
+    source = getattr(args, "source", GTZAN)
+    confidence_column = SOURCE_COLUMNS[source][1]
     result = TagResult(write=bool(args.write), ledger=ledger_file, export=args.export)
     exported: list[tuple[str, str, float | None]] = []
     lines: list[Decision] = []
     for row in tracks.sort_values("path").to_dict("records"):
-        source = albums.get(row["path"]) if per_album else row  # whose genre the file gets
-        if source is None:
+        owner = albums.get(row["path"]) if per_album else row  # whose genre the file gets
+        if owner is None:
             lines.append(Decision(row["path"], "skip", "skipped (no genre: its album is not in the run)"))
             continue
-        values, why = _wanted_genre(source, args.min_confidence, args.top_k, args.min_share)
+        values, why = _wanted_genre(owner, args.min_confidence, args.top_k, args.min_share, source)
         if values is None:
             lines.append(Decision(row["path"], "skip", f"skipped ({'album: ' if per_album else ''}{why})"))
         else:
-            exported.append((row["path"], "; ".join(values), _number(source.get("confidence"))))
+            exported.append((row["path"], "; ".join(values), _number(owner.get(confidence_column))))
             lines.append(tagger.decide(row, values))
     if errors is not None:
         for row in errors.sort_values("path").to_dict("records"):

@@ -31,6 +31,7 @@ from recogenre.transforms.track_rows import (
     TrackVectorFn,
     apply_min_confidence,
 )
+from recogenre.transforms.user_genres import UserGenres
 
 
 class OutputDirs(NamedTuple):
@@ -82,6 +83,7 @@ class GraphSettings:
     exclusions: Exclusions = DEFAULT  # what a listing here leaves out (without the launcher's list)
     retry_errors: bool = False  # try files that failed again even when unchanged
     retry_types: frozenset[str] = frozenset()  # error types to try again (analysis/error_carry.py)
+    head: Any = None  # a loaded analysis.head.Head (run --head): user genres on every row
 
 
 def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry] | None = None) -> None:
@@ -129,6 +131,7 @@ def build(p: beam.Pipeline, settings: GraphSettings, listed: list[CatalogueEntry
         (rows.tracks, *carried_tracks)
         | "All tracks" >> beam.Flatten()
         | "Label tracks" >> beam.Map(apply_min_confidence, s.min_confidence)
+        | "User genres" >> UserGenres(s.head)
     )
     frames = (rows.frames, *carried_frames) | "All frames" >> beam.Flatten()
     albums = tracks | "Albums" >> AlbumRows(run.run_id, s.min_confidence)

@@ -85,6 +85,7 @@ def assemble_manifest(
     counts: dict[str, Any],
     stage_cpu: dict[str, float],
     wall: float,
+    head: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run's ``manifest.json`` (or, with ``rejected`` added, its ``rejected.json``)."""
     from recogenre.analysis.frames import FRAME_SECONDS, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE
@@ -115,6 +116,8 @@ def assemble_manifest(
             **confidence_settings(args),
             "weights": worker_weights,
             "beam_args": args.beam_args,
+            # run --head: not a setting (it relabels from stored features, like --min-confidence)
+            "head": head,
         },
         "weights_sha256": digest,
         "package_version": __version__,

@@ -96,6 +96,16 @@ def add_confidence(p: argparse.ArgumentParser) -> None:
     confidence_options.add_arguments(p)
 
 
+def add_head(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--head",
+        metavar="HEAD",
+        help="a head file made by recogenre train: adds your own genres (user_genre, user_confidence, "
+        "user_scores, user_parent) to every track; like --min-confidence it only relabels from stored "
+        "features, so an unchanged library decodes nothing",
+    )
+
+
 def add_model_options(
     p: argparse.ArgumentParser,
     max_duration_hours: float | None = None,
@@ -191,6 +201,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         "it classified (default 0.5), nor one in which it failed for every file",
     )
     add_confidence(p)
+    add_head(p)
     p.add_argument(
         "--dask_address",
         metavar="URL",

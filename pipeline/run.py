@@ -30,6 +30,7 @@ from recogenre.analysis.wording import count
 from recogenre.pipeline import layout
 from recogenre.pipeline.layout import read_tables
 from recogenre.pipeline.manifest import (
+    absolute_source,
     assemble_manifest,
     previous_snapshot,
     retried_error_types,
@@ -120,6 +121,7 @@ def launch(args: argparse.Namespace, *, warm_pool=None, shown_catalogue: str | N
         left_out = inputs.excluded.files + inputs.excluded.folders
         excluded = f" ({count(left_out, 'entry', 'entries')} excluded)" if left_out else ""
         raise RunRefused(f"no audio files in {args.catalogue}{excluded}")
+    head, head_record = checked_head(args, digest)
     prepare_backend(args, local_weights, digest)
     # Workers read the weights from where the user pointed (any Beam filesystem);
     # locally that is the resolved file itself.
@@ -134,12 +136,40 @@ def launch(args: argparse.Namespace, *, warm_pool=None, shown_catalogue: str | N
     try:
         shown = shown_catalogue or args.catalogue
         context = _RunContext(
-            started, started_at, inputs, worker_weights, digest, runner_object, warm_pool, shown
+            started, started_at, inputs, worker_weights, digest, runner_object, warm_pool, shown,
+            head, head_record,
         )
         return _locked_run(args, context)
     finally:
         if lock:
             lock.release()
+
+
+def checked_head(args: argparse.Namespace, digest: str) -> tuple[Any, dict[str, Any] | None]:
+    """``--head``'s head, loaded once here and checked against this run's weights and tracks
+    columns before anything runs; with what the manifest records of it. A missing, damaged or
+    foreign head raises :class:`RunRefused` (one line, exit 2)."""
+    if not getattr(args, "head", None):
+        return None, None
+    from recogenre.analysis import schemas
+    from recogenre.analysis.head import HeadError, load_head
+    from recogenre.analysis.weights import sha256_of
+
+    try:
+        head = load_head(args.head)
+        head.check_compatible(digest, schemas.TRACKS.names)
+    except HeadError as e:
+        raise RunRefused(str(e)) from None
+    record = {
+        "path": absolute_source(args.head),
+        "sha256": sha256_of(args.head),
+        "taxonomy": list(head.taxonomy),  # the order of user_scores
+        "parents": head.parents,
+        "threshold": head.threshold,
+        "feature_set": head.feature_set,
+        "feature_version": head.feature_version,
+    }
+    return head, record
 
 
 def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -> None:
@@ -173,6 +203,8 @@ class _RunContext:
     dask_runner: object | None  # the fixed Dask runner, when the run asked for Dask
     warm_pool: object | None  # worker processes started early (pipeline/warm_workers.py)
     shown_catalogue: str
+    head: Any = None  # run --head: the loaded analysis.head.Head
+    head_record: dict[str, Any] | None = None  # what the manifest records of it
 
 
 def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
@@ -260,6 +292,7 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
             exclusions=exclusions(args),
             retry_errors=args.retry_errors,
             retry_types=retried_error_types(args, previous),
+            head=context.head,
             **confidence_settings(args),
         )
         build(p, graph, inputs.entries)
@@ -303,6 +336,7 @@ def _locked_run(args: argparse.Namespace, context: _RunContext) -> RunResult:
         counts=counts,
         stage_cpu=stage_cpu,
         wall=wall,
+        head=context.head_record,
     )
     rejection = classify_failure(tables, args.max_error_rate)
     if rejection:

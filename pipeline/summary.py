@@ -30,6 +30,10 @@ def summarise(tables: dict[str, Any]) -> dict[str, Any]:
         "silent_frames": int(frames["silent"].sum()) if len(frames) else 0,
         "errors_by_type": dict(collections.Counter(errors["error_type"])),
         "genres": dict(collections.Counter(tracks["top_genre"].dropna())),
+        # run --head: the user's own genres (empty without a head, or a snapshot before the column)
+        "user_genres": dict(collections.Counter(tracks["user_genre"].dropna()))
+        if "user_genre" in tracks.columns
+        else {},
         **{k: by_change.get(k, 0) for k in CHANGE_KINDS},
         "decoded": len(decoded),
         # files this run tried and failed on; an unchanged file's carried error row is not one
@@ -71,6 +75,9 @@ def format_summary(run_id: str, run_path: str, out: str, counts: dict, wall: flo
     if counts["genres"]:
         ranked = sorted(counts["genres"].items(), key=lambda kv: (-kv[1], kv[0]))
         lines.append("genres: " + ", ".join(f"{g} {n}" for g, n in ranked))
+    if counts.get("user_genres"):
+        ranked = sorted(counts["user_genres"].items(), key=lambda kv: (-kv[1], kv[0]))
+        lines.append("your genres: " + ", ".join(f"{g} {n}" for g, n in ranked))
     lines.append(
         f"wall time {wall:.1f} s; {throughput(counts, wall)}; the snapshot holds {audio_h:.2f} h of audio"
     )

@@ -86,6 +86,7 @@ class AudioToFrames(beam.DoFn):
         self.audio_seconds = Metrics.counter("recogenre", "audio_seconds")
         self.decode_cpu_ms = Metrics.counter("recogenre", "cpu_ms_decode")
         self.logmel_cpu_ms = Metrics.counter("recogenre", "cpu_ms_logmel")
+        self.rhythm_cpu_ms = Metrics.counter("recogenre", "cpu_ms_rhythm")
 
     def setup(self) -> None:
         self._warm = False
@@ -120,6 +121,7 @@ class AudioToFrames(beam.DoFn):
                 duration = segment.total_samples / SAMPLE_RATE if window else reader.duration_s
                 self.decode_cpu_ms.inc(round(reader.decode_cpu_s * 1000))
                 self.logmel_cpu_ms.inc(round(reader.logmel_cpu_s * 1000))
+                self.rhythm_cpu_ms.inc(round(reader.rhythm_cpu_s * 1000))
             fingerprint = content_sha256(entry.path) if segment.index == 0 else ""
         except AudioError as e:
             yield self._error(segment, self._decode_error(entry, e.kind, str(e)))
@@ -174,6 +176,7 @@ class FrameScore(NamedTuple):
     silent: bool
     raw: tuple[float, ...] | None  # ten sigmoid scores; None for a silent frame
     embedding: tuple[float, ...] | None = None  # gru2's 32 outputs (float32 values); None when silent
+    rhythm: tuple[float, ...] | None = None  # analysis/rhythm.py's descriptors; None when silent
 
 
 def silent_score(keyed: tuple[str, FrameFeatures]) -> tuple[str, FrameScore]:

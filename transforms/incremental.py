@@ -96,6 +96,7 @@ class _Planner(beam.DoFn):
             "confidence": None,
             "analysed_s": None,
             **dict.fromkeys(TAG_COLUMNS),  # a snapshot before the tag columns (results version 4)
+            "rhythm": None,  # idem (results version 4; the launcher makes such runs full)
             **previous,
             **updated,
             "track_id": entry.track_id,
@@ -111,7 +112,8 @@ class _Planner(beam.DoFn):
 
     def _carry_unverified(self, previous: dict, folder: str):
         """A previous track under a folder that cannot be listed now: kept as it was."""
-        row = {"decode_warnings": None, "embedding": None, "confidence": None, "analysed_s": None, **previous}
+        row = dict.fromkeys(("decode_warnings", "embedding", "confidence", "analysed_s", "rhythm"))
+        row.update(previous)  # a snapshot written before those columns
         yield beam.pvalue.TaggedOutput(CARRIED_TAG, (previous["track_id"], {**row, "run_id": self.run_id}))
         reason = f"not verified: its folder {folder} cannot be listed"
         yield self._change(Change(previous["path"], previous["track_id"], "unverified", reason))

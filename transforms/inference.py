@@ -158,7 +158,8 @@ class CrnnModelHandler(ModelHandler[np.ndarray, np.ndarray, Any]):
 
 def _to_example(keyed: tuple[str, FrameFeatures]):
     path, f = keyed
-    return (path, f.index, f.start_s, f.end_s), f.melgram
+    rhythm = None if f.rhythm is None else tuple(float(v) for v in f.rhythm)  # travels with the key
+    return (path, f.index, f.start_s, f.end_s, rhythm), f.melgram
 
 
 class ToScores(beam.DoFn):
@@ -168,7 +169,7 @@ class ToScores(beam.DoFn):
         self.progress = progress
 
     def process(self, keyed: tuple[tuple, PredictionResult]):
-        (path, index, start, end), result = keyed
+        (path, index, start, end, rhythm), result = keyed
         if self.progress is not None:
             self.progress.add(classified=1)
         raw, embedding = result.inference
@@ -179,7 +180,7 @@ class ToScores(beam.DoFn):
             error = ErrorRow(path, "classify", NON_FINITE, message)
             yield beam.pvalue.TaggedOutput(SCORE_ERRORS, (path, error))
             return
-        yield path, FrameScore(index, start, end, False, scores, embedding)
+        yield path, FrameScore(index, start, end, False, scores, embedding, rhythm)
 
 
 def _failed_batch(failure) -> Iterable[tuple[str, ErrorRow]]:

@@ -19,19 +19,21 @@ from recogenre.analysis.aggregate import DEFAULT_MIN_CONFIDENCE, TrackVector, ag
 from recogenre.analysis.genres import GENRES
 from recogenre.analysis.schemas import RAW_PREFIX
 from recogenre.transforms.audio_frames import ErrorRow, FrameScore, TrackMeta
+from recogenre.transforms.user_genres import USER_COLUMNS
 
 FRAMES_TAG = "frames"
 ERRORS_TAG = "errors"
 
 
 class TrackVectorFn(beam.CombineFn):
-    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding, start_s, end_s), 44 floats a frame."""
+    """FrameScore* -> TrackVector. Accumulates (index, raw, embedding, start_s, end_s, rhythm): 62 floats a
+    frame."""
 
     def create_accumulator(self) -> list:
         return []
 
     def add_input(self, acc: list, score: FrameScore) -> list:
-        acc.append((score.index, score.raw, score.embedding, score.start_s, score.end_s))
+        acc.append((score.index, score.raw, score.embedding, score.start_s, score.end_s, score.rhythm))
         return acc
 
     def merge_accumulators(self, accs) -> list:
@@ -43,6 +45,7 @@ class TrackVectorFn(beam.CombineFn):
             [None if item[1] is None else np.asarray(item[1], np.float32) for item in ordered],
             [None if item[2] is None else np.asarray(item[2], np.float32) for item in ordered],
             spans=[(item[3], item[4]) for item in ordered],
+            rhythms=[None if item[5] is None else np.asarray(item[5], np.float32) for item in ordered],
         )
 
 
@@ -68,7 +71,7 @@ class RunInfo(NamedTuple):
 
 
 def embedding_column(values) -> list[float] | None:
-    """An embedding as the Parquet column holds it: 32 float32 values, or null."""
+    """An embedding (or rhythm) as the Parquet column holds it: float32 values, or null."""
     return None if values is None else [float(v) for v in np.asarray(values, np.float32)]
 
 
@@ -141,6 +144,8 @@ class AssembleRows(beam.DoFn):
             # every segment judged its own audio: the track is noise when all of it is
             "white_noise": all(m.white_noise for m in metas),
             **meta.tags.columns(),
+            "rhythm": embedding_column(vector.rhythm),
+            **dict.fromkeys(USER_COLUMNS),  # run --head's, set where rows are labelled (user_genres.py)
         }
         for f in frames:
             raw = None if f.raw is None else np.asarray(f.raw, np.float32)

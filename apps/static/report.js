@@ -30,6 +30,8 @@ function confText(i) {
   return v === null ? "–" : D.conf_percent ? v.toFixed(1) + "%" : v.toFixed(3);
 }
 function labelOf(i) { return T.label[i] < 0 ? "" : D.labels[T.label[i]]; }
+var U = D.user;  // run --head: the user's own genres, beside GTZAN's
+function userOf(i) { return !U || U.genre[i] < 0 ? "" : D.user_genres[U.genre[i]]; }
 function mmss(s) {
   if (s === null) return "–";
   var m = Math.floor(s / 60), r = Math.round(s - 60 * m);
@@ -38,7 +40,7 @@ function mmss(s) {
 }
 var FOLDER = T.name.map(folderOf);
 var HAY = T.name.map(function (name, i) {
-  return (name + "\n" + labelOf(i) + "\n" + genreOf(i)).toLowerCase();
+  return (name + "\n" + labelOf(i) + "\n" + genreOf(i) + (U ? "\n" + userOf(i) : "")).toLowerCase();
 });
 var MATCH = {"1": ["right", "✓ right"], "0": ["wrong", "✗ wrong"], "-1": ["other", "not a genre"]};
 var COLS = [
@@ -59,6 +61,13 @@ var COLS = [
      return '<td class="num">' + (T.score[i] === null ? "–" : T.score[i].toFixed(1)) + "</td>";
    }}
 ];
+if (U) {
+  COLS.push({key: "user", num: false, val: function (i) { return userOf(i).toLowerCase(); },
+    cell: function (i) {
+      var c = U.conf[i] === null ? "" : ' title="confidence ' + U.conf[i].toFixed(1) + '%"';
+      return "<td" + c + ">" + esc(userOf(i)) + "</td>";
+    }});
+}
 if (T.conf) {
   COLS.push({key: "confidence", num: true, val: function (i) { return T.conf[i]; },
     cell: function (i) {
@@ -259,6 +268,9 @@ function showDetail() {
       : " (unknown below " + (D.conf_percent ? (D.min_confidence * 100).toFixed(1) + "%"
         : D.min_confidence) + ")")]);
   }
+  if (U && U.genre[i] >= 0) {
+    facts.push(["your genre", esc(userOf(i)) + (U.conf[i] === null ? "" : " (" + U.conf[i].toFixed(1) + "%)")]);
+  }
   if (T.analysed && T.analysed[i] !== null) {
     facts.push(["analysed", T.analysed[i].toFixed(1) + " s of " +
       (T.dur[i] === null ? "–" : T.dur[i].toFixed(1)) + " s"]);
@@ -430,13 +442,14 @@ document.querySelectorAll("#albums th").forEach(function (th) {
 });
 // header cells: only the columns this run has, in a grid of fixed widths
 var WIDTHS = {track: "minmax(14em, 2.2fr)", folder: "minmax(6em, 1fr)", genre: "7.5em", score: "6.5em",
+  user: "minmax(6em, 0.8fr)",
   confidence: "9em", duration: "6.2em", label: "minmax(5em, 0.8fr)", match: "6em"};
 document.getElementById("tracks").style.setProperty("--cols", COLS.map(function (c) {
   return WIDTHS[c.key];
 }).join(" "));
 var head = document.querySelector("#tracks thead tr");
 head.innerHTML = COLS.map(function (c) {
-  var label = {track: "track", folder: "folder", genre: "top genre", score: "score %",
+  var label = {track: "track", folder: "folder", genre: "top genre", score: "score %", user: "your genre",
     confidence: D.conf_percent ? "confidence %" : "confidence", duration: "duration", label: "label",
     match: "match"}[c.key];
   return '<th scope="col" tabindex="0" data-key="' + c.key + '"' + (c.num ? ' data-num="1"' : "") + ">" +

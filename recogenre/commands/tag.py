@@ -19,8 +19,9 @@ def add_parser(sub) -> None:
         "tag",
         help="write each track's genre into its file's tags (a dry run unless --write)",
         description="Write the top genre of each track of OUT/latest (or of its album, --per album; "
-        "up to K genres with --top-k) into the file's genre tag (ID3 TCON, Vorbis comment GENRE, "
-        "MP4 ©gen). Prints what it would change unless --write.",
+        "up to K genres with --top-k; with --source user, your own genre from `recogenre run --head`) "
+        "into the file's genre tag (ID3 TCON, Vorbis comment GENRE, MP4 ©gen). "
+        "Prints what it would change unless --write.",
     )
     add_arguments(p)
     p.set_defaults(func=command)
