@@ -51,6 +51,14 @@ def grouped_splits(
         return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(y, y, groups))
 
 
+def classes_missing_from_training(y: np.ndarray, splits) -> list[str]:
+    """The classes some split's training part lacks: with few albums per class a grouped fold
+    can hold every album of a class, and a model fitted without it cannot be judged on it
+    (scikit-learn refuses a training part of one class outright)."""
+    every = set(y.tolist())
+    return sorted({str(c) for train, _ in splits for c in every - set(y[train].tolist())})
+
+
 def make_model(kind: str, calibration: str, y: np.ndarray, groups: np.ndarray, seed: int):
     """The unfitted estimator for training data ``y`` grouped by ``groups``."""
     if kind == "mlp":
@@ -61,7 +69,7 @@ def make_model(kind: str, calibration: str, y: np.ndarray, groups: np.ndarray, s
         raise ValueError(f"unknown model {kind!r}: one of {', '.join(MODELS)}")
     base = make_pipeline(StandardScaler(), classifier)
     inner = grouped_splits(y, groups, INNER_FOLDS, seed) if calibration != "none" else []
-    if not inner:
+    if not inner or classes_missing_from_training(y, inner):  # too few albums to calibrate on
         return base
     return CalibratedClassifierCV(base, method=calibration, cv=inner)
 

@@ -43,7 +43,12 @@ from recogenre.analysis.head_features import (
     default_feature_set,
     feature_matrix,
 )
-from recogenre.analysis.head_models import fit_quietly, grouped_splits, make_model
+from recogenre.analysis.head_models import (
+    classes_missing_from_training,
+    fit_quietly,
+    grouped_splits,
+    make_model,
+)
 from recogenre.analysis.label_rules import MappingError, Rule, apply_minimum, clean_values, parse_mapping
 from recogenre.analysis.outcomes import UsageError
 from recogenre.analysis.paths import printable
@@ -475,6 +480,14 @@ def train(
         on_stats(stats_text(prepared))
     X, y, groups = prepared.X, prepared.y, prepared.groups
     splits = grouped_splits(y, groups, opts.folds, opts.seed)
+    missing = classes_missing_from_training(y, splits)
+    if missing:
+        names = ", ".join(prepared.taxonomy[int(c)] if c.isdigit() else c for c in missing)
+        raise TrainError(
+            f"train: cannot cross-validate: a fold holds every album of {names} "
+            f"({len(set(groups))} albums in {len(splits)} folds); "
+            "label more albums per class or use fewer --folds"
+        )
     P = out_of_fold(X, y, groups, splits, len(prepared.taxonomy), opts)
     cv = cv_report(P, y, prepared.taxonomy, prepared.paths, len(splits), prepared.grouped_by, groups)
     if opts.threshold is None:

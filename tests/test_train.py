@@ -524,3 +524,16 @@ def test_json_report_and_the_mlp_model(library, tmp_path, train):
     reliability = report["cv"]["reliability"]
     assert sum(r["tracks"] for r in reliability) == report["cv"]["tracks"]
     assert 0 <= report["cv"]["ece"] <= 1
+
+
+def test_a_fold_holding_every_album_of_a_class_is_found():
+    """With one album of class 1, the fold that tests that album trains without class 1: train
+    refuses it in one line (scikit-learn would fail deep inside the fit)."""
+    from recogenre.analysis.head_models import classes_missing_from_training, grouped_splits
+
+    y = np.array([0] * 6 + [1] * 6)
+    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d", "d", "d", "d", "d"])
+    splits = grouped_splits(y, groups, 4, 0)
+    assert classes_missing_from_training(y, splits) == ["1"]
+    spread = np.array(["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", "f", "f"])
+    assert classes_missing_from_training(y, grouped_splits(y, spread, 3, 0)) == []
