@@ -27,8 +27,8 @@ from __future__ import annotations
 import fnmatch
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 LEVEL_SEPARATORS = re.compile(r"\s*(?:/|---|>|::)\s*")
@@ -37,6 +37,7 @@ _ARROW = "->"
 _PUNCTUATION_AS_SPACE = re.compile(r"[-_.]+")
 _OTHER = re.compile(r"[^\w\s*?]+")  # what remains of punctuation after the above (wildcards kept)
 _SPACES = re.compile(r"\s+")
+_EDGE_PUNCTUATION = re.compile(r"^[^\w]+|[^\w]+$")
 
 
 def _level(text: str, keep_wildcards: bool) -> str:
@@ -63,6 +64,7 @@ class Rule:
     patterns: tuple[str, ...]  # normalised, wildcards kept
     target: str  # normalised label, or DROP
     text: str  # the line as written, for the report and the head
+    spelled: str = ""  # the target as written ("Hip-Hop"): how the class is spelled in the results
 
     def matches(self, label: str) -> bool:
         return any(fnmatch.fnmatchcase(label, p) for p in self.patterns)
@@ -91,7 +93,7 @@ def parse_mapping(text: str, name: str = "mapping") -> list[Rule]:
             raise MappingError(f"{name} line {number}: a rule needs a pattern and a target: {raw.strip()!r}")
         if any(c in target for c in "*?"):
             raise MappingError(f"{name} line {number}: a target cannot have wildcards: {raw.strip()!r}")
-        rules.append(Rule(patterns, target, line))
+        rules.append(Rule(patterns, target, line, right))
     return rules
 
 
@@ -164,3 +166,44 @@ def apply_minimum(labels: Iterable[str | None], min_tracks: int) -> Minimum:
     labels = [None if x in left_out else x for x in labels]
     # A class that backed off into a parent which was then left out: report the final fate.
     return Minimum(labels, backed_off, left_out)
+
+
+def spelling(pairs: Iterable[tuple[str, str]], rules: Sequence[Rule] = ()) -> Callable[[str], str]:
+    """A class name (normalised: ``hip hop``, ``rock/punk``) -> the user's own spelling of it.
+
+    Matching needs normalised labels, but the results (``user_genre``, the tags ``recogenre tag
+    --source user`` writes) should read in the library's own vocabulary: ``Hip-Hop``, not
+    ``hip hop``. Each level of a class path is spelled as a mapping rule's target writes it,
+    else as the library's raw values (``pairs``: raw value, its cleaned label) most often
+    spell it, else left normalised. Level by level, so a parent and its children agree
+    (``Rock`` and ``Rock/Punk``).
+    """
+    votes: dict[str, Counter] = defaultdict(Counter)
+    written: dict[str, str] = {}
+
+    def trimmed(level: str) -> str:  # "DRONE!" -> "DRONE"; inner punctuation stays: "Hip-Hop", "R&B"
+        return _EDGE_PUNCTUATION.sub("", level.strip())
+
+    for rule in rules:
+        if rule.target != DROP and rule.spelled:
+            levels = [trimmed(p) for p in LEVEL_SEPARATORS.split(rule.spelled) if _level(p, False)]
+            for i in range(len(levels)):
+                written.setdefault("/".join(_level(p, False) for p in levels[: i + 1]), levels[i])
+    for raw, label in pairs:
+        levels = [trimmed(p) for p in LEVEL_SEPARATORS.split(str(raw)) if _level(p, False)]
+        norm = [_level(p, False) for p in levels]
+        if "/".join(norm) != label:
+            continue  # a mapped value: its spelling is the rule's
+        for i in range(len(levels)):
+            votes["/".join(norm[: i + 1])][levels[i]] += 1
+
+    def spell(name: str) -> str:
+        parts = name.split("/")
+        out = []
+        for i, part in enumerate(parts):
+            key = "/".join(parts[: i + 1])
+            counted = votes.get(key)
+            out.append(written.get(key) or (counted.most_common(1)[0][0] if counted else part))
+        return "/".join(out)
+
+    return spell

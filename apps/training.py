@@ -49,7 +49,14 @@ from recogenre.analysis.head_models import (
     grouped_splits,
     make_model,
 )
-from recogenre.analysis.label_rules import MappingError, Rule, apply_minimum, clean_values, parse_mapping
+from recogenre.analysis.label_rules import (
+    MappingError,
+    Rule,
+    apply_minimum,
+    clean_values,
+    parse_mapping,
+    spelling,
+)
 from recogenre.analysis.outcomes import UsageError
 from recogenre.analysis.paths import printable
 from recogenre.analysis.train_defaults import (
@@ -374,11 +381,17 @@ def prepare(tracks: pd.DataFrame, label_set: LabelSet, opts: Options) -> Prepare
     })  # fmt: skip
     index = {p: i for i, p in enumerate(tracks["path"])}
     rows = [index[p] for p, lab in zip(matched.paths, minimum.labels) if lab is not None]
-    y_names = [lab for lab in minimum.labels if lab is not None]
+    spell = spelling(((raw, c.label) for v, c in zip(matched.values, cleaned) for raw in v if c.label), rules)
+    y_names = [spell(lab) for lab in minimum.labels if lab is not None]  # in the library's own spelling
     taxonomy = sorted(set(y_names))
     kept_tracks = tracks.iloc[rows].reset_index(drop=True)
     groups, grouped_by = album_groups(kept_tracks)
-    stats = _stats(y_names, groups, minimum.left_out, minimum.backed_off)
+    stats = _stats(
+        y_names,
+        groups,
+        {spell(c): n for c, n in minimum.left_out.items()},
+        {spell(c): spell(parent) for c, parent in minimum.backed_off.items()},
+    )
     if not taxonomy:
         if minimum.left_out:
             raise TrainError(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recogenre.analysis.label_rules import normalise
 from tests.beets_library import make_beets_library
 from tests.conftest import AUDIO, ROOT, run_command, stored, unstamped
 from tests.train_library import make_library
@@ -229,7 +230,8 @@ def test_csv_labels_relative_paths_and_paths_not_in_the_snapshot(library, tmp_pa
     assert f"not in the snapshot: {stored(lib / 'gone' / 'missing.flac')}" in done.stdout
     report = json.loads(Path(str(head) + ".report.json").read_text())
     assert report["labels"]["not_in_snapshot"] == 1
-    assert sorted(report["cv"]["confusion"]["classes"]) == sorted(CLASSES)
+    # matched on normalised labels; named as the library spells them, edge punctuation trimmed
+    assert sorted(report["cv"]["confusion"]["classes"]) == sorted(c.upper() for c in CLASSES)
     assert {"from": "DRONE!", "to": "drone", "tracks": 9} in report["labels"]["renamed"]
     catalogue.unlink()
 
@@ -242,7 +244,7 @@ def test_tags_labels_read_with_mutagen(library, tmp_path, train):
     assert done.returncode == 0, done.stderr
     report = json.loads(Path(str(head) + ".report.json").read_text())
     tagged = sorted(set(CLASSES) - set(UNTAGGED))
-    assert report["cv"]["confusion"]["classes"] == tagged
+    assert [normalise(c) for c in report["cv"]["confusion"]["classes"]] == tagged
     assert report["labels"]["in_snapshot"] == 3 * sum(n for c, n in CLASSES.items() if c not in UNTAGGED)
     if "file_genre" in tracks_of(library["out"]).columns:  # the run read the tags: no file is opened again
         assert report["labels"]["origins"] == {"file_genre column": report["labels"]["in_snapshot"]}
@@ -262,7 +264,8 @@ def test_beets_library_labels(library, tmp_path, train):
                  "--min-tracks", "4")  # fmt: skip
     assert done.returncode == 0, done.stderr
     report = json.loads(Path(str(head) + ".report.json").read_text())
-    assert report["cv"]["confusion"]["classes"] == sorted(set(CLASSES) - set(UNTAGGED))
+    classes = report["cv"]["confusion"]["classes"]
+    assert [normalise(c) for c in classes] == sorted(set(CLASSES) - set(UNTAGGED))
     assert report["labels"]["not_in_snapshot"] == 0
     # The music folder given explicitly, without the config next to the database.
     moved = tmp_path / "elsewhere" / "library.db"
@@ -295,18 +298,19 @@ def test_hierarchical_labels_and_mapping(library, tmp_path, train):
     from recogenre.analysis.head import load_head
 
     loaded = load_head(head)
-    assert loaded.taxonomy == ["beat/fast", "beat/slow", "noise", "tonal/drone", "tonal/pluck"]
+    # spelled as the labels (and the mapping's target) write them, parents alike
+    assert loaded.taxonomy == ["Beat/Fast", "Beat/Slow", "Tonal/Drone", "Tonal/Pluck", "noise"]
     assert loaded.parents == {
-        "beat/fast": "beat",
-        "beat/slow": "beat",
-        "tonal/drone": "tonal",
-        "tonal/pluck": "tonal",
+        "Beat/Fast": "Beat",
+        "Beat/Slow": "Beat",
+        "Tonal/Drone": "Tonal",
+        "Tonal/Pluck": "Tonal",
     }
     assert loaded.mapping == ["hiss | static -> noise"]
     tracks = tracks_of(library["out"])
     predicted = loaded.predict(tracks)
     genres = set(predicted["user_genre"])
-    assert genres <= {*loaded.taxonomy, "beat", "tonal", "unknown"}
+    assert genres <= {*loaded.taxonomy, "Beat", "Tonal", "unknown"}
     for genre, parent in zip(predicted["user_genre"], predicted["user_parent"]):
         assert parent == (genre.rsplit("/", 1)[0] if "/" in genre else None)
     scores = np.array(predicted["user_scores"].tolist())
@@ -537,3 +541,18 @@ def test_a_fold_holding_every_album_of_a_class_is_found():
     assert classes_missing_from_training(y, splits) == ["1"]
     spread = np.array(["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", "f", "f"])
     assert classes_missing_from_training(y, grouped_splits(y, spread, 3, 0)) == []
+
+
+def test_classes_are_spelled_as_the_library_spells_them():
+    """Matching is on normalised labels; the class names (user_genre, the tags written) are the
+    library's own most common spelling, level by level, or a mapping target as written."""
+    from recogenre.analysis.label_rules import clean_values, parse_mapping, spelling
+
+    rules = parse_mapping("rap | hip hop -> Hip-Hop\n")
+    raw = [["Rock---Punk"], ["rock/punk"], ["Rock/Punk"], ["Rock"], ["rap"], ["Hip Hop"], ["ELECTRONIC"]]
+    cleaned = [clean_values(v, rules, []) for v in raw]
+    spell = spelling(((r, c.label) for v, c in zip(raw, cleaned) for r in v if c.label), rules)
+    assert [spell(c.label) for c in cleaned] == [
+        "Rock/Punk", "Rock/Punk", "Rock/Punk", "Rock", "Hip-Hop", "Hip-Hop", "ELECTRONIC"
+    ]
+    assert spell("jazz") == "jazz"  # never seen: left as it is
