@@ -40,6 +40,8 @@ WEIGHTS_PACKAGE = {"recogenre.weights": "weights"}
 WEIGHTS_DATA = {"recogenre.weights": ["crnn_gtzan_keras1.h5", "LICENSE.crnn_gtzan_keras1", "README.md"]}
 KERAS_EXTRA = ["tensorflow-cpu==2.21.0", "keras==3.15.1"]  # --backend keras, .keras models, the tests
 GCP_EXTRA = ["apache-beam[gcp]==2.77.0"]  # --runner DataflowRunner, gs:// paths
+# --precision int8: NNCF quantises the OpenVINO model once per machine (~30 MB with networkx).
+INT8_EXTRA = ["nncf==3.4.0"]
 
 setup(
     name="recogenre",
@@ -63,6 +65,7 @@ setup(
         "test": ["pytest==9.2.0", "ruff==0.17.6", "selenium==4.51.0", "beets==2.14.1"],
         "keras": KERAS_EXTRA,
         "gcp": GCP_EXTRA,
+        "int8": INT8_EXTRA,
     },
     entry_points={"console_scripts": ["recogenre=recogenre.cli:main"]},
 )
