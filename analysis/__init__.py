@@ -2,7 +2,7 @@
 
 Decoding (``decode``, ``segments``, ``noise_check``), log-mel frames (``frames``,
 ``melspec``, ``features``), the CRNN and its runtimes (``crnn*``, ``openvino*``,
-``backends``, ``classifier``, ``weights``), aggregation into rows (``aggregate``,
+``int8_calibration``, ``backends``, ``classifier``, ``weights``), aggregation into rows (``aggregate``,
 ``schemas``, ``genres``), listing a catalogue (``listing``, ``catalogue_files``,
 ``paths``), and the cross-cutting helpers (``logs``: user messages and log lines;
 ``wording``; ``paths.printable``). Plain Python and NumPy/OpenVINO (Keras optional),

@@ -33,9 +33,11 @@ QUANTISING = "quantising the model to int8 for this machine (once, ~1 minute)…
 _QUANTISATION_SOURCES = ("openvino_int8.py", "int8_calibration.py", "melspec.py", "frames.py")
 PROBE_SEED = 7  # not the calibration set's seed: the probe is frames quantisation never saw
 PROBE_FRAMES = 16
-# Guards against a broken quantisation (a wrong range, a layer gone to zero), not a
-# promise of accuracy: benchmarks/int8.py measures the agreement on real music.
-PROBE_MAX_DIFF = 0.5
+# Guards against a broken quantisation (a wrong range, a layer gone to zero: outputs off by ~1,
+# top genres at chance), not a promise of accuracy: benchmarks/int8.py measures the agreement on
+# real music. Measured on the probe: 75 % (12 of 16) and 0.45 -- synthesised frames sit further
+# from what the model was trained on than music, and move more.
+PROBE_MAX_DIFF = 0.6
 PROBE_MIN_AGREEMENT = 0.6
 
 

@@ -19,6 +19,8 @@ changing gives a new entry. ``model.json`` holds the sha256 of the .xml and
 written to a temporary folder and renamed into place, so concurrent workers
 see either nothing or a whole entry. Nothing here imports TensorFlow, except
 for a whole ``.keras`` model (converted from Keras, ``recogenre[keras]``).
+``--precision int8`` uses a quantised copy of the entry, made and cached the
+same way (``analysis/openvino_int8.py``).
 """
 
 from __future__ import annotations
