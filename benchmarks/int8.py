@@ -6,6 +6,7 @@ Agreement, per frame: the fraction of frames whose top genre is fp32's, and the 
   * dense: frames starting every 4 s of the same clips (overlapping, more frames to count);
   * reference: the four reference melgrams of ../shared/reference;
   * probe: the synthesised frames quantisation is checked on before it is cached.
+Tracks: each shared clip's top genre (the mean over its frames) per precision.
 Speed: the model alone (``OpenVinoModel.infer``) on a batch of the pipeline's size
 (``DEFAULT_BATCH``), 1 and 2 inference threads pinned with ``taskset`` to as many cores,
 the minimum CPU time of several calls, per second of audio (a frame is 29.12 s).
@@ -90,6 +91,22 @@ def agreement_table() -> list[str]:
     return lines
 
 
+def track_table() -> list[str]:
+    """Each shared clip's top genre (what a run's tracks table holds) per precision."""
+    from recogenre.analysis.classifier import Model, classify_file
+    from recogenre.analysis.weights import resolve_weights
+
+    path, digest = resolve_weights(str(SHARED / "weights" / "crnn_gtzan_keras1.h5"))
+    models = {q: Model(path, digest, "openvino", q) for q in PRECISIONS}
+    lines = [f"{'clip':<28}" + "".join(f"{q:>12}" for q in PRECISIONS)]
+    for clip in sorted((SHARED / "audio").iterdir()):
+        if clip.suffix == ".md":
+            continue
+        tops = [classify_file(str(clip), models[q]).vector.top_genre for q in PRECISIONS]
+        lines.append(f"{clip.name:<28}" + "".join(f"{t or '-':>12}" for t in tops))
+    return lines
+
+
 def one_speed(precision: str, threads: int, repeats: int) -> float:
     """CPU ms per audio second of this process's model (run in a child pinned by taskset)."""
     from recogenre.analysis.backends import DEFAULT_BATCH
@@ -131,6 +148,8 @@ def main() -> None:
         print(json.dumps(one_speed(args.one[0], int(args.one[1]), args.repeats)))
         return
     print("\n".join(agreement_table()), flush=True)
+    print()
+    print("\n".join(track_table()), flush=True)
     print()
     print("\n".join(speed_table(args.repeats)))
 
