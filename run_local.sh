@@ -31,7 +31,7 @@ setup() {
   [[ -x "$VENV/bin/python" ]] || "$(pick_python)" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -c "$HERE/requirements.lock" -e "$HERE[test,keras]"
+    -c "$HERE/requirements.lock" -e "$HERE[test,keras,int8]"
   echo "$want" >"$stamp"
 }
 

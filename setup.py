@@ -45,6 +45,8 @@ KERAS_EXTRA = ["tensorflow-cpu==2.21.0", "keras==3.15.1"]  # --backend keras, .k
 # beets and every other plugin); it holds only beetsplug/recogenre.py.
 BEETS_PLUGIN = {"beetsplug": "beetsplug"}
 GCP_EXTRA = ["apache-beam[gcp]==2.77.0"]  # --runner DataflowRunner, gs:// paths
+# --precision int8: NNCF quantises the OpenVINO model once per machine (~30 MB with networkx).
+INT8_EXTRA = ["nncf==3.4.0"]
 
 setup(
     name="recogenre",
@@ -69,6 +71,7 @@ setup(
         "test": ["pytest==9.2.0", "ruff==0.17.6", "selenium==4.51.0", "beets==2.14.1"],
         "keras": KERAS_EXTRA,
         "gcp": GCP_EXTRA,
+        "int8": INT8_EXTRA,
     },
     entry_points={"console_scripts": ["recogenre=recogenre.cli:main"]},
 )

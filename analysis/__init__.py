@@ -2,8 +2,8 @@
 
 Decoding (``decode``, ``segments``, ``noise_check``), log-mel frames (``frames``,
 ``melspec``, ``features``; ``rhythm``: tempo and onset descriptors), the CRNN and its
-runtimes (``crnn*``, ``openvino*``, ``backends``, ``classifier``, ``weights``), aggregation
-into rows (``aggregate``,
+runtimes (``crnn*``, ``openvino*``, ``int8_calibration``, ``backends``, ``classifier``,
+``weights``), aggregation into rows (``aggregate``,
 ``schemas``, ``genres``), listing a catalogue (``listing``, ``catalogue_files``,
 ``paths``, ``exclusions``: the junk and ``--exclude`` rules), a file's own tags
 (``file_tags``, mutagen), which errors a nightly run keeps (``error_carry``), the

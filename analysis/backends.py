@@ -3,10 +3,12 @@
 * ``keras``: the folded graph (``analysis/crnn_folded.py``) on TensorFlow.
 * ``openvino``: the same graph converted once and cached
   (``analysis/openvino_model.py``); no TensorFlow in processes that find the
-  cache, a quarter of the start-up and memory, and bf16 on CPUs with bf16/AMX units.
+  cache, a quarter of the start-up and memory, bf16 on CPUs with bf16/AMX units, and
+  int8 (quantised once with NNCF, ``recogenre[int8]``: ``analysis/openvino_int8.py``).
 
 Both give the reference model's scores to float rounding in ``fp32``
-(tests/test_backends.py); ``bf16`` trades about 1e-2 on a score for speed.
+(tests/test_backends.py); ``bf16`` trades about 1e-2 on a score for speed, ``int8``
+about 0.1 (benchmarks/int8.py measures both).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from recogenre.analysis.model_output import ModelOutput
 
 BACKENDS = ("openvino", "keras")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "int8")
 # Chosen by measurement (docs/performance.md): equal to Keras within 1e-5, faster, no TensorFlow in workers.
 DEFAULT_BACKEND = "openvino"
 DEFAULT_PRECISION = "fp32"
@@ -28,6 +30,8 @@ DEFAULT_BATCH = 4
 
 KERAS_EXTRA = "recogenre[keras]"
 KERAS_MISSING = f"--backend keras needs TensorFlow and Keras: pip install '{KERAS_EXTRA}'"
+INT8_EXTRA = "recogenre[int8]"
+INT8_MISSING = f"--precision int8 needs NNCF to quantise the model: pip install '{INT8_EXTRA}'"
 
 
 def keras_available() -> bool:
@@ -77,9 +81,16 @@ def check(backend: str, precision: str) -> None:
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
     if backend == "keras" and precision != "fp32":
-        raise ValueError("--precision bf16 needs --backend openvino (the keras backend runs fp32 only)")
+        raise ValueError(
+            f"--precision {precision} needs --backend openvino (the keras backend runs fp32 only)"
+        )
     if backend == "keras" and not keras_available():
         raise ValueError(KERAS_MISSING)
+    if precision == "int8":
+        from recogenre.analysis.openvino_int8 import nncf_available
+
+        if not nncf_available():
+            raise ValueError(INT8_MISSING)
 
 
 def load_backend(
@@ -95,9 +106,14 @@ def load_backend(
     return openvino_model.load(weights_path, weights_sha256, precision, threads)
 
 
-def prepare(backend: str, weights_path: str, weights_sha256: str) -> None:
-    """Done once before workers start, so that they only read: the OpenVINO conversion."""
+def prepare(backend: str, weights_path: str, weights_sha256: str, precision: str = DEFAULT_PRECISION) -> None:
+    """Done once before workers start, so that they only read: the OpenVINO conversion
+    (and, for int8, the quantisation)."""
     if backend == "openvino":
         from recogenre.analysis.openvino_model import ensure_cached
 
         ensure_cached(weights_path, weights_sha256)
+        if precision == "int8":
+            from recogenre.analysis.openvino_int8 import ensure_quantised
+
+            ensure_quantised(weights_path, weights_sha256)

@@ -19,6 +19,8 @@ changing gives a new entry. ``model.json`` holds the sha256 of the .xml and
 written to a temporary folder and renamed into place, so concurrent workers
 see either nothing or a whole entry. Nothing here imports TensorFlow, except
 for a whole ``.keras`` model (converted from Keras, ``recogenre[keras]``).
+``--precision int8`` uses a quantised copy of the entry, made and cached the
+same way (``analysis/openvino_int8.py``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ from recogenre.analysis.weights import sha256_of
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "RECOGENRE_CACHE"
-PRECISIONS = {"fp32": "f32", "bf16": "bf16"}  # ours -> INFERENCE_PRECISION_HINT
+# ours -> INFERENCE_PRECISION_HINT. int8: the quantised model (analysis/openvino_int8.py), whose
+# layers NNCF left in float run in bf16 where the CPU has it (falls back to f32 like bf16).
+PRECISIONS = {"fp32": "f32", "bf16": "bf16", "int8": "bf16"}
 # The files whose code decides what the cached model computes.
 _CONVERSION_SOURCES = (
     "openvino_model.py",
@@ -109,13 +113,14 @@ def entry_dir(weights_sha256: str) -> Path:
     return cache_root() / f"crnn-{name}"
 
 
-def verify(entry: Path, weights_sha256: str) -> Path:
-    """The entry's model.xml if its key and checksums match; raises CacheError otherwise."""
+def verify(entry: Path, weights_sha256: str, key: dict[str, str] | None = None) -> Path:
+    """The entry's model.xml if its key (default: the converted model's) and checksums match;
+    raises CacheError otherwise."""
     try:
         meta = json.loads((entry / "model.json").read_text())
     except (OSError, ValueError) as e:
         raise CacheError(f"{entry}: no readable model.json ({e})") from None
-    if meta.get("key") != cache_key(weights_sha256):
+    if meta.get("key") != (key or cache_key(weights_sha256)):
         raise CacheError(f"{entry}: made for other weights or another converter")
     for name in ("model.xml", "model.bin"):
         try:
@@ -217,9 +222,19 @@ def _prove_equal(reference, compiled) -> None:
 
 def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
     """The verified model.xml for these weights, converting (once, atomically) when needed."""
-    entry = entry_dir(weights_sha256)
+    return cached_entry(
+        entry_dir(weights_sha256),
+        weights_sha256,
+        cache_key(weights_sha256),
+        lambda tmp: convert(weights_path, tmp),
+        CONVERTING,
+    )
+
+
+def cached_entry(entry: Path, weights_sha256: str, key: dict[str, str], build, notice: str) -> Path:
+    """The verified model.xml of ``entry``, made by ``build(folder)`` (once, atomically) when needed."""
     try:
-        return verify(entry, weights_sha256)
+        return verify(entry, weights_sha256, key)
     except CacheError as e:
         if entry.exists():
             log.warning("rebuilding the OpenVINO model cache: %s", e)
@@ -227,10 +242,10 @@ def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     try:
-        print(CONVERTING, file=sys.stderr, flush=True)  # a notice for whoever waits, parsed by nothing
-        convert(weights_path, tmp)
+        print(notice, file=sys.stderr, flush=True)  # a notice for whoever waits, parsed by nothing
+        build(tmp)
         meta = {
-            "key": cache_key(weights_sha256),
+            "key": key,
             "sha256": {n: sha256_of(tmp / n) for n in ("model.xml", "model.bin")},
         }
         (tmp / "model.json").write_text(json.dumps(meta, indent=1))
@@ -243,7 +258,7 @@ def ensure_cached(weights_path: str, weights_sha256: str) -> Path:
             os.rename(tmp, entry)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return verify(entry, weights_sha256)
+    return verify(entry, weights_sha256, key)
 
 
 _bf16_notice = threading.Lock()
@@ -255,10 +270,11 @@ def _hint(core, precision: str) -> str:
     global _bf16_noticed
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+    has_bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    if PRECISIONS[precision] == "bf16" and not has_bf16:
         with _bf16_notice:
             if not _bf16_noticed:
-                log.warning("this CPU has no bf16 units: running the CRNN in fp32 instead")
+                log.warning("this CPU has no bf16 units: running the CRNN's float layers in fp32 instead")
                 _bf16_noticed = True
         return "f32"
     return PRECISIONS[precision]
@@ -302,5 +318,9 @@ class OpenVinoModel:
 
 
 def load(weights_path: str, weights_sha256: str, precision: str = "fp32", threads: int | None = None):
-    """The OpenVINO model for these weights, from the cache (built first if needed)."""
+    """The OpenVINO model for these weights, from the cache (built, or quantised, first if needed)."""
+    if precision == "int8":
+        from recogenre.analysis.openvino_int8 import ensure_quantised
+
+        return OpenVinoModel(ensure_quantised(weights_path, weights_sha256), precision, threads)
     return OpenVinoModel(ensure_cached(weights_path, weights_sha256), precision, threads)

@@ -86,7 +86,8 @@ def add_backend(p: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default=DEFAULT_PRECISION,
-        help=f"arithmetic of the CRNN (default {DEFAULT_PRECISION}; bf16 needs --backend openvino)",
+        help=f"arithmetic of the CRNN (default {DEFAULT_PRECISION}; bf16 and int8 need --backend openvino, "
+        "int8 also recogenre[int8]; see docs/performance.md for what each costs in agreement)",
     )
 
 

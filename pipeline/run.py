@@ -184,7 +184,7 @@ def prepare_backend(args: argparse.Namespace, local_weights: str, digest: str) -
     from recogenre.analysis.weights import WeightsError
 
     try:
-        prepare(args.backend, local_weights, digest)
+        prepare(args.backend, local_weights, digest, args.precision)
     except WeightsError as e:  # weights the converted model cannot be proven equal for
         raise RunRefused(f"{args.weights or local_weights}: {e}") from None
     except Exception as e:

@@ -202,6 +202,8 @@ def test_a_backend_change_forces_a_full_run(tmp_path):
     assert first["settings"]["backend"] == DEFAULT_BACKEND
     assert first["settings"]["precision"] == DEFAULT_PRECISION
     assert run("--precision", "bf16")["mode"] == "full run (precision changed)"
+    int8 = run("--precision", "int8")  # a setting of its own, like bf16
+    assert (int8["mode"], int8["settings"]["precision"]) == ("full run (precision changed)", "int8")
     second = run("--backend", "keras")
     assert second["mode"] == "full run (backend, precision changed)"
     assert second["counts"]["decoded"] == 1
