@@ -231,7 +231,7 @@ def main() -> None:
                 agree += int((model.predict(m[:k]).argmax(1) == ref_top[f][:k]).sum())
                 frames += k
             d = np.concatenate(diffs)
-            line += f"   log-mel |dB diff| max {d.max():6.2f} median {np.median(d):.4f};"
+            line += f"   log-mel |dB diff| max {d.max():7.4f} median {np.median(d):.5f};"
             line += f" top genre {agree}/{frames}"
         print(line, flush=True)
 
