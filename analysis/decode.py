@@ -72,7 +72,7 @@ FFMPEG_OPTIONS = {"format_whitelist": ",".join(sorted(ALLOWED_DEMUXERS)), "proto
 # Containers whose duration is a field of the header, not an estimate from the bitrate.
 FFMPEG_LENGTH_HEADERS = frozenset({"flac", "wav", "w64", "aiff", "au", "caf", "mov,mp4,m4a,3gp,3g2,mj2"})
 
-# libsndfile's names for an MPEG audio file, and FFmpeg's MP3 decoders: such files are
+# libsndfile's names for an MPEG audio file, and FFmpeg's MP3 decoders: stereo MP3s are
 # decoded by FFmpeg (see AudioStream._mp3_to_ffmpeg).
 SNDFILE_MP3_FORMATS = frozenset({"MPEG", "MP3"})
 FFMPEG_MP3_DECODERS = frozenset({"mp3float", "mp3"})
@@ -339,21 +339,25 @@ class AudioStream:
         yield from self._window_blocks(0)
 
     def _mp3_to_ffmpeg(self) -> int | None:
-        """An MP3 libsndfile opened (and whose header passed) is decoded by FFmpeg's mp3float.
+        """A stereo MP3 libsndfile opened (and whose header passed) is decoded by FFmpeg's mp3float.
 
-        libmpg123 as built into the soundfile wheel costs about twice FFmpeg's decoder per
-        audio second on this CPU, and MP3 decoding was the largest stage of a run (issue 23;
-        figures from ``benchmarks/decode_candidates.py`` in docs/performance.md). The two
-        decoders' samples agree to ~1e-5 (tests/test_frontend.py). libsndfile's header checks
-        and its ``info`` (codec, declared length) stay; where FFmpeg cannot open the file or
-        disagrees on its rate, libsndfile decodes it (None).
+        On stereo MP3s libmpg123 as built into the soundfile wheel costs about 1.5 times
+        FFmpeg's decoder per audio second on this CPU (2.07 against 1.36 ms, loaded), and MP3
+        decoding was the largest stage of a run (issue 23; ``benchmarks/decode_candidates.py``,
+        docs/performance.md). On mono MP3s the two cost the same and FFmpeg's opening of a file
+        without a Xing header costs ~10 ms more, so those stay with libsndfile. The decoders'
+        samples agree to ~1e-5 (tests/test_frontend.py). libsndfile's header checks and its
+        ``info`` (codec, declared length) stay; where FFmpeg cannot open the file or disagrees
+        on its rate, libsndfile decodes it (None).
 
         Returns the samples to drop from FFmpeg's start so both decoders give the same
         samples: an Info/Xing header without LAME's delay fields makes libmpg123 drop the
         Layer III decoder delay (529 samples) and FFmpeg keep it; both headers give exact
         lengths, so the delay shows as the difference.
         """
-        if self._sf.format not in SNDFILE_MP3_FORMATS or self._file is None or not self._file.seekable():
+        if self._sf.format not in SNDFILE_MP3_FORMATS or self._sf.channels < 2:
+            return None
+        if self._file is None or not self._file.seekable():
             return None
         info, declared, sndfile_frames = self.info, self._declared_frames, self._sf.frames
         try:
