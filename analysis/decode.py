@@ -687,7 +687,8 @@ class _BlockMixer:
 
     def add(self, frame) -> np.ndarray | None:
         """Adds one frame; returns a finished block when one is ready (its layout changed or it is full)."""
-        k, count = len(frame.planes), frame.samples
+        planes, count = frame.planes, frame.samples  # PyAV builds the planes anew on each access
+        k = len(planes)
         done = None
         if self.n and (k != self.channels or self.n + count > self.size):
             done = self.flush()
@@ -695,7 +696,6 @@ class _BlockMixer:
             self.size = count
             self.buf = np.empty(count, np.float32)
         self.channels = k
-        planes = frame.planes
         out = self.buf[self.n : self.n + count]
         first = np.frombuffer(planes[0], np.float32, count)
         if k == 1:
