@@ -187,6 +187,7 @@ class AudioStream:
         self._av = None
         self._size = 0
         self._declared_frames: int | None = None  # a length field the header really holds
+        self._mp3_skip: int | None = None  # samples FFmpeg decodes first on a stereo MP3 (see _mp3_to_ffmpeg)
         self._library_lines: list[str] = []  # libmpg123's chatter, summarised on failure
         self.white_noise = False  # set once the stream is exhausted (analysis/noise_check.py)
 
@@ -208,6 +209,8 @@ class AudioStream:
                 raise AudioError("empty file (0 bytes)", "empty")
             self._open_decoder()
             self._check_header()
+            if self._sf is not None:
+                self._mp3_skip = self._mp3_to_ffmpeg()
         except BaseException:
             self.close()
             raise
@@ -330,11 +333,8 @@ class AudioStream:
     def _source_blocks(self) -> Iterator[np.ndarray]:
         """Mono float32 blocks at the source rate (channels averaged as librosa does)."""
         if self._sf is None:
-            yield from self._ffmpeg_blocks()
-            return
-        skip = self._mp3_to_ffmpeg()
-        if skip is not None:
-            yield from _dropped(self._ffmpeg_blocks(), skip)
+            blocks = self._ffmpeg_blocks()
+            yield from blocks if self._mp3_skip is None else _dropped(blocks, self._mp3_skip)
             return
         yield from self._window_blocks(0)
 
@@ -350,10 +350,11 @@ class AudioStream:
         ``info`` (codec, declared length) stay; where FFmpeg cannot open the file or disagrees
         on its rate, libsndfile decodes it (None).
 
-        Returns the samples to drop from FFmpeg's start so both decoders give the same
-        samples: an Info/Xing header without LAME's delay fields makes libmpg123 drop the
-        Layer III decoder delay (529 samples) and FFmpeg keep it; both headers give exact
-        lengths, so the delay shows as the difference.
+        Decided on opening, so ``info.decoder`` says which decoder runs. Returns the samples
+        to drop from FFmpeg's start so both decoders give the same samples: an Info/Xing
+        header without LAME's delay fields makes libmpg123 drop the Layer III decoder delay
+        (529 samples) and FFmpeg keep it; both headers give exact lengths, so the delay
+        shows as the difference.
         """
         if self._sf.format not in SNDFILE_MP3_FORMATS or self._sf.channels < 2:
             return None

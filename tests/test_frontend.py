@@ -76,6 +76,7 @@ def test_stereo_mp3_is_the_mean_of_its_channels_resampled_by_soxr_hq(tmp_path, r
     with av.open(str(path)) as container:
         planes = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)
     assert info.sample_rate == rate and info.channels == 2 and planes.shape[0] == 2
+    assert info.decoder == "ffmpeg" and info.codec == "mp3/mpeg_layer_iii"
     mean = planes.mean(axis=0, dtype=np.float32)
     want = np.concatenate(list(resample_to_model_rate(iter([mean]), rate)))
     np.testing.assert_array_equal(ours, want)
