@@ -25,6 +25,7 @@ need the other's internals.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import logging
 import math
@@ -70,6 +71,12 @@ SF_UNKNOWN_LENGTH = 2**63 - 1
 FFMPEG_OPTIONS = {"format_whitelist": ",".join(sorted(ALLOWED_DEMUXERS)), "protocol_whitelist": "none"}
 # Containers whose duration is a field of the header, not an estimate from the bitrate.
 FFMPEG_LENGTH_HEADERS = frozenset({"flac", "wav", "w64", "aiff", "au", "caf", "mov,mp4,m4a,3gp,3g2,mj2"})
+
+# libsndfile's names for an MPEG audio file, and FFmpeg's MP3 decoders: stereo MP3s are
+# decoded by FFmpeg (see AudioStream._mp3_to_ffmpeg).
+SNDFILE_MP3_FORMATS = frozenset({"MPEG", "MP3"})
+FFMPEG_MP3_DECODERS = frozenset({"mp3float", "mp3"})
+MP3_DECODER_DELAY = 529  # samples: the Layer III synthesis filterbank's delay
 
 _pyav_ready = False
 
@@ -180,6 +187,7 @@ class AudioStream:
         self._av = None
         self._size = 0
         self._declared_frames: int | None = None  # a length field the header really holds
+        self._mp3_skip: int | None = None  # samples FFmpeg decodes first on a stereo MP3 (see _mp3_to_ffmpeg)
         self._library_lines: list[str] = []  # libmpg123's chatter, summarised on failure
         self.white_noise = False  # set once the stream is exhausted (analysis/noise_check.py)
 
@@ -201,6 +209,8 @@ class AudioStream:
                 raise AudioError("empty file (0 bytes)", "empty")
             self._open_decoder()
             self._check_header()
+            if self._sf is not None:
+                self._mp3_skip = self._mp3_to_ffmpeg()
         except BaseException:
             self.close()
             raise
@@ -323,9 +333,56 @@ class AudioStream:
     def _source_blocks(self) -> Iterator[np.ndarray]:
         """Mono float32 blocks at the source rate (channels averaged as librosa does)."""
         if self._sf is None:
-            yield from self._ffmpeg_blocks()
+            blocks = self._ffmpeg_blocks()
+            yield from blocks if self._mp3_skip is None else _dropped(blocks, self._mp3_skip)
             return
         yield from self._window_blocks(0)
+
+    def _mp3_to_ffmpeg(self) -> int | None:
+        """A stereo MP3 libsndfile opened (and whose header passed) is decoded by FFmpeg's mp3float.
+
+        On stereo MP3s libmpg123 as built into the soundfile wheel costs about 1.5 times
+        FFmpeg's decoder per audio second on this CPU (2.07 against 1.36 ms, loaded), and MP3
+        decoding was the largest stage of a run (issue 23; ``benchmarks/decode_candidates.py``,
+        docs/performance.md). On mono MP3s the two cost the same and FFmpeg's opening of a file
+        without a Xing header costs ~10 ms more, so those stay with libsndfile. The decoders'
+        samples agree to ~1e-5 (tests/test_frontend.py). libsndfile's header checks and its
+        ``info`` (codec, declared length) stay; where FFmpeg cannot open the file or disagrees
+        on its rate, libsndfile decodes it (None).
+
+        Decided on opening, so ``info.decoder`` says which decoder runs. Returns the samples
+        to drop from FFmpeg's start so both decoders give the same samples: an Info/Xing
+        header without LAME's delay fields makes libmpg123 drop the Layer III decoder delay
+        (529 samples) and FFmpeg keep it; both headers give exact lengths, so the delay
+        shows as the difference.
+        """
+        if self._sf.format not in SNDFILE_MP3_FORMATS or self._sf.channels < 2:
+            return None
+        if self._file is None or not self._file.seekable():
+            return None
+        info, declared, sndfile_frames = self.info, self._declared_frames, self._sf.frames
+        try:
+            self._file.seek(0)
+            self._open_ffmpeg()
+            taken = self.info.codec in FFMPEG_MP3_DECODERS and self.info.sample_rate == info.sample_rate
+        except AudioError:
+            taken = False
+        self.info, self._declared_frames = info, declared
+        if not taken:
+            if self._av is not None:
+                with contextlib.suppress(Exception):
+                    self._av.close()
+            self._av = None
+            return None
+        with contextlib.suppress(Exception):
+            self._sf.close()
+        self._sf = None
+        self.info = dataclasses.replace(info, decoder="ffmpeg")
+        stream = self._av.streams.audio[0]
+        if stream.duration is None or stream.time_base is None:
+            return 0
+        ffmpeg_frames = stream.duration * stream.time_base * info.sample_rate
+        return MP3_DECODER_DELAY if ffmpeg_frames - sndfile_frames == MP3_DECODER_DELAY else 0
 
     def _ffmpeg_takes_over(self, done: int, failure: str) -> Iterator[np.ndarray]:
         """After libsndfile gave up at sample ``done``, FFmpeg decodes the rest of the file.
@@ -370,12 +427,17 @@ class AudioStream:
         av = _pyav()
         stream = self._av.streams.audio[0]
         # Planar float at the stream's own rate and layout: FFmpeg only converts
-        # the sample format, and the down-mix stays ours (a plain mean).
-        resampler = av.AudioResampler(format="fltp", rate=self.info.sample_rate)
+        # the sample format, and the down-mix stays ours (a plain mean). Frames that
+        # already are planar float at that rate (mp3float's) skip the converter.
+        rate = self.info.sample_rate
+        resampler = av.AudioResampler(format="fltp", rate=rate)
         packets = self._av.demux(stream)
         errors: list[str] = []
         stopped = None
         n = 0
+        # Decoded frames (1,152 samples for MP3) are down-mixed one by one into a block of
+        # ``block_seconds``; the checks and soxr then run once per block, not once per frame.
+        mix = _BlockMixer(max(1, int(self.block_seconds * rate)))
         while True:
             # Logs are captured per call, never across a yield: the capture is per thread.
             with av.logging.Capture() as logs:
@@ -391,18 +453,28 @@ class AudioStream:
                         if not logs:
                             errors.append(error_text(e, reason_only=True))
                 try:
-                    outs = [out for frame in frames for out in resampler.resample(frame)]
+                    outs = []
+                    for frame in frames:
+                        if frame.format.name == "fltp" and frame.sample_rate == rate:
+                            outs.append(frame)
+                        else:
+                            outs += resampler.resample(frame)
                     if packet is None:
                         outs += resampler.resample(None)
                 except (av.FFmpegError, ValueError) as e:
                     reason = error_text(e, reason_only=True)
                     raise AudioError(f"decoding failed: {reason}", "corrupt") from None
-            errors += [f"{name}: {' '.join(message.split())}" for level, name, message in logs]
+            if logs:
+                errors += [f"{name}: {' '.join(message.split())}" for level, name, message in logs]
             for out in outs:
-                mono = _planar_mono(out.to_ndarray())
-                n += len(mono)
-                yield mono
+                n += out.samples
+                full = mix.add(out)
+                if full is not None:
+                    yield full
             if packet is None:
+                last = mix.flush()
+                if last is not None:
+                    yield last
                 break
         if errors:
             if n == 0:
@@ -526,6 +598,16 @@ class AudioStream:
         return resample_to_model_rate(blocks, self.info.sample_rate)
 
 
+def _dropped(blocks: Iterator[np.ndarray], skip: int) -> Iterator[np.ndarray]:
+    """``blocks`` without their first ``skip`` samples."""
+    for out in blocks:
+        if skip:
+            dropped = min(skip, len(out))
+            out, skip = out[dropped:], skip - dropped
+        if len(out):
+            yield out
+
+
 def mix_to_mono(block: np.ndarray) -> np.ndarray:
     """(n, channels) float32 -> (n,): channels averaged as librosa does (files and arrays alike)."""
     return block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
@@ -588,9 +670,53 @@ def sndfile_declared_frames(f: sf.SoundFile) -> int | None:
     return f.frames
 
 
-def _planar_mono(planes: np.ndarray) -> np.ndarray:
-    planes = planes.astype(np.float32, copy=False)
-    return planes[0] if planes.shape[0] == 1 else planes.mean(axis=0, dtype=np.float32)
+class _BlockMixer:
+    """Planar float32 frames -> mono blocks of ``size`` samples, the channels' mean as librosa's.
+
+    Each frame's planes are read in place (``np.frombuffer``, not ``AudioFrame.to_ndarray``,
+    whose per-frame ``vstack`` was a quarter of an MP3's decoding time) and summed straight
+    into the block; the block is divided by the channel count once. The numbers are those of
+    ``mean(axis=0, dtype=np.float32)``: the same float32 additions, in the same order, and
+    the same division.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.buf = np.empty(size, np.float32)
+        self.n = 0
+        self.channels = 0
+
+    def add(self, frame) -> np.ndarray | None:
+        """Adds one frame; returns a finished block when one is ready (its layout changed or it is full)."""
+        planes, count = frame.planes, frame.samples  # PyAV builds the planes anew on each access
+        k = len(planes)
+        done = None
+        if self.n and (k != self.channels or self.n + count > self.size):
+            done = self.flush()
+        if count > self.size:  # a frame bigger than a block (a long FLAC frame after resampling)
+            self.size = count
+            self.buf = np.empty(count, np.float32)
+        self.channels = k
+        out = self.buf[self.n : self.n + count]
+        first = np.frombuffer(planes[0], np.float32, count)
+        if k == 1:
+            out[:] = first
+        else:
+            np.add(first, np.frombuffer(planes[1], np.float32, count), out=out)
+            for plane in planes[2:]:
+                out += np.frombuffer(plane, np.float32, count)
+        self.n += count
+        return done
+
+    def flush(self) -> np.ndarray | None:
+        """The block so far (a new array), or None when it is empty."""
+        if not self.n:
+            return None
+        block = self.buf[: self.n].copy()
+        if self.channels > 1:
+            block /= np.float32(self.channels)
+        self.n = 0
+        return block
 
 
 def decode(path: str, limits: DecodeLimits | None = None) -> tuple[AudioInfo, np.ndarray]:

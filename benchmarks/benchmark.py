@@ -3,9 +3,11 @@
     ./run_local.sh bench            (or: .venv/bin/python benchmarks/benchmark.py)
     ./run_local.sh bench --sets mp3 --backends openvino     (a subset: ~5 minutes)
 
-Builds two catalogues from ../shared/audio under benchmarks/work/ (>= 3 h each):
-``mixed`` (copies in mixed formats plus one 3-hour FLAC) and ``mp3`` (mostly
-copies of a 203 s MP3). For each set, in one session, it measures:
+Builds three catalogues from ../shared/audio under benchmarks/work/:
+``mixed`` (copies in mixed formats plus one 3-hour FLAC, >= 3 h), ``mp3`` (mostly
+copies of a 203 s MP3, >= 3 h) and ``mp3stereo`` (the clips as 44.1 and 48 kHz
+stereo MP3s by LAME at 128-320 kbps, 13.5 minutes; issue 23's stand-in for a
+commercial MP3 library). For each set, in one session, it measures:
 
 1. each stage alone at its best setting (decode+resample, log-mel, CRNN at the
    best batch size and thread count, per backend and precision) -> the limit for all cores;
@@ -16,8 +18,8 @@ copies of a 203 s MP3). For each set, in one session, it measures:
 4. bf16's deviation from fp32 on every frame (max |score difference|) and the
    tracks whose top genre agrees.
 
-Options: ``--sets mixed,mp3``, ``--backends keras,openvino``, ``--precisions fp32,bf16``
-(each a subset of the default: all), ``--hours H`` (size of each set; default 3),
+Options: ``--sets mixed,mp3,mp3stereo``, ``--backends keras,openvino``, ``--precisions fp32,bf16``
+(each a subset of the default: all), ``--hours H`` (size of the mixed and mp3 sets; default 3),
 ``--pipeline-only`` (skip the limit and the baseline); anything else goes to ``recogenre run``.
 It prints figures and ratios; it asserts nothing.
 """
@@ -39,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from catalogue import audio_files, build, build_mp3  # noqa: E402
+from catalogue import audio_files, build, build_mp3, build_mp3_stereo  # noqa: E402
 
 from recogenre.analysis.frames import FRAME_SECONDS  # noqa: E402
 from recogenre.analysis.genres import GENRES  # noqa: E402
@@ -47,7 +49,7 @@ from recogenre.pipeline.interrupt import descendants  # noqa: E402
 
 PY = sys.executable
 CONFIGS = (("keras", "fp32"), ("openvino", "fp32"), ("openvino", "bf16"))
-SETS = ("mixed", "mp3")
+SETS = ("mixed", "mp3", "mp3stereo")
 
 
 def run_json(*args: str) -> dict:
@@ -194,6 +196,8 @@ def bf16_deviation(fp32_out: Path, bf16_out: Path) -> dict:
 def build_set(name: str, work: Path, hours: float) -> Path:
     seconds = hours * 3600 + 60
     tag = f"{hours:g}h"
+    if name == "mp3stereo":
+        return build_mp3_stereo(work / "catalogue-mp3stereo")  # a fixed set: 10 files, 13.5 minutes
     if name == "mp3":
         return build_mp3(work / f"catalogue-mp3-{tag}", seconds)
     if hours == 3:
@@ -228,6 +232,8 @@ def report_run(label: str, run: dict, limit: dict | None, base_x: float | None, 
             f"{steady_x / lim:.0%} of the limit"
         )
     print("    CPU seconds per audio hour: " + ", ".join(f"{k} {v:.2f}" for k, v in per_hour.items()))
+    # The same figures in issue 23's unit: CPU milliseconds per second of audio (s/h / 3.6).
+    print("    CPU ms per audio second: " + ", ".join(f"{k} {v / 3.6:.3f}" for k, v in per_hour.items()))
     print(
         f"    peak RSS per worker: {', '.join(f'{kb / 1024:.0f} MB' for kb in peaks)} "
         f"(launcher {run['launcher_peak_kb'] / 1024:.0f} MB)"
@@ -247,10 +253,10 @@ def report_run(label: str, run: dict, limit: dict | None, base_x: float | None, 
 
 def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--sets", default=",".join(SETS), help="comma-separated subset of mixed,mp3")
+    p.add_argument("--sets", default=",".join(SETS), help="comma-separated subset of mixed,mp3,mp3stereo")
     p.add_argument("--backends", default="keras,openvino", help="comma-separated subset of keras,openvino")
     p.add_argument("--precisions", default="fp32,bf16", help="comma-separated subset of fp32,bf16")
-    p.add_argument("--hours", type=float, default=3.0, help="hours of audio per set (default 3)")
+    p.add_argument("--hours", type=float, default=3.0, help="hours of audio per mixed/mp3 set (default 3)")
     p.add_argument("--pipeline-only", action="store_true", help="skip the limit and the baseline")
     args, rest = p.parse_known_args(argv)
     args.sets = [s for s in args.sets.split(",") if s]
@@ -282,7 +288,9 @@ def main(argv: list[str]) -> None:
         front = None if args.pipeline_only else measure_frontend(file_list)
         if front:
             print(
-                f"  decode {front['decode']:.2f}, log-mel {front['logmel']:.2f} CPU s per audio hour",
+                f"  decode {front['decode']:.2f}, log-mel {front['logmel']:.2f} CPU s per audio hour "
+                f"(decode incl. resampling {front['decode'] / 3.6:.3f}, log-mel {front['logmel'] / 3.6:.3f} "
+                "CPU ms per audio second)",
                 flush=True,
             )
         base_x = None
