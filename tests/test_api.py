@@ -210,6 +210,13 @@ def test_run_then_load_snapshot(tmp_path):
         recogenre.load_snapshot(out, run="20200101T000000Z-abcd")
     with pytest.raises(AttributeError, match="no table 'no_such_table'"):
         latest.no_such_table  # noqa: B018
+    # Reading a local snapshot (a notebook, the beets plugin, report, tag) imports no Beam.
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import sys, recogenre; s = recogenre.load_snapshot(sys.argv[1]); "
+         "print(len(s.tracks), 'apache_beam' in sys.modules)", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert fresh.stdout.split() == ["2", "False"], fresh.stderr
 
 
 def test_run_refuses_bad_options_before_anything_starts(tmp_path):

@@ -53,6 +53,7 @@ for on ``/healthz`` and stopped by its pid when the page ends.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -202,12 +203,21 @@ def line_matches(shown: str, printed: str) -> bool:
 
 
 def output_matches(shown: list[str], printed: list[str]) -> bool:
-    """Shown lines against printed lines; ``…`` alone on a line is any number of lines."""
-    if not shown:
-        return not printed
-    if shown[0].strip() == ELLIPSIS:
-        return any(output_matches(shown[1:], printed[i:]) for i in range(len(printed) + 1))
-    return bool(printed) and line_matches(shown[0], printed[0]) and output_matches(shown[1:], printed[1:])
+    """Shown lines against printed lines; ``…`` alone on a line is any number of lines.
+
+    Memoised on (shown line, printed line): without it a mismatch under several ``…`` lines
+    tries every way to spread the printed lines over them (exponential in the ``…`` lines).
+    """
+
+    @functools.cache
+    def match(i: int, j: int) -> bool:
+        if i == len(shown):
+            return j == len(printed)
+        if shown[i].strip() == ELLIPSIS:
+            return any(match(i + 1, k) for k in range(j, len(printed) + 1))
+        return j < len(printed) and line_matches(shown[i], printed[j]) and match(i + 1, j + 1)
+
+    return match(0, 0)
 
 
 def meaningful(lines: list[str]) -> list[str]:
