@@ -45,6 +45,7 @@ CONFIDENCE = "recogenre_confidence"
 USER_GENRE = "recogenre_user_genre"
 USER_CONFIDENCE = "recogenre_user_confidence"
 # snapshot column -> the item's flexible attribute
+USER_SOURCE = ("user_genre", "user_confidence")  # run --head's columns
 COLUMNS = {"top_genre": GENRE, "confidence": CONFIDENCE, "user_genre": USER_GENRE,
            "user_confidence": USER_CONFIDENCE}  # fmt: skip
 # ``source`` -> the attributes the written genre and its confidence come from
@@ -178,7 +179,8 @@ class RecogenrePlugin(BeetsPlugin):
         rows, run_id, columns = self._snapshot_rows(self._output())
         if write_genre and source == "user" and "user_genre" not in columns:
             raise UserError(
-                f"recogenre: source: user, but run {run_id} has no user_genre column (no user head applied)"
+                f"recogenre: source: user, but run {run_id} has no user genres (no user head applied: "
+                "`recogenre run --head HEAD` adds them)"
             )
         counts = Counts()
         with lib.transaction():
@@ -219,7 +221,10 @@ class RecogenrePlugin(BeetsPlugin):
         except OSError as e:
             raise UserError(f"recogenre: cannot read the run in {output}: {e}") from None
         tracks = snapshot.tracks
-        present = [c for c in COLUMNS if c in tracks.columns]
+        # a run without --head has the user columns, all null: they count as absent
+        present = [
+            c for c in COLUMNS if c in tracks.columns and (c not in USER_SOURCE or tracks[c].notna().any())
+        ]
         rows: dict[str, dict[str, Any]] = {}
         for record in tracks[["path", *present]].to_dict("records"):
             # both sides canonical: a stored path under a symlinked subfolder keeps the link's name

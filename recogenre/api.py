@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from recogenre.analysis.outcomes import RunError, RunRefused
+from recogenre.analysis.wording import count
 
 __all__ = [
     "RunError",
@@ -164,7 +165,7 @@ class Snapshot:
         return sorted({*super().__dir__(), *self.tables})
 
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{len(t)} {name}" for name, t in self.tables.items())
+        sizes = ", ".join(count(len(t), name.removesuffix("s"), name) for name, t in self.tables.items())
         return f"Snapshot(run {self.run_id}: {sizes}; {self.path})"
 
 

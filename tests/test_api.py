@@ -203,7 +203,9 @@ def test_run_then_load_snapshot(tmp_path):
     for loaded in (latest, by_id):
         assert loaded.run_id == snap.run_id and loaded.tables.keys() == snap.tables.keys()
         assert loaded.tracks.equals(snap.tracks)
-    assert repr(latest).startswith(f"Snapshot(run {snap.run_id}: 2 tracks, 2 frames, 0 errors, 2 changes;")
+    assert repr(latest).startswith(
+        f"Snapshot(run {snap.run_id}: 2 tracks, 2 frames, 0 errors, 2 changes, 1 album;"
+    )
     with pytest.raises(ValueError, match="not a run id"):
         recogenre.load_snapshot(out, run="../../etc")
     with pytest.raises(FileNotFoundError, match=f"finished runs: {snap.run_id}"):

@@ -251,7 +251,7 @@ def tables(out: Path) -> dict[str, pd.DataFrame]:
     latest = out / "latest"
     return {
         name: pd.read_parquet(latest / name)
-        .drop(columns="run_id", errors="ignore")
+        .drop(columns=["run_id", "first_run_id"], errors="ignore")  # ids of the run that wrote them
         .sort_values(keys)
         .reset_index(drop=True)
         for name, keys in (
