@@ -179,26 +179,64 @@ IDS = [str(page.relative_to(ROOT)) for page in PAGES]
 
 # ---------------------------------------------------------------- the shown output
 
-def line_matches(shown: str, printed: str) -> bool:
-    """One shown line against one printed line (see the module docstring)."""
+def _segment(tokens: list[str]) -> tuple[re.Pattern, list[str]]:
+    """The regular expression of a run of shown text without ``…``, and the numbers in it."""
     pattern, numbers = "", []
-    for token in TOKENS.split(shown.rstrip()):
-        if token == ELLIPSIS:
-            pattern += ".*?"
-        elif re.fullmatch(RUN_ID, token):
+    for token in tokens:
+        if re.fullmatch(RUN_ID, token):
             pattern += RUN_ID
         elif re.fullmatch(r"-?\d+\.\d+", token):
             pattern += r"(-?\d+\.\d+)"
             numbers.append(token)
         else:
             pattern += re.escape(token)
-    m = re.fullmatch(pattern, printed.rstrip())
-    if not m:
-        return False
-    for want, got in zip(numbers, m.groups()):
+    return re.compile(pattern), numbers
+
+
+def _numbers_agree(shown: list[str], m: re.Match) -> bool:
+    for want, got in zip(shown, m.groups()):
         last_digit = 10.0 ** -len(want.split(".")[1])
         if abs(float(got) - float(want)) > last_digit * 1.0001:
             return False
+    return True
+
+
+def line_matches(shown: str, printed: str) -> bool:
+    """One shown line against one printed line (see the module docstring).
+
+    The text between ``…`` wildcards is found left to right, each piece at its first place
+    that fits (with its numbers within tolerance) -- the usual glob matching, linear in
+    practice. One regular expression with a ``.*?`` per wildcard backtracks exponentially
+    when a long line (``classify --json``) does not match.
+    """
+    pieces: list[list[str]] = [[]]
+    for token in TOKENS.split(shown.rstrip()):
+        if token == ELLIPSIS:
+            pieces.append([])
+        else:
+            pieces[-1].append(token)
+    printed = printed.rstrip()
+    pos = 0
+    for k, tokens in enumerate(pieces):
+        rx, numbers = _segment(tokens)
+        first, last = k == 0, k == len(pieces) - 1
+        if first:
+            m = rx.fullmatch(printed) if last else rx.match(printed)
+            if not m or not _numbers_agree(numbers, m):
+                return False
+            pos = m.end()
+            continue
+        start = pos
+        while True:
+            m = rx.search(printed, start)
+            if m and last and m.end() != len(printed):
+                m = re.compile(rx.pattern + r"\Z").search(printed, start)
+            if not m:
+                return False
+            if _numbers_agree(numbers, m):
+                break
+            start = m.start() + 1
+        pos = m.end()
     return True
 
 
