@@ -23,6 +23,7 @@ so each is tagged as asked: nothing in an explicit list is dropped silently.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # ".*": dot-files and dot-folders, AppleDouble "._*" files among them (beets ignores ".*" too).
@@ -40,10 +41,18 @@ class Exclusions:
 
     def __init__(self, patterns: list[str] | tuple[str, ...] = (), defaults: bool = True):
         self.patterns, self.defaults = tuple(patterns), defaults
+
+    @functools.cached_property
+    def _names(self) -> list[re.Pattern]:
+        """Compiled when first needed, not at import: Beam's glob translation imports Beam
+        (~1.5 s of CPU), which ``classify`` and ``serve`` must not pay."""
         named = [(p, 0) for p in self.patterns if "/" not in p]
-        named += [(p, re.IGNORECASE) for p in DEFAULT_EXCLUDES] if defaults else []
-        self._names = [_regex(p, flags) for p, flags in named]
-        self._paths = [_regex(p.strip("/")) for p in self.patterns if "/" in p]
+        named += [(p, re.IGNORECASE) for p in DEFAULT_EXCLUDES] if self.defaults else []
+        return [_regex(p, flags) for p, flags in named]
+
+    @functools.cached_property
+    def _paths(self) -> list[re.Pattern]:
+        return [_regex(p.strip("/")) for p in self.patterns if "/" in p]
 
     def __repr__(self) -> str:
         return f"Exclusions({list(self.patterns)!r}, defaults={self.defaults})"
@@ -58,7 +67,7 @@ class Exclusions:
         return hash(self._key())
 
     def __bool__(self) -> bool:
-        return bool(self._names or self._paths)
+        return bool(self.patterns or self.defaults)
 
     def excludes(self, relative: str) -> bool:
         """Whether ``relative`` ('/'-separated, below the catalogue root) or a folder above it
